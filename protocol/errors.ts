@@ -1,0 +1,40 @@
+import { ResponseError } from 'vscode-jsonrpc/node';
+
+/**
+ * Every JSON-RPC error code weft sends or understands, in one table. Values follow
+ * Stepflow's stdio-era code (reference/protocol.md §10), including its swap of
+ * -32011 (not found) and -32012 (invalid value). A test asserts they are unique.
+ */
+export const ErrorCodes = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  ServerError: -32000,
+  ComponentNotFound: -32001,
+  ServerNotInitialized: -32002,
+  ComponentExecutionFailed: -32003,
+  RuntimeError: -32004,
+  ResourceUnavailable: -32005,
+  Timeout: -32006,
+  PermissionDenied: -32007,
+  BlobNotFound: -32008,
+  ExpressionFailed: -32009,
+  NotFound: -32011,
+  InvalidValue: -32012,
+  /** weft: a runs/submit would nest deeper than the configured limit. */
+  NestingTooDeep: -32013,
+  /** weft: a human-input value does not match the requested schema. */
+  InvalidInputValue: -32014,
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** An error that goes on the wire as a JSON-RPC error response. */
+export class ProtocolError<D = unknown> extends ResponseError<D> {
+  constructor(code: ErrorCode, message: string, data?: D) {
+    super(code, message, data);
+    this.name = 'ProtocolError';
+  }
+}

@@ -1,0 +1,31 @@
+// The wire contract shared by the runtime and the SDK: types, method constants,
+// error codes, framing and blob ids. No runtime logic lives here.
+export type { BlobId, BlobType } from './types/blob.js';
+export { BLOB_TYPES } from './types/blob.js';
+export type { TaskErrorCode, FlowError, FlowResult, FlowSuccess, FlowFailure } from './types/flow-result.js';
+export { TASK_ERROR_CODES, success, failure } from './types/flow-result.js';
+export type {
+  ObservabilityContext, ComponentInfo, InitializeParams, InitializeResult, ListComponentsResult,
+  ComponentInfoParams, ComponentInfoResult, ComponentInferSchemaParams, ComponentInferSchemaResult,
+  ComponentExecuteParams, ComponentExecuteResult, PutBlobParams, PutBlobResult, GetBlobParams, GetBlobResult,
+  AwaitInputParams, AwaitInputResult,
+} from './types/component.js';
+export type {
+  RunState, ItemWireStatus, ResultOrder, StepOverrides, SubmitRunParams, GetRunParams, ItemStatistics,
+  WireFlowResult, ItemResult, RunStatus,
+} from './types/run.js';
+export { TERMINAL_RUN_STATES } from './types/run.js';
+export type { ValueExpr, ErrorAction, Step, Flow, FlowTestCase } from './types/flow.js';
+export { FLOW_SCHEMA_URL } from './types/flow.js';
+export { Initialize, Initialized, RUNTIME_PROTOCOL_VERSION } from './methods/initialize.js';
+export { ComponentsList, ComponentsInfo, ComponentsInferSchema, ComponentsExecute } from './methods/components.js';
+export { BlobsPut, BlobsGet } from './methods/blobs.js';
+export { RunsSubmit, RunsGet, InputsAwait } from './methods/runs.js';
+export { ErrorCodes, ProtocolError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { canonicalJson, blobIdOf, blobIdOfText, normalizeBlobId, BLOB_ID_PREFIX } from './blob-id.js';
+export { NdjsonMessageReader, NdjsonMessageWriter, DEFAULT_MAX_LINE_BYTES } from './ndjson.js';
+export type { NdjsonReaderOptions } from './ndjson.js';
+export { validatorFor, compileUserSchema, validationIssues, formatValidationError, pointerToPath } from './validate.js';
+export type { ValidationIssue } from './validate.js';
+export { packageRoot } from './package-root.js';

@@ -1,0 +1,61 @@
+/** A validated weft.config.yml / stepflow-config.yml (schemas/config.json), paths made absolute. */
+export interface WeftConfig {
+  /** Absolute. Base for plugin commands, their cwd, and /builtin/load_file. */
+  workingDirectory: string;
+  plugins: Record<string, PluginConfig>;
+  /** Pattern (`/python/{component}`, `/{*component}`) → rules tried in order. */
+  routes: Record<string, RouteRule[]>;
+  stateStore?: StateStoreConfig;
+  limits?: RuntimeLimits;
+  /** The file it came from (undefined for the built-in default). */
+  source?: string;
+}
+
+export type PluginConfig = BuiltinPluginConfig | StdioPluginConfig | MockPluginConfig;
+
+export interface BuiltinPluginConfig { type: 'builtin' }
+
+export interface StdioPluginConfig {
+  type: 'stepflow';
+  transport: 'stdio';
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** weft: processes of this server, requests spread over them (default 1). */
+  instances?: number;
+  /** weft: per-call timeout for components/execute (default: none). */
+  timeoutSecs?: number;
+  /** weft: `ndjson` (default, Stepflow's) or LSP `content-length`. */
+  framing?: 'ndjson' | 'content-length';
+}
+
+/** Stepflow's test double: `behaviors` maps an input value to a FlowResult (or `{error}`). */
+export interface MockPluginConfig {
+  type: 'mock';
+  components: Record<string, { input_schema?: unknown; output_schema?: unknown; behaviors?: MockBehavior[] }>;
+}
+/** The YAML complex-key map flattened to pairs, compared by JSON value. */
+export interface MockBehavior { input: unknown; output: unknown }
+
+export interface RouteRule {
+  plugin: string;
+  conditions?: { path: string; value: unknown }[];
+  componentAllow?: string[];
+  componentDeny?: string[];
+  component?: string;
+}
+
+export interface StateStoreConfig {
+  /** `sqlite` (default: .weft/weft.db) or `memory` (Stepflow's `inMemory` accepted). */
+  type: 'sqlite' | 'memory' | 'inMemory';
+  /** SQLite file path (Stepflow's `databaseUrl: sqlite:path?mode=rwc` accepted). */
+  path?: string;
+  databaseUrl?: string;
+}
+
+export interface RuntimeLimits {
+  /** runs/submit nesting depth before a clear error (default 16). */
+  maxNestingDepth?: number;
+  /** Transport retries per step execution (crash, broken pipe) (default 3). */
+  transportRetries?: number;
+}

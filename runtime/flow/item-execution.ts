@@ -1,0 +1,34 @@
+import type { BlobId, FlowResult } from '../../protocol/index.js';
+import type { PluginRouter } from '../plugins/plugin-router.js';
+import type { LoadedFlow } from './load-flow.js';
+
+/** Durability hooks: the executor awaits them, so a result is journaled before it is used. */
+export interface StepJournal {
+  /** Before each execution of a step (every attempt, including transport retries). */
+  stepStarted(stepId: string, attempt: number): void | Promise<void>;
+  /** Before the step's result is used by any other step or the output. */
+  stepFinished(stepId: string, attempt: number, result: FlowResult): void | Promise<void>;
+}
+
+/** What an earlier execution (recovery) or a source run (fork) already journaled for a step. */
+export interface PriorStep {
+  /** Present when the step finished: it is not executed again. */
+  result?: FlowResult;
+  /** The last attempt started; a re-execution uses lastAttempt + 1. */
+  lastAttempt: number;
+}
+
+export interface ItemExecutionRequest {
+  flow: LoadedFlow;
+  flowId: BlobId;
+  runId: string;
+  itemIndex: number;
+  input: unknown;
+  variables?: Record<string, unknown>;
+  router: PluginRouter;
+  journal?: StepJournal;
+  prior?: ReadonlyMap<string, PriorStep>;
+  signal?: AbortSignal;
+  /** Transport retries per step (crash/broken pipe, code UNREACHABLE); default 3. */
+  transportRetries?: number;
+}

@@ -1,0 +1,139 @@
+import type { BlobId, FlowError, FlowResult, RunState } from '../../protocol/index.js';
+
+export type ItemState = 'pending' | 'running' | 'paused' | 'success' | 'failed' | 'cancelled';
+export type StepState = 'running' | 'success' | 'failed' | 'awaiting_input';
+
+export interface ItemCounts {
+  total: number; pending: number; running: number; paused: number; success: number; failed: number; cancelled: number;
+}
+
+export interface RunRecord {
+  runId: string;
+  flowId: BlobId;
+  flowName?: string;
+  flowLabel?: string;
+  status: RunState;
+  createdAt: string;
+  completedAt?: string;
+  /** Set when a run fails as a whole (e.g. its flow blob is gone), not per item. */
+  error?: FlowError;
+  /** Nesting: the run, item and step that submitted this one (absent for root runs). */
+  parentRunId?: string;
+  parentItemIndex?: number;
+  parentStepId?: string;
+  subflowKey?: string;
+  rootRunId: string;
+  depth: number;
+  maxConcurrency?: number;
+  overrides?: unknown;
+  variables?: Record<string, unknown>;
+  /** Fork: the run whose journaled step results seed this one, and from which step on they are redone. */
+  forkOf?: { runId: string; fromStep: string };
+  items: ItemCounts;
+}
+
+export interface ItemRecord {
+  runId: string;
+  itemIndex: number;
+  status: ItemState;
+  input: unknown;
+  result?: FlowResult;
+  completedAt?: string;
+  /** Monotonic per run: the order items finished in (for resultOrder byCompletion). */
+  completionSeq?: number;
+}
+
+/** The journal of one step of one item: its latest attempt and, once finished, its result. */
+export interface StepRecord {
+  runId: string;
+  itemIndex: number;
+  stepId: string;
+  attempt: number;
+  state: StepState;
+  result?: FlowResult;
+  startedAt: string;
+  finishedAt?: string;
+  /** For `awaiting_input`: what the human is asked for. */
+  prompt?: { prompt: string; schema?: unknown };
+}
+
+export type RunEventType =
+  | 'run_created' | 'run_status'
+  | 'item_started' | 'item_completed'
+  | 'step_started' | 'step_completed' | 'step_failed' | 'step_awaiting_input'
+  | 'sub_run_created' | 'input_received'
+  | 'run_completed';
+
+/** A persisted, sequenced event of one run: the log that event streams replay. */
+export interface RunEvent {
+  seq: number;
+  runId: string;
+  type: RunEventType;
+  at: string;
+  itemIndex?: number;
+  stepId?: string;
+  attempt?: number;
+  data?: Record<string, unknown>;
+}
+
+export interface ListRunsFilter {
+  status?: RunState;
+  parentRunId?: string | null;
+  limit?: number;
+  offset?: number;
+}
+
+/**
+ * Runs, items, the step journal and events. All writes are synchronous and cheap;
+ * callers group them with `transaction` (one commit per group: "group commit").
+ * A write that has returned from a committed `transaction` survives a process kill.
+ */
+export interface StateStore {
+  transaction<T>(fn: () => T): T;
+
+  // runs
+  createRun(run: RunRecord): void;
+  /** Appends item inputs (status pending) starting at `startIndex`; callers may chunk huge batches. */
+  addItems(runId: string, startIndex: number, inputs: readonly unknown[]): void;
+  getRun(runId: string): RunRecord | undefined;
+  listRuns(filter?: ListRunsFilter): RunRecord[];
+  /** Runs whose status is pending, running or paused (for recovery). */
+  listUnfinishedRuns(): RunRecord[];
+  findSubRun(parentRunId: string, subflowKey: string): RunRecord | undefined;
+  setRunStatus(runId: string, status: RunState, completedAt?: string, error?: FlowError): void;
+  /** Deletes a run's items, steps and events (cancel with purge); the run row stays, marked cancelled. */
+  purgeRun(runId: string): void;
+
+  // items (counters in RunRecord.items are kept in step by these)
+  setItemStatus(runId: string, itemIndex: number, status: 'pending' | 'running' | 'paused'): void;
+  finishItem(runId: string, itemIndex: number, result: FlowResult, completedAt: string): void;
+  /** Marks every pending/running/paused item cancelled. */
+  cancelItems(runId: string, completedAt: string): void;
+  getItem(runId: string, itemIndex: number): ItemRecord | undefined;
+  /** Items in index order from `fromIndex` whose status is in `statuses` (all when omitted). */
+  listItems(runId: string, opts?: { fromIndex?: number; limit?: number; statuses?: ItemState[] }): ItemRecord[];
+  /** Finished items, by index or by completion order. */
+  listResults(runId: string, order: 'byIndex' | 'byCompletion', opts?: { offset?: number; limit?: number }): ItemRecord[];
+
+  // step journal
+  startStep(runId: string, itemIndex: number, stepId: string, attempt: number, at: string): void;
+  finishStep(runId: string, itemIndex: number, stepId: string, attempt: number, result: FlowResult, at: string): void;
+  awaitStepInput(runId: string, itemIndex: number, stepId: string, prompt: { prompt: string; schema?: unknown }, at: string): void;
+  listSteps(runId: string, itemIndex?: number): StepRecord[];
+
+  // events
+  appendEvent(event: Omit<RunEvent, 'seq'>): number;
+  listEvents(runId: string, sinceSeq?: number, limit?: number): RunEvent[];
+
+  // ownership: two processes never run one run at once
+  /** True if `owner` now holds the run (it was free, already ours, or its holder is gone). */
+  claimRun(runId: string, owner: RunOwner): boolean;
+  releaseRuns(ownerId: string): void;
+
+  close(): void;
+}
+
+/** A runtime process: `id` unique per process; `pid` lets another process on the host tell if it is alive. */
+export interface RunOwner { id: string; pid: number; host: string }
+
+export interface Store { blobs: BlobStore; state: StateStore; close(): void; readonly location: string }
