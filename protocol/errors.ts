@@ -11,6 +11,8 @@ export const ErrorCodes = {
   MethodNotFound: -32601,
   InvalidParams: -32602,
   InternalError: -32603,
+  /** vscode-jsonrpc's code for a request the caller cancelled with `$/cancelRequest` (the SDK answers it). */
+  RequestCancelled: -32800,
   ServerError: -32000,
   ComponentNotFound: -32001,
   ServerNotInitialized: -32002,
@@ -31,10 +33,26 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/**
+ * What component servers mean by the codes they answer `components/*` with. Stepflow's
+ * Python SDK (protocol.md §10.2) uses -32002 for an input that fails validation and
+ * -32003 for every exception a component raises; weft's SDK does the same, so the
+ * runtime maps -32002 → INVALID_INPUT and -32003 → COMPONENT_FAILED. Aliases into
+ * ErrorCodes, not new codes.
+ */
+export const ComponentErrorCodes = {
+  ComponentNotFound: ErrorCodes.ComponentNotFound,
+  InputValidationFailed: ErrorCodes.ServerNotInitialized,
+  ExecutionFailed: ErrorCodes.ComponentExecutionFailed,
+  Cancelled: ErrorCodes.RequestCancelled,
+} as const;
+
 /** An error that goes on the wire as a JSON-RPC error response. */
 export class ProtocolError<D = unknown> extends ResponseError<D> {
   constructor(code: ErrorCode, message: string, data?: D) {
     super(code, message, data);
+    // ResponseError's constructor resets the prototype to its own: restore ours so `instanceof` works.
+    Object.setPrototypeOf(this, new.target.prototype);
     this.name = 'ProtocolError';
   }
 }

@@ -21,7 +21,7 @@ export { Initialize, Initialized, RUNTIME_PROTOCOL_VERSION } from './methods/ini
 export { ComponentsList, ComponentsInfo, ComponentsInferSchema, ComponentsExecute } from './methods/components.js';
 export { BlobsPut, BlobsGet } from './methods/blobs.js';
 export { RunsSubmit, RunsGet, InputsAwait } from './methods/runs.js';
-export { ErrorCodes, ProtocolError } from './errors.js';
+export { ErrorCodes, ComponentErrorCodes, ProtocolError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { canonicalJson, blobIdOf, blobIdOfText, normalizeBlobId, BLOB_ID_PREFIX } from './blob-id.js';
 export { NdjsonMessageReader, NdjsonMessageWriter, DEFAULT_MAX_LINE_BYTES } from './ndjson.js';

@@ -53,6 +53,11 @@ export class NdjsonMessageReader extends AbstractMessageReader {
         this.pendingLength = 0;
       }
       if (this.skippingOversized) { this.skippingOversized = false; continue; }
+      // A long line that arrived complete (one chunk, or its last piece) was never checked below.
+      if (line.length > this.maxLine) {
+        this.options.onInvalidLine?.(`${line.slice(0, 200)}…`, `line longer than ${this.maxLine} bytes`);
+        continue;
+      }
       this.deliver(line, callback);
     }
     if (start < text.length && !this.skippingOversized) {

@@ -1,0 +1,135 @@
+import {
+  StreamMessageReader, StreamMessageWriter, createMessageConnection,
+} from 'vscode-jsonrpc/node';
+import type { CancellationToken, ConnectionOptions, MessageConnection, MessageReader, MessageWriter } from 'vscode-jsonrpc/node';
+import {
+  ComponentErrorCodes, ComponentsExecute, ComponentsInferSchema, ComponentsInfo, ComponentsList, ErrorCodes,
+  Initialize, Initialized, NdjsonMessageReader, NdjsonMessageWriter, ProtocolError, RUNTIME_PROTOCOL_VERSION,
+} from '../protocol/index.js';
+import type { ComponentExecuteParams, ComponentInfo } from '../protocol/index.js';
+import { ExecutionContext } from './component-context.js';
+import { defineComponent } from './define-component.js';
+import type { ComponentDefinition, ComponentHandler, ComponentOptions } from './define-component.js';
+import { RequestTracker } from './request-tracker.js';
+import { guardStdout } from './stdio-guard.js';
+
+/** The protocol version this SDK speaks (Stepflow's stdio era is 1). */
+export const SERVER_PROTOCOL_VERSION = RUNTIME_PROTOCOL_VERSION;
+
+export interface ServeStdioOptions {
+  /** `ndjson` (default, Stepflow's framing) or LSP-style `content-length` headers. */
+  framing?: 'ndjson' | 'content-length';
+  /**
+   * Exit the process once stdin has ended (the runtime closes stdin to shut a server down)
+   * and the requests already received have been answered. Default true.
+   */
+  exitOnClose?: boolean;
+}
+
+/**
+ * A component server: a registry of components served over one JSON-RPC connection.
+ * Every request is handled in its own async handler, so many executions run at once.
+ */
+export class ComponentServer {
+  private readonly components = new Map<string, ComponentDefinition>();
+  private connection: MessageConnection | undefined;
+
+  /** Registers `'/' + name`; chainable, so a server is five lines. */
+  component<I = any, O = unknown>(name: string, options: ComponentOptions, handler: ComponentHandler<I, O>): this {
+    return this.register(defineComponent(name, options, handler));
+  }
+
+  register(definition: ComponentDefinition): this {
+    if (this.components.has(definition.path)) throw new Error(`component '${definition.path}' is already registered`);
+    this.components.set(definition.path, definition);
+    return this;
+  }
+
+  listComponents(): ComponentInfo[] {
+    return [...this.components.values()].map((c) => c.info);
+  }
+
+  /** Serves on any reader/writer pair (stdio, a socket, a test stream). */
+  listen(reader: MessageReader, writer: MessageWriter, options?: ConnectionOptions): MessageConnection {
+    if (this.connection) throw new Error('this ComponentServer is already serving');
+    const connection = createMessageConnection(reader, writer, undefined, options);
+    this.connection = connection;
+    this.registerHandlers(connection);
+    connection.listen();
+    return connection;
+  }
+
+  /**
+   * Serves on stdin/stdout. console.log & co. go to stderr meanwhile (stdout is the wire).
+   * Resolves when stdin ends; then exits the process unless `exitOnClose: false`.
+   */
+  serveStdio(options: ServeStdioOptions = {}): Promise<void> {
+    const restoreConsole = guardStdout();
+    const [reader, writer] = options.framing === 'content-length'
+      ? [new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout)]
+      : [new NdjsonMessageReader(process.stdin, { onInvalidLine: reportInvalidLine }), new NdjsonMessageWriter(process.stdout)];
+    const tracker = new RequestTracker();
+    const connection = this.listen(tracker.wrap(reader), writer, { messageStrategy: tracker });
+    return new Promise((resolve) => {
+      let closing = false;
+      const finish = () => {
+        restoreConsole();
+        resolve();
+        // Let the last responses reach the pipe before leaving.
+        if (options.exitOnClose !== false) process.stdout.write('', () => process.exit(0));
+      };
+      const close = async () => {
+        if (closing) return;
+        closing = true;
+        await tracker.allDispatched();
+        // Nobody can answer our callbacks any more: disposing fails them, so their executions end.
+        connection.dispose();
+        await tracker.allSettled();
+        finish();
+      };
+      process.stdin.once('end', () => void close());
+      connection.onClose(() => void close());
+      // EPIPE on stdout: the runtime is gone and nothing we write can arrive.
+      process.stdout.once('error', () => {
+        closing = true;
+        connection.dispose();
+        finish();
+      });
+    });
+  }
+
+  private registerHandlers(connection: MessageConnection): void {
+    connection.onRequest(Initialize, () => ({ server_protocol_version: SERVER_PROTOCOL_VERSION }));
+    // The handshake is not enforced (as in Stepflow's SDK): components/* are served before it.
+    connection.onNotification(Initialized, () => undefined);
+    connection.onRequest(ComponentsList, () => ({ components: this.listComponents() }));
+    connection.onRequest(ComponentsInfo, (params) => ({ info: this.find(params?.component).info }));
+    connection.onRequest(ComponentsInferSchema, (params) => ({ output_schema: this.find(params?.component).info.output_schema ?? null }));
+    connection.onRequest(ComponentsExecute, (params, token) => this.execute(connection, params, token));
+    connection.onRequest((method) => {
+      throw new ProtocolError(ErrorCodes.MethodNotFound, `Method not found: '${method}'`);
+    });
+  }
+
+  private async execute(connection: MessageConnection, params: ComponentExecuteParams, token: CancellationToken): Promise<{ output: unknown }> {
+    const definition = this.find(params?.component);
+    const ctx = new ExecutionContext(connection, params, token);
+    try {
+      return { output: await definition.execute(params.input ?? null, ctx) };
+    } finally {
+      ctx.dispose();
+    }
+  }
+
+  private find(component: unknown): ComponentDefinition {
+    const definition = typeof component === 'string' ? this.components.get(component) : undefined;
+    if (!definition) {
+      throw new ProtocolError(ComponentErrorCodes.ComponentNotFound, `Component '${String(component)}' not found`, { component });
+    }
+    return definition;
+  }
+}
+
+function reportInvalidLine(line: string, reason: string): void {
+  process.stderr.write(`weft sdk: ignored an input line (${reason}): ${line.slice(0, 200)}\n`);
+}

@@ -1,0 +1,23 @@
+// Writing component servers for weft (and Stepflow's stdio protocol):
+//   createServer().component('double', { inputSchema }, async (input) => ({ y: input.x * 2 })).serveStdio();
+import { ComponentServer } from './component-server.js';
+
+export { ComponentServer, SERVER_PROTOCOL_VERSION } from './component-server.js';
+export type { ServeStdioOptions } from './component-server.js';
+export { defineComponent, componentPath } from './define-component.js';
+export type { ComponentDefinition, ComponentHandler, ComponentOptions, JsonSchema } from './define-component.js';
+export type { ComponentContext, SubmitRunOptions, GetRunOptions, AwaitInputOptions } from './component-context.js';
+export { ComponentError } from './component-error.js';
+export type { ComponentErrorOptions } from './component-error.js';
+export { RuntimeCallError } from './runtime-call-error.js';
+export { guardStdout } from './stdio-guard.js';
+export { ErrorCodes, ComponentErrorCodes } from '../protocol/index.js';
+export type {
+  BlobId, BlobType, ComponentInfo, ObservabilityContext, RunStatus, RunState, ItemResult, ItemStatistics,
+  WireFlowResult, FlowError, SubmitRunParams, GetRunParams,
+} from '../protocol/index.js';
+
+/** A new component server: register components with `.component(...)`, then `.serveStdio()`. */
+export function createServer(): ComponentServer {
+  return new ComponentServer();
+}

@@ -1,0 +1,51 @@
+import { Message } from 'vscode-jsonrpc/node';
+import type { DataCallback, MessageReader, MessageStrategy } from 'vscode-jsonrpc/node';
+
+type HandleResult = ReturnType<MessageStrategy['handleMessage']>;
+
+/**
+ * Counts the requests a connection has received, dispatched and answered, so a server
+ * whose stdin has ended can finish (and answer) the work already sent before it exits.
+ * vscode-jsonrpc queues incoming messages and dispatches them one per macrotask, so
+ * "received" and "dispatched" differ for a moment after a burst.
+ */
+export class RequestTracker implements MessageStrategy {
+  private received = 0;
+  private dispatched = 0;
+  private settled = 0;
+  private readonly onSettled: Array<() => void> = [];
+
+  /** The same reader, counting requests as they arrive. */
+  wrap(reader: MessageReader): MessageReader {
+    return {
+      onError: reader.onError,
+      onClose: reader.onClose,
+      onPartialMessage: reader.onPartialMessage,
+      dispose: () => reader.dispose(),
+      listen: (callback: DataCallback) => reader.listen((message) => {
+        if (Message.isRequest(message)) this.received++;
+        callback(message);
+      }),
+    };
+  }
+
+  handleMessage(message: Message, next: (message: Message) => HandleResult): HandleResult {
+    if (!Message.isRequest(message)) return next(message);
+    this.dispatched++;
+    // `next` resolves once the response has been handed to the writer.
+    return Promise.resolve(next(message)).finally(() => {
+      this.settled++;
+      for (const wake of this.onSettled.splice(0)) wake();
+    });
+  }
+
+  /** Resolves once every request received so far has reached its handler. */
+  async allDispatched(): Promise<void> {
+    while (this.dispatched < this.received) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** Resolves once every dispatched request has been answered. */
+  async allSettled(): Promise<void> {
+    while (this.settled < this.dispatched) await new Promise<void>((resolve) => this.onSettled.push(resolve));
+  }
+}
