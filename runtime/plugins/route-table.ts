@@ -1,0 +1,153 @@
+import { canonicalJson } from '../../protocol/index.js';
+import type { RouteRule } from '../api/config-types.js';
+import type { Plugin } from './plugin.js';
+import type { PluginRouter, ResolvedRoute } from './plugin-router.js';
+
+type Segment = { kind: 'static'; text: string } | { kind: 'param'; name: string } | { kind: 'catchAll'; name: string };
+interface CompiledRoute { pattern: string; segments: Segment[]; rules: RouteRule[] }
+
+const RANK = { static: 0, param: 1, catchAll: 2 } as const;
+
+/** weft's default when there is no config: builtins under /builtin/... */
+export const DEFAULT_ROUTES: Record<string, RouteRule[]> = { '/builtin/{*component}': [{ plugin: 'builtin' }] };
+
+/**
+ * Component path → plugin, from config routes (Stepflow's matchit-style patterns):
+ * `{name}` is one segment, `{*name}` the rest; static beats param beats catch-all.
+ * The name sent to the plugin is the rule's `component` template, or "/" + the value
+ * captured by `{component}` / `{*component}`.
+ */
+export class RouteTable implements PluginRouter {
+  private readonly routes: CompiledRoute[];
+  private readonly byName: Map<string, Plugin>;
+
+  constructor(routes: Record<string, RouteRule[]>, plugins: Map<string, Plugin> | Record<string, Plugin>) {
+    this.byName = plugins instanceof Map ? plugins : new Map(Object.entries(plugins));
+    this.routes = Object.entries(routes).map(([pattern, rules]) => {
+      rules.forEach((rule, i) => {
+        if (!this.byName.has(rule.plugin)) {
+          throw new Error(`routes["${pattern}"][${i}].plugin: unknown plugin "${rule.plugin}" (configured: ${[...this.byName.keys()].join(', ') || 'none'})`);
+        }
+      });
+      return { pattern, segments: compilePattern(pattern), rules };
+    });
+  }
+
+  resolve(component: string, input: unknown): ResolvedRoute | { error: string } {
+    const match = this.match(component);
+    if (!match) return { error: `no route matches component "${component}" (routes: ${this.routes.map((r) => r.pattern).join(', ') || 'none'})` };
+    const { route, params } = match;
+    for (const rule of route.rules) {
+      let conditionsHold = true;
+      for (const condition of rule.conditions ?? []) {
+        const found = evaluatePath(condition.path, input);
+        // As in Stepflow: a missing path aborts routing rather than falling through.
+        if (!found.ok) return { error: `routing component "${component}": condition path ${condition.path} not found in the step input` };
+        if (canonicalJson(found.value) !== canonicalJson(condition.value)) { conditionsHold = false; break; }
+      }
+      if (!conditionsHold) continue;
+      const name = resolvedName(rule, params);
+      if (name === undefined) {
+        return { error: `routing component "${component}": route "${route.pattern}" captures no {component} and its rule has no component template` };
+      }
+      if (rule.componentAllow && !rule.componentAllow.includes(name)) continue;
+      if (rule.componentDeny?.includes(name)) continue;
+      return { plugin: this.byName.get(rule.plugin)!, component: name };
+    }
+    return { error: `no matching rule found for component "${component}" (route "${route.pattern}")` };
+  }
+
+  canRoute(component: string): boolean {
+    return this.match(component) !== undefined;
+  }
+
+  plugins(): Plugin[] {
+    return [...new Set(this.byName.values())];
+  }
+
+  /** The best matching route: compared segment by segment, static < param < catch-all. */
+  private match(path: string): { route: CompiledRoute; params: Record<string, string> } | undefined {
+    if (!path.startsWith('/')) return undefined;
+    const parts = path.slice(1).split('/');
+    let best: { route: CompiledRoute; params: Record<string, string>; ranks: number[] } | undefined;
+    for (const route of this.routes) {
+      const m = matchSegments(route.segments, parts);
+      if (m && (!best || compareRanks(m.ranks, best.ranks) < 0)) best = { route, ...m };
+    }
+    return best && { route: best.route, params: best.params };
+  }
+}
+
+function compilePattern(pattern: string): Segment[] {
+  if (!pattern.startsWith('/')) throw new Error(`routes["${pattern}"]: a route pattern must start with "/"`);
+  const parts = pattern.slice(1).split('/');
+  return parts.map((part, i) => {
+    const param = /^\{(\*?)([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(part);
+    if (!param) {
+      if (/[{}]/.test(part)) throw new Error(`routes["${pattern}"]: "${part}": a parameter must be a whole segment ({name} or {*name})`);
+      return { kind: 'static', text: part };
+    }
+    if (param[1]) {
+      if (i !== parts.length - 1) throw new Error(`routes["${pattern}"]: catch-all {*${param[2]}} must be the last segment`);
+      return { kind: 'catchAll', name: param[2] };
+    }
+    return { kind: 'param', name: param[2] };
+  });
+}
+
+function matchSegments(segments: Segment[], parts: string[]): { params: Record<string, string>; ranks: number[] } | undefined {
+  const params: Record<string, string> = {};
+  const ranks: number[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i];
+    ranks.push(RANK[seg.kind]);
+    if (seg.kind === 'catchAll') {
+      const rest = parts.slice(i).join('/');
+      if (i >= parts.length || rest === '') return undefined;
+      params[seg.name] = rest;
+      return { params, ranks };
+    }
+    if (i >= parts.length) return undefined;
+    if (seg.kind === 'static' ? parts[i] !== seg.text : parts[i] === '') return undefined;
+    if (seg.kind === 'param') params[seg.name] = parts[i];
+  }
+  return segments.length === parts.length ? { params, ranks } : undefined;
+}
+
+function compareRanks(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+function resolvedName(rule: RouteRule, params: Record<string, string>): string | undefined {
+  if (rule.component !== undefined) return rule.component.replace(/\{\*?([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => params[name] ?? whole);
+  return params.component === undefined ? undefined : `/${params.component}`;
+}
+
+/**
+ * A private JSONPath subset for route conditions: `$`, `$.a.b`, `$[0]`, `$["k"]`, and a
+ * bare `name` (one key). Kept here because plugins/ may not import flow/'s evaluator.
+ */
+export function evaluatePath(path: string, value: unknown): { ok: true; value: unknown } | { ok: false } {
+  if (!path.startsWith('$')) return lookup(value, path);
+  let current = value;
+  const token = /\.([A-Za-z_$][\w$-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*"|'[^']*')\]/y;
+  let at = 1;
+  while (at < path.length) {
+    token.lastIndex = at;
+    const m = token.exec(path);
+    if (!m) return { ok: false };
+    at = token.lastIndex;
+    const key = m[1] ?? (m[2] !== undefined ? Number(m[2]) : m[3].startsWith('"') ? (JSON.parse(m[3]) as string) : m[3].slice(1, -1));
+    const next = lookup(current, key);
+    if (!next.ok) return next;
+    current = next.value;
+  }
+  return { ok: true, value: current };
+}
+
+function lookup(value: unknown, key: string | number): { ok: true; value: unknown } | { ok: false } {
+  if (typeof key === 'number') return Array.isArray(value) && key < value.length ? { ok: true, value: value[key] } : { ok: false };
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, key)) return { ok: false };
+  return { ok: true, value: (value as Record<string, unknown>)[key] };
+}

@@ -1,0 +1,264 @@
+import {
+  CancellationTokenSource, ErrorCodes as RpcErrorCodes, ResponseError, StreamMessageReader, StreamMessageWriter, createMessageConnection,
+} from 'vscode-jsonrpc/node';
+import type { Disposable, Logger, MessageConnection, MessageReader, MessageWriter, RequestType } from 'vscode-jsonrpc/node';
+import { Initialize, Initialized, NdjsonMessageReader, NdjsonMessageWriter, RUNTIME_PROTOCOL_VERSION } from '../../protocol/index.js';
+import type { RuntimeContext } from './runtime-context.js';
+import { serveCallbacks } from './serve-callbacks.js';
+import { spawnServer } from './spawn-server.js';
+import type { ServerExit, ServerProcess } from './spawn-server.js';
+
+export interface StdioInstanceOptions {
+  pluginName: string;
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  cwd: string;
+  framing: 'ndjson' | 'content-length';
+  runtime: RuntimeContext;
+  log: (message: string) => void;
+  onInvalidLine: () => void;
+  onRestart: () => void;
+  backoff: { initialMs: number; maxMs: number; healthyMs: number };
+  stopGraceMs: number;
+  handshakeTimeoutMs: number;
+}
+
+/** How one request ended. `unreachable` = the process crashed / the pipe broke (retry-worthy). */
+export type CallOutcome<R> =
+  | { kind: 'ok'; value: R }
+  | { kind: 'error'; error: ResponseError<unknown> }
+  | { kind: 'unreachable'; message: string; data?: unknown }
+  | { kind: 'timeout' }
+  | { kind: 'cancelled' };
+
+interface CrashReport { message: string; data: unknown }
+
+interface Generation {
+  proc: ServerProcess;
+  connection: MessageConnection;
+  /** Resolves with the crash report when this process dies (or its pipes break). */
+  crashed: Promise<CrashReport>;
+  /** Calls in flight on this process, failed as `unreachable` when it dies. */
+  pending: Set<(report: CrashReport) => void>;
+  /** Set once the process is gone. */
+  report?: CrashReport;
+  startedAt: number;
+  reason?: string;
+}
+
+// Local vscode-jsonrpc codes meaning "the connection went away", not "the server said no".
+const CONNECTION_LOST = new Set<number>([
+  RpcErrorCodes.PendingResponseRejected, RpcErrorCodes.ConnectionInactive, RpcErrorCodes.MessageWriteError, RpcErrorCodes.MessageReadError,
+]);
+
+/**
+ * One process of a stdio plugin and its connection. A crash fails the calls in flight
+ * as `unreachable` and starts a replacement (handshake included) after a backoff;
+ * calls made meanwhile wait for it. A handshake with the wrong protocol version is
+ * fatal: no restart.
+ */
+export class StdioInstance {
+  inFlight = 0;
+  private ready?: Promise<Generation>;
+  private current?: Generation;
+  private readonly procs = new Set<ServerProcess>();
+  private closing = false;
+  private fatal?: Error;
+  private backoffMs: number;
+  private readonly closed = new AbortController();
+
+  constructor(private readonly o: StdioInstanceOptions) {
+    this.backoffMs = o.backoff.initialMs;
+  }
+
+  get pid(): number | undefined { return this.current?.proc.pid; }
+
+  /** Spawns and shakes hands; rejects (without restarting) if that fails. */
+  async start(): Promise<void> {
+    this.ready = this.launch();
+    this.ready.catch(() => undefined);
+    await this.ready;
+  }
+
+  async request<P, R>(type: RequestType<P, R, void>, params: P, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<CallOutcome<R>> {
+    this.inFlight++;
+    const cleanup: Array<() => void> = [];
+    try {
+      return await new Promise<CallOutcome<R>>((settle) => {
+        let done = false;
+        const finish = (outcome: CallOutcome<R>) => { if (!done) { done = true; settle(outcome); } };
+        const cts = new CancellationTokenSource();
+        cleanup.push(() => cts.dispose());
+        const { signal, timeoutMs } = opts;
+        if (signal) {
+          if (signal.aborted) return finish({ kind: 'cancelled' });
+          // cts.cancel() makes vscode-jsonrpc send $/cancelRequest for this id.
+          const onAbort = () => { cts.cancel(); finish({ kind: 'cancelled' }); };
+          signal.addEventListener('abort', onAbort, { once: true });
+          cleanup.push(() => signal.removeEventListener('abort', onAbort));
+        }
+        if (timeoutMs !== undefined) {
+          const timer = setTimeout(() => { cts.cancel(); finish({ kind: 'timeout' }); }, timeoutMs);
+          cleanup.push(() => clearTimeout(timer));
+        }
+        const ready = this.ready ?? Promise.reject(new Error(`plugin "${this.o.pluginName}" is not started`));
+        ready.then((gen) => {
+          if (done) return;
+          if (gen.report) return finish({ kind: 'unreachable', ...gen.report });
+          const onCrash = (report: CrashReport) => finish({ kind: 'unreachable', ...report });
+          gen.pending.add(onCrash);
+          cleanup.push(() => gen.pending.delete(onCrash));
+          // A lost connection means the process is going (onError/onClose make sure of it):
+          // leave such calls to the crash report, which names the exit and has the stderr, and
+          // comes after `ready` points at the replacement, so a retry does not hit the dead one.
+          const onError = (error: unknown) => {
+            const outcome = failedOutcome(error, this.o.pluginName);
+            if (outcome.kind !== 'unreachable') finish(outcome);
+          };
+          try {
+            gen.connection.sendRequest<R>(type.method, params, cts.token).then((value) => finish({ kind: 'ok', value }), onError);
+          } catch (error) {
+            onError(error);
+          }
+        }, (error: unknown) => finish({ kind: 'unreachable', message: (error as Error).message }));
+      });
+    } finally {
+      this.inFlight--;
+      for (const fn of cleanup) fn();
+    }
+  }
+
+  /** Stops every process of this instance (shutdown ladder); no restart afterwards. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.closed.abort();
+    await Promise.all([...this.procs].map((proc) => proc.stop(this.o.stopGraceMs)));
+    // A launch in progress notices `closing` (or loses its process) and settles; whatever
+    // it spawned meanwhile is stopped too, so nothing outlives close().
+    await this.ready?.catch(() => undefined);
+    await Promise.all([...this.procs].map((proc) => proc.stop(this.o.stopGraceMs)));
+    this.current?.connection.dispose();
+  }
+
+  private async launch(): Promise<Generation> {
+    const { pluginName, command } = this.o;
+    const proc = await spawnServer({ pluginName, command, args: this.o.args, env: this.o.env, cwd: this.o.cwd, log: this.o.log });
+    this.procs.add(proc);
+    void proc.exited.then(() => this.procs.delete(proc));
+    if (this.closing) { await proc.stop(this.o.stopGraceMs); throw new Error(`plugin "${pluginName}" is closed`); }
+
+    const { reader, writer } = this.framing(proc);
+    const connection = createMessageConnection(reader, writer, this.logger());
+    const callbacks: Disposable = serveCallbacks(connection, this.o.runtime);
+    const gen: Generation = { proc, connection, pending: new Set(), startedAt: Date.now(), crashed: undefined as never };
+    // A broken pipe or stream error: the process is useless; kill it and take the crash path.
+    connection.onError(([error]) => {
+      gen.reason ??= `connection error: ${error.message}`;
+      proc.kill();
+    });
+    // stdout closed: the process is exiting; make sure it does.
+    connection.onClose(() => { setTimeout(() => proc.kill(), 500).unref(); });
+    gen.crashed = proc.exited.then((exit) => this.crashReport(gen, exit));
+    void gen.crashed.then((report) => {
+      gen.report = report;
+      for (const fail of [...gen.pending]) fail(report);
+      callbacks.dispose();
+      connection.dispose();
+      this.onExit(gen);
+    });
+    connection.listen();
+
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        connection.sendRequest(Initialize, { runtime_protocol_version: RUNTIME_PROTOCOL_VERSION }),
+        gen.crashed.then((report) => { throw new Error(`plugin "${pluginName}" (${command}) died during the handshake: ${report.message}`); }),
+        new Promise<never>((_, fail) => {
+          timer = setTimeout(() => fail(new Error(`plugin "${pluginName}" (${command}) did not answer initialize within ${this.o.handshakeTimeoutMs / 1000}s`)), this.o.handshakeTimeoutMs);
+        }),
+      ]);
+      const raw = result as { server_protocol_version?: unknown; serverProtocolVersion?: unknown } | null;
+      const version = raw?.server_protocol_version ?? raw?.serverProtocolVersion;
+      if (version !== RUNTIME_PROTOCOL_VERSION) {
+        this.fatal = new Error(`plugin "${pluginName}" (${command}): protocol version mismatch: runtime speaks ${RUNTIME_PROTOCOL_VERSION}, server answered ${JSON.stringify(version ?? null)}`);
+        throw this.fatal;
+      }
+      await connection.sendNotification(Initialized, {});
+    } catch (error) {
+      await proc.stop(0);
+      if (error instanceof ResponseError) throw new Error(`plugin "${pluginName}" (${command}): initialize failed: ${error.message} (code ${error.code})`, { cause: error });
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.current = gen;
+    return gen;
+  }
+
+  private onExit(gen: Generation): void {
+    if (this.closing || this.fatal || gen !== this.current) return;
+    this.current = undefined;
+    this.o.log(`plugin "${this.o.pluginName}": ${gen.reason ?? 'process exited'}; restarting`);
+    if (Date.now() - gen.startedAt >= this.o.backoff.healthyMs) this.backoffMs = this.o.backoff.initialMs;
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    const wait = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, this.o.backoff.maxMs);
+    this.ready = (async () => {
+      await delay(wait, this.closed.signal);
+      if (this.closing) throw new Error(`plugin "${this.o.pluginName}" is closed`);
+      this.o.onRestart();
+      try {
+        return await this.launch();
+      } catch (error) {
+        this.o.log(`plugin "${this.o.pluginName}": restart failed: ${(error as Error).message}`);
+        if (!this.closing && !this.fatal) this.scheduleRestart();
+        throw error;
+      }
+    })();
+    this.ready.catch(() => undefined);
+  }
+
+  private crashReport(gen: Generation, exit: ServerExit): CrashReport {
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+    const why = gen.reason ? ` (${gen.reason})` : '';
+    return {
+      message: `plugin "${this.o.pluginName}" (${this.o.command}) ${how}${why}`,
+      data: { plugin: this.o.pluginName, pid: gen.proc.pid, ...exit, stderr: gen.proc.stderrTail() },
+    };
+  }
+
+  private framing(proc: ServerProcess): { reader: MessageReader; writer: MessageWriter } {
+    if (this.o.framing === 'content-length') {
+      return { reader: new StreamMessageReader(proc.stdout), writer: new StreamMessageWriter(proc.stdin) };
+    }
+    const reader = new NdjsonMessageReader(proc.stdout, {
+      onInvalidLine: (line, reason) => {
+        this.o.onInvalidLine();
+        this.o.log(`plugin "${this.o.pluginName}": ignored a line on stdout (${reason}): ${line.slice(0, 200)}`);
+      },
+    });
+    return { reader, writer: new NdjsonMessageWriter(proc.stdin) };
+  }
+
+  private logger(): Logger {
+    const log = (message: string) => this.o.log(`plugin "${this.o.pluginName}": ${message}`);
+    return { error: log, warn: log, info: () => undefined, log: () => undefined };
+  }
+}
+
+function failedOutcome(error: unknown, pluginName: string): CallOutcome<never> {
+  if (error instanceof ResponseError && !CONNECTION_LOST.has(error.code)) return { kind: 'error', error };
+  return { kind: 'unreachable', message: `plugin "${pluginName}": ${(error as Error)?.message ?? String(error)}` };
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    if (signal.aborted) return done();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', () => { clearTimeout(timer); done(); }, { once: true });
+  });
+}
