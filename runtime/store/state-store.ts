@@ -1,4 +1,5 @@
 import type { BlobId, FlowError, FlowResult, RunState } from '../../protocol/index.js';
+import type { BlobStore } from './blob-store.js';
 
 export type ItemState = 'pending' | 'running' | 'paused' | 'success' | 'failed' | 'cancelled';
 export type StepState = 'running' | 'success' | 'failed' | 'awaiting_input';
@@ -92,6 +93,7 @@ export interface StateStore {
   transaction<T>(fn: () => T): T;
 
   // runs
+  /** Throws if the id exists. `run.items` is ignored: counters start at zero and follow the item methods. */
   createRun(run: RunRecord): void;
   /** Appends item inputs (status pending) starting at `startIndex`; callers may chunk huge batches. */
   addItems(runId: string, startIndex: number, inputs: readonly unknown[]): void;
@@ -100,6 +102,7 @@ export interface StateStore {
   /** Runs whose status is pending, running or paused (for recovery). */
   listUnfinishedRuns(): RunRecord[];
   findSubRun(parentRunId: string, subflowKey: string): RunRecord | undefined;
+  /** Sets status, completedAt and error exactly as given: an omitted completedAt or error is cleared. */
   setRunStatus(runId: string, status: RunState, completedAt?: string, error?: FlowError): void;
   /** Deletes a run's items, steps and events (cancel with purge); the run row stays, marked cancelled. */
   purgeRun(runId: string): void;
@@ -112,7 +115,7 @@ export interface StateStore {
   getItem(runId: string, itemIndex: number): ItemRecord | undefined;
   /** Items in index order from `fromIndex` whose status is in `statuses` (all when omitted). */
   listItems(runId: string, opts?: { fromIndex?: number; limit?: number; statuses?: ItemState[] }): ItemRecord[];
-  /** Finished items, by index or by completion order. */
+  /** Finished items (success, failed, cancelled), by index or by completion order. */
   listResults(runId: string, order: 'byIndex' | 'byCompletion', opts?: { offset?: number; limit?: number }): ItemRecord[];
 
   // step journal

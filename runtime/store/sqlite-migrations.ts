@@ -1,0 +1,179 @@
+import type Database from 'better-sqlite3';
+import { StoreError } from './store-error.js';
+
+/** Written to the file header (`PRAGMA application_id`): "weft" in ASCII. */
+export const WEFT_APPLICATION_ID = 0x77656674;
+
+export interface Migration { version: number; name: string; sql: string }
+
+/**
+ * The schema, as a list of steps applied in order on open; `PRAGMA user_version` holds
+ * the last one applied and `weft_schema` records when each was. Never edit a released
+ * step: append a new one.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'create_schema',
+    sql: `
+      CREATE TABLE blobs (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        data BLOB NOT NULL,          -- canonical JSON text (data, flow) or MessagePack bytes (binary)
+        name TEXT,
+        description TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX blobs_flows ON blobs (created_at) WHERE type = 'flow';
+
+      -- Small, often-rewritten row: the item counters change with every item.
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        flow_id TEXT NOT NULL,
+        flow_name TEXT,
+        flow_label TEXT,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        completed_at TEXT,
+        error_json TEXT,
+        parent_run_id TEXT,
+        parent_item_index INTEGER,
+        parent_step_id TEXT,
+        subflow_key TEXT,
+        root_run_id TEXT NOT NULL,
+        depth INTEGER NOT NULL,
+        max_concurrency INTEGER,
+        fork_of_run_id TEXT,
+        fork_from_step TEXT,
+        items_total INTEGER NOT NULL DEFAULT 0,
+        items_pending INTEGER NOT NULL DEFAULT 0,
+        items_running INTEGER NOT NULL DEFAULT 0,
+        items_paused INTEGER NOT NULL DEFAULT 0,
+        items_success INTEGER NOT NULL DEFAULT 0,
+        items_failed INTEGER NOT NULL DEFAULT 0,
+        items_cancelled INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX runs_status ON runs (status);
+      CREATE INDEX runs_parent ON runs (parent_run_id, subflow_key);
+
+      -- Written once per run and possibly large: kept out of the runs row so that
+      -- counter updates do not rewrite it.
+      CREATE TABLE run_params (
+        run_id TEXT PRIMARY KEY,
+        overrides_json TEXT,
+        variables_json TEXT
+      );
+
+      CREATE TABLE items (
+        run_id TEXT NOT NULL,
+        item_index INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        input_json TEXT NOT NULL,
+        result_json TEXT,
+        completed_at TEXT,
+        completion_seq INTEGER,
+        PRIMARY KEY (run_id, item_index)
+      );
+      CREATE INDEX items_completion ON items (run_id, completion_seq) WHERE completion_seq IS NOT NULL;
+
+      -- The runs row's counters follow every item status change, whichever statement
+      -- makes it (one item, or all of a run's open items at once on cancel).
+      CREATE TRIGGER items_count AFTER UPDATE OF status ON items WHEN OLD.status <> NEW.status
+      BEGIN
+        UPDATE runs SET
+          items_pending = items_pending + (NEW.status = 'pending') - (OLD.status = 'pending'),
+          items_running = items_running + (NEW.status = 'running') - (OLD.status = 'running'),
+          items_paused = items_paused + (NEW.status = 'paused') - (OLD.status = 'paused'),
+          items_success = items_success + (NEW.status = 'success') - (OLD.status = 'success'),
+          items_failed = items_failed + (NEW.status = 'failed') - (OLD.status = 'failed'),
+          items_cancelled = items_cancelled + (NEW.status = 'cancelled') - (OLD.status = 'cancelled')
+        WHERE id = NEW.run_id;
+      END;
+
+      CREATE TABLE steps (
+        run_id TEXT NOT NULL,
+        item_index INTEGER NOT NULL,
+        step_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        result_json TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        prompt_json TEXT,
+        PRIMARY KEY (run_id, item_index, step_id)
+      );
+
+      -- seq = rowid (max + 1). Not AUTOINCREMENT, which costs a second write per event:
+      -- purgeRun keeps a placeholder at the high-water mark instead, so seqs never go back.
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        at TEXT NOT NULL,
+        item_index INTEGER,
+        step_id TEXT,
+        attempt INTEGER,
+        data_json TEXT
+      );
+      CREATE INDEX events_run ON events (run_id, seq);
+
+      CREATE TABLE run_owners (
+        run_id TEXT PRIMARY KEY,
+        owner_id TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL
+      );
+      CREATE INDEX run_owners_owner ON run_owners (owner_id);
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+interface FileState { applicationId: number; version: number; tables: string[] }
+
+function inspect(db: Database.Database): FileState {
+  return {
+    applicationId: db.pragma('application_id', { simple: true }) as number,
+    version: db.pragma('user_version', { simple: true }) as number,
+    tables: db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[],
+  };
+}
+
+/** Refuses a file of another application, or one written by a newer weft; reads only. */
+export function checkStoreFile(db: Database.Database, location: string): void {
+  const { applicationId, version, tables } = inspect(db);
+  if ((applicationId !== 0 && applicationId !== WEFT_APPLICATION_ID) || (!tables.includes('weft_schema') && tables.length > 0)) {
+    const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length} tables)` : '');
+    throw new StoreError(location, 'foreign',
+      `is an SQLite database of another application${tables.length ? ` (tables: ${shown})` : ''}, not a weft store; ` +
+      'weft leaves it untouched. Point the store at another file (--store / stateStore.path).');
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new StoreError(location, 'newer_schema',
+      `has schema version ${version}, newer than this weft supports (${SCHEMA_VERSION}); upgrade weft or use another store file.`);
+  }
+}
+
+/**
+ * Brings a checked store file's schema up to date. Runs under a write lock and re-reads
+ * the version there, so two processes opening a new file at once migrate it once.
+ */
+export function migrate(db: Database.Database): void {
+  if (inspect(db).version === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    const { version, tables } = inspect(db);
+    if (!tables.includes('weft_schema')) {
+      db.exec('CREATE TABLE weft_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+      db.pragma(`application_id = ${WEFT_APPLICATION_ID}`);
+    }
+    const record = db.prepare('INSERT INTO weft_schema (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const m of MIGRATIONS) {
+      if (m.version <= version) continue;
+      db.exec(m.sql);
+      record.run(m.version, m.name, new Date().toISOString());
+    }
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

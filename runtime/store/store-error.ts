@@ -1,0 +1,18 @@
+/**
+ * A failure of the store itself (full disk, read-only or corrupt file, foreign file),
+ * as opposed to a caller's mistake. The message names the store's location so a user
+ * knows which file to look at; `reason` is a stable tag for code that must react.
+ */
+export type StoreErrorReason = 'full' | 'readonly' | 'corrupt' | 'foreign' | 'newer_schema' | 'locked' | 'io' | 'open';
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly location: string,
+    readonly reason: StoreErrorReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`weft store ${location}: ${message}`, options);
+  }
+}

@@ -1,0 +1,267 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { failure, success } from '../../../protocol/index.js';
+import { openStore, pathOfDatabaseUrl } from '../../../runtime/store/open-store.js';
+import { MIGRATIONS, SCHEMA_VERSION, WEFT_APPLICATION_ID } from '../../../runtime/store/sqlite-migrations.js';
+import { SqliteStore } from '../../../runtime/store/sqlite-store.js';
+import type { Store } from '../../../runtime/store/state-store.js';
+import { StoreError } from '../../../runtime/store/store-error.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+import { describeStore, runRecord } from './store-contract.js';
+
+const dir = tempDir('weft-sqlite-store-');
+let n = 0;
+const freshPath = () => join(dir, `store-${n++}.db`);
+
+describeStore('sqlite', () => openStore({ type: 'sqlite', path: freshPath() }), { transactionsRollBack: true });
+
+describe('SqliteStore', () => {
+  const open: Store[] = [];
+  const openAt = (path: string) => {
+    const store = new SqliteStore({ path });
+    open.push(store);
+    return store;
+  };
+  afterEach(() => { for (const s of open.splice(0)) s.close(); });
+
+  it('keeps blobs, runs, items, the step journal and events across close and reopen', () => {
+    const path = freshPath();
+    const first = openAt(path);
+    const flowId = first.putBlob({ name: 'etl', steps: [] }, 'flow');
+    const bytesId = first.putBlob(new Uint8Array([1, 2, 3]), 'binary');
+    first.transaction(() => {
+      first.createRun(runRecord('r', { flowId, variables: { v: 1 } }));
+      first.addItems('r', 0, [{ x: 1 }, { x: 2 }]);
+      first.setItemStatus('r', 0, 'running');
+      first.startStep('r', 0, 'double', 1, 't1');
+      first.finishStep('r', 0, 'double', 1, success(2), 't2');
+      first.finishItem('r', 0, success(2), 't2');
+      first.appendEvent({ runId: 'r', type: 'item_completed', at: 't2', itemIndex: 0 });
+    });
+    first.close();
+
+    const again = openAt(path);
+    expect(again.listFlows().map((f) => f.flowId)).toEqual([flowId]);
+    expect([...(again.getBlob(bytesId)!.data as Uint8Array)]).toEqual([1, 2, 3]);
+    expect(again.getRun('r')).toMatchObject({ flowId, variables: { v: 1 }, items: { total: 2, pending: 1, success: 1 } });
+    expect(again.listResults('r', 'byCompletion')).toMatchObject([{ itemIndex: 0, result: success(2), completionSeq: 1 }]);
+    expect(again.listSteps('r')).toMatchObject([{ stepId: 'double', attempt: 1, state: 'success', result: success(2) }]);
+    expect(again.listEvents('r')).toMatchObject([{ type: 'item_completed', itemIndex: 0 }]);
+  });
+
+  it('creates the directory and uses WAL with a versioned schema, migrated once', () => {
+    const path = join(dir, 'nested', 'deeper', 'weft.db');
+    openAt(path).close();
+    openAt(path).close();
+    const raw = new Database(path, { readonly: true });
+    try {
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(raw.pragma('application_id', { simple: true })).toBe(WEFT_APPLICATION_ID);
+      expect(raw.prepare('SELECT version, name FROM weft_schema ORDER BY version').all())
+        .toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('applies synchronous=NORMAL by default and FULL when durability is full', () => {
+    expect(openAt(freshPath()).pragma('synchronous')).toBe(1);
+    const full = new SqliteStore({ path: freshPath(), durability: 'full' });
+    open.push(full);
+    expect(full.pragma('synchronous')).toBe(2);
+  });
+
+  it('refuses a file that is not SQLite, naming it, and leaves it untouched', () => {
+    const path = join(dir, 'notes.db');
+    const content = 'these are my notes, not a database\n'.repeat(50);
+    writeFileSync(path, content);
+    expect(() => openAt(path)).toThrow(StoreError);
+    expect(() => openAt(path)).toThrow(new RegExp(`${escape(path)}: is not an SQLite database`));
+    expect(readFileSync(path, 'utf8')).toBe(content);
+  });
+
+  it('refuses a directory as the store file, naming it', () => {
+    expect(() => openAt(dir)).toThrow(new RegExp(`${escape(dir)}: is a directory`));
+  });
+
+  it('refuses a weft file whose pages are corrupt, naming it', () => {
+    const path = freshPath();
+    const store = openAt(path);
+    store.createRun(runRecord('r'));
+    store.close();
+    const bytes = readFileSync(path);
+    bytes.fill(0xa5, 100, 4096); // the schema page, after the 100-byte header
+    writeFileSync(path, bytes);
+    let error: unknown;
+    try { openAt(path); } catch (e) { error = e; }
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).reason).toBe('corrupt');
+    expect((error as Error).message).toContain(path);
+  });
+
+  it('refuses an SQLite file of another application, naming it and its tables, and leaves it untouched', () => {
+    const path = join(dir, 'crm.sqlite');
+    const other = new Database(path);
+    other.exec(`CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('Ada')`);
+    other.close();
+    const before = readFileSync(path);
+    expect(() => openAt(path)).toThrow(new RegExp(`${escape(path)}: is an SQLite database of another application \\(tables: customers\\)`));
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+
+  it('refuses a store written by a newer weft', () => {
+    const path = freshPath();
+    openAt(path).close();
+    const raw = new Database(path);
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
+    raw.close();
+    expect(() => openAt(path)).toThrow(new RegExp(`${escape(path)}: has schema version ${SCHEMA_VERSION + 5}, newer than this weft supports`));
+  });
+
+  it('fails a write on a full disk with an error naming the store, and keeps what was committed', () => {
+    const path = freshPath();
+    const store = openAt(path);
+    store.transaction(() => {
+      store.createRun(runRecord('r'));
+      store.addItems('r', 0, [{ kept: true }]);
+    });
+    // The file may not grow beyond its current size plus a few pages: SQLITE_FULL, as on a full disk.
+    store.pragma(`max_page_count = ${(store.pragma('page_count') as number) + 4}`);
+    const big = 'x'.repeat(64 * 1024);
+    let error: unknown;
+    try {
+      for (let i = 1; i < 100; i++) store.transaction(() => store.addItems('r', i, [big]));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).reason).toBe('full');
+    expect((error as Error).message).toContain(path);
+    expect((error as Error).message).toMatch(/disk is full/);
+    const committed = store.getRun('r')!.items.total;
+    store.close();
+
+    const reopened = openAt(path);
+    expect(reopened.getItem('r', 0)!.input).toEqual({ kept: true });
+    const run = reopened.getRun('r')!;
+    expect(run.items.total).toBe(committed);
+    expect(reopened.listItems('r')).toHaveLength(committed); // no half-written chunk
+  });
+
+  it('runs 100,000 items added in chunks through the whole journal', () => {
+    const store = openAt(freshPath());
+    const total = 100_000;
+    store.transaction(() => {
+      store.createRun(runRecord('big'));
+      for (let i = 0; i < total; i += 1000) store.addItems('big', i, Array.from({ length: 1000 }, (_, k) => ({ n: i + k })));
+    });
+    expect(store.getRun('big')!.items).toMatchObject({ total, pending: total });
+    // As the run manager does: one transaction per batch of items, newest pending first read back from the store.
+    for (let from = 0; from < total; from += 2000) {
+      const batch = store.listItems('big', { fromIndex: from, limit: 2000, statuses: ['pending'] });
+      store.transaction(() => {
+        for (const item of batch) {
+          const i = item.itemIndex;
+          store.setItemStatus('big', i, 'running');
+          store.appendEvent({ runId: 'big', type: 'item_started', at: 't', itemIndex: i });
+          store.startStep('big', i, 'double', 1, 't');
+          store.appendEvent({ runId: 'big', type: 'step_started', at: 't', itemIndex: i, stepId: 'double', attempt: 1 });
+          const result = i % 10 === 7 ? failure('COMPONENT_FAILED', 'sevens fail') : success((item.input as { n: number }).n * 2);
+          store.finishStep('big', i, 'double', 1, result, 't');
+          store.appendEvent({ runId: 'big', type: 'step_completed', at: 't', itemIndex: i, stepId: 'double', attempt: 1 });
+          store.finishItem('big', i, result, 't');
+          store.appendEvent({ runId: 'big', type: 'item_completed', at: 't', itemIndex: i });
+        }
+      });
+    }
+    expect(store.getRun('big')!.items).toEqual({ total, pending: 0, running: 0, paused: 0, success: 90_000, failed: 10_000, cancelled: 0 });
+    const tail = store.listResults('big', 'byCompletion', { offset: total - 3 });
+    expect(tail.map((i) => [i.itemIndex, i.completionSeq])).toEqual([[99_997, 99_998], [99_998, 99_999], [99_999, 100_000]]);
+    expect(store.listResults('big', 'byIndex', { offset: 50_000, limit: 1 })[0].result).toEqual(success(100_000));
+    expect(store.listEvents('big', 0, 5).map((e) => e.type)).toEqual(['item_started', 'step_started', 'step_completed', 'item_completed', 'item_started']);
+    expect(store.listItems('big', { statuses: ['pending', 'running'] })).toEqual([]);
+  });
+
+  describe('two processes on one file', () => {
+    const childScript = fileURLToPath(new URL('./claim-run-child.mjs', import.meta.url));
+    const children: ChildProcess[] = [];
+    afterEach(() => { for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
+
+    /** Starts a node process that claims `runId`; resolves with its answer (the process may stay, holding it). */
+    async function claimInChild(path: string, ownerId: string, hold: boolean): Promise<{ child: ChildProcess; claimed: boolean }> {
+      const child = spawn(process.execPath, [childScript, path, 'r', ownerId, ...(hold ? ['--hold'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d: Buffer) => { out += d; });
+      child.stderr!.on('data', (d: Buffer) => { err += d; });
+      while (!out.includes('\n')) {
+        const [event] = await Promise.race([once(child.stdout!, 'data').then(() => ['data']), once(child, 'exit').then(() => ['exit'])]);
+        if (event === 'exit' && !out.includes('\n')) throw new Error(`claim child exited without answering: ${err}`);
+      }
+      return { child, claimed: (JSON.parse(out.split('\n')[0]) as { claimed: boolean }).claimed };
+    }
+
+    it('never lets two live processes hold one run; a killed holder\'s run can be taken over', async () => {
+      const path = freshPath();
+      const store = openAt(path);
+      store.createRun(runRecord('r'));
+
+      const holder = await claimInChild(path, 'process-a', true);
+      expect(holder.claimed).toBe(true);
+      expect(store.claimRun('r', { id: 'this-process', pid: process.pid, host: hostname() })).toBe(false);
+      expect((await claimInChild(path, 'process-b', false)).claimed).toBe(false);
+
+      holder.child.kill('SIGKILL');
+      await once(holder.child, 'exit');
+      expect((await claimInChild(path, 'process-b', false)).claimed).toBe(true);
+    });
+  });
+});
+
+describe('openStore', () => {
+  it('opens SQLite at .weft/weft.db under cwd by default, or memory', () => {
+    const cwd = tempDir('weft-open-store-');
+    const store = openStore({ cwd });
+    try {
+      expect(store.location).toBe(join(cwd, '.weft', 'weft.db'));
+      expect(existsSync(join(cwd, '.weft', 'weft.db'))).toBe(true);
+    } finally {
+      store.close();
+    }
+    for (const type of ['memory', 'inMemory'] as const) {
+      const mem = openStore({ type });
+      expect(mem.location).toBe('memory');
+      mem.close();
+    }
+  });
+
+  it('accepts Stepflow\'s databaseUrl spellings', () => {
+    expect(pathOfDatabaseUrl('sqlite:state/db.sqlite?mode=rwc')).toBe('state/db.sqlite');
+    expect(pathOfDatabaseUrl('sqlite://state/db.sqlite')).toBe('state/db.sqlite');
+    expect(pathOfDatabaseUrl('sqlite:///abs/db.sqlite')).toBe('/abs/db.sqlite');
+    expect(pathOfDatabaseUrl('sqlite::memory:')).toBe(':memory:');
+    expect(() => pathOfDatabaseUrl('postgres://db')).toThrow(/sqlite:/);
+    const cwd = tempDir('weft-open-url-');
+    const store = openStore({ type: 'sqlite', databaseUrl: 'sqlite:state/db.sqlite?mode=rwc', cwd });
+    expect(store.location).toBe(join(cwd, 'state', 'db.sqlite'));
+    store.close();
+    const inMemory = openStore({ type: 'sqlite', databaseUrl: 'sqlite::memory:' });
+    expect(inMemory.location).toBe('sqlite::memory:');
+    inMemory.state.createRun(runRecord('r'));
+    expect(inMemory.state.getRun('r')?.runId).toBe('r');
+    inMemory.close();
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
