@@ -1,0 +1,97 @@
+import type { ResultOrder, RunStatus } from '../../protocol/index.js';
+import type { RunEvent } from '../store/state-store.js';
+import type { RunManager } from '../runs/run-manager.js';
+
+/**
+ * A handle on one run, started here or elsewhere (same store). Every method reads the
+ * store, so a handle stays valid across restarts.
+ */
+export class Run {
+  constructor(readonly id: string, private readonly runs: RunManager) {}
+
+  /** Current status, without results. */
+  status(): Promise<RunStatus> {
+    return this.runs.get({ runId: this.id });
+  }
+
+  /** Resolves when the run has finished (or after `timeoutSecs`), with its results by index. */
+  wait(opts: { timeoutSecs?: number; resultOrder?: ResultOrder } = {}): Promise<RunStatus> {
+    return this.runs.get({ runId: this.id, wait: true, includeResults: true, resultOrder: opts.resultOrder ?? 'byIndex', ...(opts.timeoutSecs !== undefined ? { timeoutSecs: opts.timeoutSecs } : {}) });
+  }
+
+  /** The finished items' results. */
+  async results(opts: { order?: ResultOrder } = {}): Promise<NonNullable<RunStatus['results']>> {
+    const status = await this.runs.get({ runId: this.id, includeResults: true, resultOrder: opts.order ?? 'byIndex' });
+    return status.results ?? [];
+  }
+
+  cancel(opts: { purge?: boolean } = {}): Promise<RunStatus> {
+    return this.runs.cancel(this.id, opts);
+  }
+
+  /**
+   * Every event of the run in order — those already persisted, then live ones — ending
+   * after `run_completed`. Any number of readers may iterate at once; `since` resumes.
+   */
+  events(opts: { since?: number } = {}): AsyncIterableIterator<RunEvent> {
+    return runEvents(this.runs, this.id, opts.since ?? 0);
+  }
+}
+
+const POLL_MS = 200;
+
+/** Replays persisted events after `since`, then follows live ones until the run completes. */
+export function runEvents(runs: RunManager, runId: string, since: number): AsyncIterableIterator<RunEvent> {
+  const queue: RunEvent[] = [];
+  let wake: (() => void) | undefined;
+  let last = since;
+  let done = false;
+  // Subscribe before reading the backlog, then drop duplicates by seq: no gap, no repeat.
+  const unsubscribe = runs.events.onRun(runId, (event) => {
+    queue.push(event);
+    wake?.();
+  });
+  const backlog = runs.listEvents(runId, since);
+  queue.unshift(...backlog);
+  const finishedAlready = () => {
+    const status = runs.storeState.getRun(runId)?.status;
+    return status === 'success' || status === 'failed' || status === 'cancelled';
+  };
+
+  const iterator: AsyncIterableIterator<RunEvent> = {
+    [Symbol.asyncIterator]() { return iterator; },
+    async next(): Promise<IteratorResult<RunEvent>> {
+      for (;;) {
+        if (done) return { value: undefined, done: true };
+        const event = queue.shift();
+        if (event) {
+          if (event.seq <= last) continue;
+          last = event.seq;
+          if (event.type === 'run_completed') { done = true; unsubscribe(); }
+          return { value: event, done: false };
+        }
+        if (!runs.isActive(runId)) {
+          // Not executed by this process (finished, or run by another one): read the store.
+          // Status first: the terminal status commits with run_completed, so if it is
+          // terminal now, the events read next include the end.
+          const finished = finishedAlready();
+          const rest = runs.listEvents(runId, last);
+          if (rest.length > 0) { queue.push(...rest); continue; }
+          if (finished) { done = true; unsubscribe(); return { value: undefined, done: true }; }
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          if (!runs.isActive(runId)) setTimeout(resolve, POLL_MS).unref();
+        });
+        wake = undefined;
+      }
+    },
+    async return(): Promise<IteratorResult<RunEvent>> {
+      done = true;
+      unsubscribe();
+      wake?.();
+      return { value: undefined, done: true };
+    },
+  };
+  return iterator;
+}

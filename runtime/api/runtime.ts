@@ -1,0 +1,211 @@
+import { resolve } from 'node:path';
+import type { BlobId, BlobType, Flow, RunState, RunStatus, SubmitRunParams } from '../../protocol/index.js';
+import { ErrorCodes, ProtocolError } from '../../protocol/index.js';
+import type { Plugin } from '../plugins/plugin.js';
+import type { PluginRouter } from '../plugins/plugin-router.js';
+import { pluginSet } from './plugin-set.js';
+import type { RunEvent, Store } from '../store/state-store.js';
+import { openStore } from '../store/open-store.js';
+import { loadFlowFile } from '../flow/load-flow.js';
+import { formatDiagnostics, hasError } from '../flow/diagnostic.js';
+import { RunManager, type ForkOptions } from '../runs/run-manager.js';
+import { toRunStatus } from '../runs/run-status.js';
+import type { WeftConfig } from './config-types.js';
+import { defaultConfig, findConfig, loadConfig } from './load-config.js';
+import { Run } from './run.js';
+
+export interface RuntimeOptions {
+  /** A config file path, a config object, or nothing: discovered from `cwd` (weft.config.yml / stepflow-config.yml), else builtins only. */
+  config?: string | WeftConfig;
+  /** `sqlite` (default, `.weft/weft.db` under cwd), `memory`, `{type, path}`, or an open Store. */
+  store?: 'sqlite' | 'memory' | { type: 'sqlite' | 'memory'; path?: string } | Store;
+  cwd?: string;
+  /** Continue the store's unfinished runs at open (default true). */
+  resume?: boolean;
+}
+
+export interface SubmitOptions {
+  maxConcurrency?: number;
+  overrides?: unknown;
+  variables?: Record<string, unknown>;
+  flowLabel?: string;
+  timeoutSecs?: number;
+}
+
+export interface RunCompletedEvent { runId: string; status: RunState; run: RunStatus }
+
+export interface ComponentListing { path: string; plugin: string; component: string; description?: string; input_schema?: unknown; output_schema?: unknown }
+
+/**
+ * The embedding API: everything the CLI and the HTTP server do goes through here.
+ *
+ *   const rt = await Runtime.open();
+ *   const flowId = await rt.putFlow('flows/etl.yaml');
+ *   const run = await rt.submit(flowId, [{ x: 1 }, { x: 2 }], { maxConcurrency: 8 });
+ *   const final = await run.wait();
+ */
+export class Runtime {
+  private closed = false;
+
+  private constructor(
+    readonly config: WeftConfig,
+    readonly store: Store,
+    readonly router: PluginRouter,
+    private readonly plugins: Plugin[],
+    readonly runs: RunManager,
+    /** Runs continued from an earlier process at open. */
+    readonly resumed: string[],
+  ) {}
+
+  static async open(opts: RuntimeOptions = {}): Promise<Runtime> {
+    const cwd = resolve(opts.cwd ?? process.cwd());
+    const config = typeof opts.config === 'string' ? loadConfig(resolve(cwd, opts.config))
+      : opts.config ?? (findConfig(cwd) ? loadConfig(findConfig(cwd)!) : defaultConfig(cwd));
+    const store = isStore(opts.store) ? opts.store : openStore(storeOptions(opts.store, config, cwd));
+    const { plugins, router } = pluginSet(config);
+    const runs = new RunManager({
+      store, router,
+      ...(config.limits?.maxNestingDepth !== undefined ? { maxNestingDepth: config.limits.maxNestingDepth } : {}),
+      ...(config.limits?.transportRetries !== undefined ? { transportRetries: config.limits.transportRetries } : {}),
+    });
+    const list = [...plugins.values()];
+    try {
+      await Promise.all(list.map((p) => p.init(runs)));
+    } catch (error) {
+      await Promise.allSettled(list.map((p) => p.close()));
+      store.close();
+      throw error;
+    }
+    const resumed = opts.resume === false ? [] : runs.resumeAll();
+    return new Runtime(config, store, router, list, runs, resumed);
+  }
+
+  // ---- flows and blobs ----------------------------------------------------------------
+
+  /** Stores a flow (object, or a YAML/JSON file path) as a `flow` blob; invalid flows throw with every error. */
+  async putFlow(flow: Flow | string): Promise<BlobId> {
+    if (typeof flow === 'string') {
+      const result = await loadFlowFile(resolve(flow), { router: this.router });
+      if (!result.flow || hasError(result.diagnostics)) {
+        throw new Error(formatDiagnostics(result.diagnostics.filter((d) => d.level !== 'warning'), flow));
+      }
+      return this.store.blobs.putBlob(result.flow.flow, 'flow');
+    }
+    return this.store.blobs.putBlob(flow, 'flow');
+  }
+
+  getFlow(flowId: string): Flow {
+    const blob = this.store.blobs.getBlob(flowId);
+    if (!blob || blob.type !== 'flow') throw new ProtocolError(ErrorCodes.NotFound, `Not found: flow with ID '${flowId}'`);
+    return blob.data as Flow;
+  }
+
+  listFlows() { return this.store.blobs.listFlows(); }
+
+  /** The id of the one stored flow with this name; throws when there is none or more than one. */
+  flowIdByName(name: string): BlobId {
+    const matches = this.store.blobs.listFlows().filter((f) => f.name === name);
+    if (matches.length === 0) throw new Error(`no flow named "${name}"`);
+    if (matches.length > 1) throw new Error(`${matches.length} flows are named "${name}" (${matches.map((m) => m.flowId).join(', ')}); use a flow id`);
+    return matches[0].flowId;
+  }
+
+  putBlob(data: unknown, type: BlobType = 'data'): Promise<BlobId> { return this.runs.putBlob(data, type); }
+  getBlob(id: string) { return this.runs.getBlob(id); }
+
+  // ---- runs ---------------------------------------------------------------------------
+
+  /** Starts a run and returns at once. */
+  async submit(flowId: string, inputs: unknown[], options: SubmitOptions = {}): Promise<Run> {
+    const status = await this.runs.submit({ flowId, inputs, wait: false, ...(options as Omit<SubmitRunParams, 'flowId' | 'inputs'>) });
+    return new Run(status.runId, this.runs);
+  }
+
+  /** Submits and waits: the final status with results. */
+  async run(flowId: string, inputs: unknown[], options: SubmitOptions = {}): Promise<RunStatus> {
+    return (await this.submit(flowId, inputs, options)).wait();
+  }
+
+  /** A handle on a run started anywhere on this store. */
+  getRun(runId: string): Run {
+    this.runs.flush();
+    if (!this.store.state.getRun(runId)) throw new ProtocolError(ErrorCodes.NotFound, `run not found: ${runId}`);
+    return new Run(runId, this.runs);
+  }
+
+  listRuns(filter: { status?: RunState; limit?: number; offset?: number; parentRunId?: string | null } = {}): RunStatus[] {
+    return this.runs.listRuns(filter);
+  }
+
+  cancel(runId: string, opts: { purge?: boolean } = {}): Promise<RunStatus> { return this.runs.cancel(runId, opts); }
+
+  /** A new run whose steps before `fromStep` reuse the source run's results. */
+  async fork(runId: string, opts: ForkOptions): Promise<Run> {
+    const status = await this.runs.fork(runId, opts);
+    return new Run(status.runId, this.runs);
+  }
+
+  /** Supplies a human's input to a paused step. */
+  sendInput(runId: string, itemIndex: number, stepId: string, value: unknown): Promise<void> {
+    return this.runs.sendInput(runId, itemIndex, stepId, value);
+  }
+
+  /**
+   * `progress`: every run event (run status, item started/finished, step started/
+   * finished/failed with stepId, itemIndex, attempt, duration). `runCompleted`: once per
+   * finished run. Returns an unsubscribe function.
+   */
+  on(event: 'progress', listener: (e: RunEvent) => void): () => void;
+  on(event: 'runCompleted', listener: (e: RunCompletedEvent) => void): () => void;
+  on(event: 'progress' | 'runCompleted', listener: (e: never) => void): () => void {
+    if (event === 'progress') return this.runs.events.onAll(listener as (e: RunEvent) => void);
+    return this.runs.events.onAll((e) => {
+      if (e.type !== 'run_completed') return;
+      const record = this.store.state.getRun(e.runId);
+      if (record) (listener as (e: RunCompletedEvent) => void)({ runId: e.runId, status: record.status, run: toRunStatus(record) });
+    });
+  }
+
+  /** Every component of every plugin, with the route path that reaches it. */
+  async components(): Promise<ComponentListing[]> {
+    const out: ComponentListing[] = [];
+    for (const plugin of this.plugins) {
+      for (const info of await plugin.listComponents()) {
+        out.push({ path: this.routePathFor(plugin.name, info.component), plugin: plugin.name, ...info });
+      }
+    }
+    return out;
+  }
+
+  private routePathFor(pluginName: string, component: string): string {
+    for (const [pattern, rules] of Object.entries(this.config.routes)) {
+      if (!rules.some((r) => r.plugin === pluginName)) continue;
+      const m = /\{\*?component\}/.exec(pattern);
+      if (m) return pattern.replace(m[0], component.replace(/^\//, ''));
+    }
+    return component;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.runs.close();
+    await Promise.allSettled(this.plugins.map((p) => p.close()));
+    this.store.close();
+  }
+}
+
+function isStore(s: RuntimeOptions['store']): s is Store {
+  return typeof s === 'object' && s !== null && 'blobs' in s && 'state' in s;
+}
+
+function storeOptions(s: RuntimeOptions['store'], config: WeftConfig, cwd: string): { type: 'sqlite' | 'memory'; path?: string; cwd: string } {
+  if (s === 'memory' || s === 'sqlite') return { type: s, cwd };
+  if (s && typeof s === 'object') return { ...(s as { type: 'sqlite' | 'memory'; path?: string }), cwd };
+  const cfg = config.stateStore;
+  if (cfg) {
+    const type = cfg.type === 'inMemory' ? 'memory' : cfg.type;
+    return { type, ...(cfg.path ? { path: resolve(config.workingDirectory, cfg.path) } : {}), cwd };
+  }
+  return { type: 'sqlite', cwd };
+}

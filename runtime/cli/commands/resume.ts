@@ -1,0 +1,33 @@
+import { openRuntime, type CommonOptions } from '../open-runtime.js';
+import { EXIT, UsageError } from '../usage-error.js';
+import type { CliIo } from './run.js';
+
+/**
+ * `weft resume [RUN_ID]`: continues unfinished runs of the store (all, or one and its
+ * sub-runs), waits, and prints each final status like `weft run`.
+ */
+export async function resumeCommand(runId: string | undefined, opts: CommonOptions, io: CliIo): Promise<number> {
+  const rt = await openRuntime(opts, undefined, { resume: true });
+  try {
+    let ids = rt.resumed.filter((id) => rt.store.state.getRun(id)?.depth === 0);
+    if (runId) {
+      const run = rt.store.state.getRun(runId);
+      if (!run) throw new UsageError(`run not found: ${runId}`);
+      if (!ids.includes(runId) && !['success', 'failed', 'cancelled'].includes(run.status)) {
+        throw new UsageError(`run ${runId} is being executed by another weft process; it was not resumed`);
+      }
+      ids = [runId];
+    }
+    if (ids.length === 0) io.stderr.write('weft: no unfinished runs to resume\n');
+    let code: number = EXIT.ok;
+    for (const id of ids) {
+      io.stderr.write(`weft: resuming run ${id}\n`);
+      const status = await rt.getRun(id).wait();
+      io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      if (status.status !== 'success') code = EXIT.failed;
+    }
+    return code;
+  } finally {
+    await rt.close();
+  }
+}

@@ -1,0 +1,37 @@
+import type { RunState } from '../../../protocol/index.js';
+import { openRuntime, type CommonOptions } from '../open-runtime.js';
+import { EXIT, UsageError } from '../usage-error.js';
+import type { CliIo } from './run.js';
+
+const STATES: RunState[] = ['pending', 'running', 'paused', 'success', 'failed', 'cancelled'];
+
+/** `weft runs list`: newest first, one line per run. */
+export async function runsListCommand(opts: CommonOptions & { status?: string; limit?: string }, io: CliIo): Promise<number> {
+  if (opts.status && !STATES.includes(opts.status as RunState)) throw new UsageError(`--status must be one of ${STATES.join(', ')}`);
+  const limit = Number(opts.limit ?? 50);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+  const rt = await openRuntime(opts);
+  try {
+    const runs = rt.listRuns({ ...(opts.status ? { status: opts.status as RunState } : {}), limit });
+    for (const r of runs) {
+      io.stdout.write(`${r.runId}  ${r.status.padEnd(9)}  ${String(r.items.success)}/${r.items.total} ok, ${r.items.failed} failed  ${r.createdAt}  ${r.flowName ?? r.flowId}\n`);
+    }
+    return EXIT.ok;
+  } finally {
+    await rt.close();
+  }
+}
+
+/** `weft runs get RUN_ID [--results]`: the RunStatus as JSON. */
+export async function runsGetCommand(runId: string, opts: CommonOptions & { results?: boolean }, io: CliIo): Promise<number> {
+  const rt = await openRuntime(opts);
+  try {
+    const status = await rt.runs.get({ runId, includeResults: opts.results === true });
+    io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  } finally {
+    await rt.close();
+  }
+}

@@ -1,0 +1,113 @@
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { dirname, join, relative, resolve } from 'node:path';
+import type { FlowResult, FlowTestCase, WireFlowResult } from '../../../protocol/index.js';
+import { FLOW_SCHEMA_URL } from '../../../protocol/index.js';
+import { Runtime } from '../../api/runtime.js';
+import { configFromObject, resolveConfig } from '../../api/load-config.js';
+import type { WeftConfig } from '../../api/config-types.js';
+import { loadFlowFile, formatDiagnostics } from '../../flow/load-flow.js';
+import { matchTestCase } from '../../flow/test-cases.js';
+import { EXIT, UsageError } from '../usage-error.js';
+import type { CliIo } from './run.js';
+
+const TEST_CONFIG_NAMES = ['stepflow-config.test.yml', 'stepflow-config.test.yaml', 'stepflow_config.test.yml', 'stepflow_config.test.yaml', 'weft.config.test.yml', 'weft.config.test.yaml'];
+
+/**
+ * `weft test FLOW|DIR...`: runs every flow's `test.cases` (one single-item run per
+ * case, in memory), prints a line per case and, last, exactly `N passed, N failed`.
+ */
+export async function testCommand(paths: string[], opts: { config?: string; case?: string[] }, io: CliIo): Promise<number> {
+  const files = paths.flatMap((p) => flowFiles(resolve(p)));
+  if (files.length === 0) throw new UsageError(`no flow files found in ${paths.join(', ')}`);
+  let passed = 0; let failed = 0;
+  for (const file of files) {
+    const name = relative(process.cwd(), file) || file;
+    const kind = flowFileKind(file);
+    if (kind === 'other') continue; // Stepflow's runner skips files without the flow `schema` key too
+    if (kind !== 'flow') {
+      io.stdout.write(`✗ ${name}: ${kind.error}\n`);
+      failed++;
+      continue;
+    }
+    const loaded = await loadFlowFile(file);
+    const raw = loaded.flow?.flow;
+    const cases = (raw?.test?.cases ?? []).filter((c) => !opts.case || opts.case.includes(c.name));
+    if (!raw) {
+      io.stdout.write(`✗ ${name}: invalid flow\n${indent(formatDiagnostics(loaded.diagnostics.filter((d) => d.level !== 'warning'), name))}\n`);
+      failed++;
+      continue;
+    }
+    if (cases.length === 0) { io.stdout.write(`- ${name}: skipped (no test cases)\n`); continue; }
+    let rt: Runtime;
+    try {
+      rt = await Runtime.open({ config: configFor(file, raw.test?.config, opts.config), store: 'memory', cwd: dirname(file), resume: false });
+    } catch (error) {
+      for (const c of cases) io.stdout.write(`✗ ${name} > ${c.name}: ${(error as Error).message}\n`);
+      failed += cases.length;
+      continue;
+    }
+    try {
+      const flowId = await rt.putFlow(raw);
+      for (const c of cases) {
+        const outcome = await runCase(rt, flowId, c);
+        if (outcome.pass) { passed++; io.stdout.write(`✓ ${name} > ${c.name}\n`); }
+        else { failed++; io.stdout.write(`✗ ${name} > ${c.name}\n${indent(outcome.message)}\n`); }
+      }
+    } finally {
+      await rt.close();
+    }
+  }
+  io.stdout.write(`${passed} passed, ${failed} failed\n`);
+  return failed === 0 ? EXIT.ok : EXIT.failed;
+}
+
+async function runCase(rt: Runtime, flowId: string, c: FlowTestCase): Promise<{ pass: true } | { pass: false; message: string }> {
+  const status = await rt.run(flowId, [c.input]);
+  const item = status.results?.[0]?.result;
+  if (!item) return { pass: false, message: `the run ended ${status.status} without an item result` };
+  const actual = fromWire(item);
+  if (!c.output) return { pass: false, message: `no expected output; actual:\n${JSON.stringify(actual, null, 2)}` };
+  const stepResults = new Map<string, FlowResult>();
+  for (const s of rt.store.state.listSteps(status.runId, 0)) if (s.result) stepResults.set(s.stepId, s.result);
+  return matchTestCase(c.output, actual, { stepResults });
+}
+
+function fromWire(r: WireFlowResult): FlowResult {
+  return r.outcome === 'success' ? { outcome: 'success', result: r.result } : { outcome: 'failed', error: r.error };
+}
+
+/** --config → the flow's inline `test.config` → a *.test.yml config beside it → normal discovery. */
+function configFor(file: string, inline: unknown, explicit: string | undefined): WeftConfig {
+  if (explicit) return resolveConfig({ config: explicit });
+  const dir = dirname(file);
+  if (inline && typeof inline === 'object') return configFromObject(inline, `${file} (test.config)`, dir);
+  const testConfig = TEST_CONFIG_NAMES.map((n) => join(dir, n)).find((p) => existsSync(p));
+  if (testConfig) return resolveConfig({ config: testConfig });
+  return resolveConfig({ flowPath: file });
+}
+
+function flowFiles(path: string): string[] {
+  if (!existsSync(path)) throw new UsageError(`${path}: no such file or directory`);
+  if (!statSync(path).isDirectory()) return [path];
+  const out: string[] = [];
+  for (const entry of readdirSync(path).sort()) {
+    const full = join(path, entry);
+    if (statSync(full).isDirectory()) { if (entry !== 'node_modules' && !entry.startsWith('.')) out.push(...flowFiles(full)); }
+    else if (/\.(ya?ml|json)$/.test(entry) && !/config/.test(entry)) out.push(full);
+  }
+  return out;
+}
+
+/** A flow file, another YAML/JSON file (skipped), or one that does not parse (reported, never skipped silently). */
+function flowFileKind(file: string): 'flow' | 'other' | { error: string } {
+  let value: unknown;
+  try {
+    value = parseYaml(readFileSync(file, 'utf8'));
+  } catch (error) {
+    return { error: `not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}` };
+  }
+  return value && typeof value === 'object' && (value as { schema?: unknown }).schema === FLOW_SCHEMA_URL ? 'flow' : 'other';
+}
+
+const indent = (s: string) => s.split('\n').map((l) => `    ${l}`).join('\n');

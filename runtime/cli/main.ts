@@ -1,0 +1,89 @@
+import { Command, CommanderError } from 'commander';
+import { runCommand } from './commands/run.js';
+import { testCommand } from './commands/test.js';
+import { validateCommand } from './commands/validate.js';
+import { componentsCommand } from './commands/components.js';
+import { runsGetCommand, runsListCommand } from './commands/runs.js';
+import { resumeCommand } from './commands/resume.js';
+import { forkCommand } from './commands/fork.js';
+import { EXIT, UsageError } from './usage-error.js';
+
+const io = { stdout: process.stdout, stderr: process.stderr };
+
+/** Builds the `weft` command tree; each action resolves to the process exit code. */
+export function buildCli(setExit: (code: number) => void): Command {
+  const program = new Command('weft')
+    .description('Run Stepflow-compatible workflows over batches of inputs, with component servers over stdio.')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const act = <A extends unknown[]>(fn: (...args: A) => Promise<number>) => async (...args: A) => { setExit(await fn(...args)); };
+  const common = (c: Command) => c.option('--config <file>', 'config file (default: weft.config.yml or stepflow-config.yml beside the flow or above it)');
+
+  common(program.command('run <flow>')
+    .description('run a flow over one input or a batch; prints the final run status (with results) as JSON')
+    .option('--input <json>', 'one input as JSON')
+    .option('--input-file <file>', 'inputs: .json (one input, or an array = a batch), .jsonl (one per line), .yaml')
+    .option('--variables <json>', 'flow variables as a JSON object')
+    .option('--overrides <json>', 'step overrides: {"stepId": {"value": {...}, "$type": "merge_patch"|"json_patch"}}')
+    .option('--max-concurrency <n>', 'items in flight at once (default: all)')
+    .option('--label <label>', 'a label for this run (flowLabel)')
+    .option('--store <kind>', 'sqlite (default, .weft/weft.db) or memory'))
+    .action(act((flow: string, opts) => runCommand(flow, opts, io)));
+
+  common(program.command('test <paths...>')
+    .description("run each flow's test.cases; prints a line per case and 'N passed, N failed'")
+    .option('--case <name...>', 'only these cases'))
+    .action(act((paths: string[], opts) => testCommand(paths, opts, io)));
+
+  common(program.command('validate <flow>')
+    .description('check a flow file; prints errors and warnings; exits non-zero on errors'))
+    .action(act((flow: string, opts) => validateCommand(flow, opts, io)));
+
+  common(program.command('components')
+    .description('list every component of every configured plugin')
+    .option('--json', 'print JSON'))
+    .action(act((opts) => componentsCommand(opts, io)));
+
+  const runs = program.command('runs').description('inspect runs in the store');
+  common(runs.command('list')
+    .option('--status <status>', 'only runs with this status')
+    .option('--limit <n>', 'at most n runs', '50'))
+    .action(act((opts) => runsListCommand(opts, io)));
+  common(runs.command('get <runId>')
+    .option('--results', 'include item results'))
+    .action(act((runId: string, opts) => runsGetCommand(runId, opts, io)));
+
+  common(program.command('resume [runId]')
+    .description('continue unfinished runs after a crash and wait for them; prints their final statuses'))
+    .action(act((runId: string | undefined, opts) => resumeCommand(runId, opts, io)));
+
+  common(program.command('fork <runId>')
+    .description('re-run a run from a step: earlier steps reuse its results')
+    .requiredOption('--from-step <id>', 'the first step to run again')
+    .option('--overrides <json>', 'step overrides for the fork only'))
+    .action(act((runId: string, opts) => forkCommand(runId, opts, io)));
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  let code: number = EXIT.ok;
+  const program = buildCli((c) => { code = c; });
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      code = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    } else if (error instanceof UsageError) {
+      process.stderr.write(`weft: ${error.message}\n`);
+      code = EXIT.usage;
+    } else {
+      process.stderr.write(`weft: ${(error as Error).message ?? String(error)}\n`);
+      code = EXIT.failed;
+    }
+  }
+  process.exitCode = code;
+}
+
+await main();

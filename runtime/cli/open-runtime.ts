@@ -1,0 +1,29 @@
+import { dirname, resolve } from 'node:path';
+import { Runtime } from '../api/runtime.js';
+import { findConfig, loadConfig } from '../api/load-config.js';
+import { UsageError } from './usage-error.js';
+
+export interface CommonOptions { config?: string; store?: string }
+
+/**
+ * Opens the runtime the way every command does: config from `--config`, else discovered
+ * beside the flow (or cwd) and its parents; store from `--store` (sqlite at .weft/weft.db
+ * by default).
+ */
+export async function openRuntime(opts: CommonOptions, near?: string, extra: { resume?: boolean } = {}): Promise<Runtime> {
+  if (opts.store !== undefined && opts.store !== 'sqlite' && opts.store !== 'memory') {
+    throw new UsageError(`--store must be "sqlite" or "memory", got "${opts.store}"`);
+  }
+  let config;
+  try {
+    const found = opts.config ? resolve(opts.config) : findConfig(near ? dirname(resolve(near)) : process.cwd());
+    config = found ? loadConfig(found) : undefined;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return Runtime.open({
+    ...(config ? { config } : {}),
+    ...(opts.store ? { store: opts.store as 'sqlite' | 'memory' } : {}),
+    resume: extra.resume ?? false,
+  });
+}

@@ -1,0 +1,102 @@
+import { setMaxListeners } from 'node:events';
+import type { FlowResult } from '../../protocol/index.js';
+import type { LoadedFlow } from '../flow/load-flow.js';
+import type { PriorStep } from '../flow/item-execution.js';
+import type { ItemRecord, RunRecord } from '../store/state-store.js';
+
+/** Pending items are read from the store a page at a time: memory stays flat in the item count. */
+const PAGE = 256;
+
+export interface ItemRunner {
+  /** Executes one item to its result (journaling as it goes). */
+  runItem(run: ActiveRun, item: ItemRecord, prior: ReadonlyMap<string, PriorStep> | undefined): Promise<FlowResult>;
+  /** Records the item's result; resolves once committed. */
+  finishItem(run: ActiveRun, itemIndex: number, result: FlowResult): Promise<void>;
+  /** Called once, when no item is left to run or in flight. */
+  finishRun(run: ActiveRun): void;
+  /** Called when the run's item pump hits an infrastructure error (e.g. the store is full). */
+  failRun(run: ActiveRun, error: Error): void;
+  loadPending(runId: string, fromIndex: number, limit: number): ItemRecord[];
+  priorFor(run: ActiveRun, itemIndex: number): ReadonlyMap<string, PriorStep> | undefined;
+}
+
+/**
+ * One run being executed by this process: keeps at most `maxConcurrency` items in
+ * flight, pulling pending items from the store page by page. Items interrupted by a
+ * crash (`resumeItems`) go first, with the steps they had journaled.
+ */
+export class ActiveRun {
+  readonly abort = new AbortController();
+  inFlight = 0;
+  paused = 0;
+  cancelled = false;
+  finished = false;
+  private cursor = 0;
+  private buffer: ItemRecord[] = [];
+  private exhausted = false;
+  private remaining: number;
+
+  constructor(
+    readonly record: RunRecord,
+    readonly flow: LoadedFlow,
+    private readonly runner: ItemRunner,
+    private resumeItems: ItemRecord[] = [],
+  ) {
+    // Every in-flight step listens on this one signal: more than 10 is the design, not a leak.
+    setMaxListeners(0, this.abort.signal);
+    const c = record.items;
+    this.remaining = c.total - c.success - c.failed - c.cancelled;
+  }
+
+  get runId(): string { return this.record.runId; }
+  get limit(): number { return this.record.maxConcurrency ?? Number.POSITIVE_INFINITY; }
+  /** Items that could start now if a slot were free. */
+  get hasWaitingItems(): boolean { return this.resumeItems.length > 0 || this.buffer.length > 0 || !this.exhausted; }
+
+  /** Starts items until the concurrency limit is reached or nothing is pending. */
+  pump(): void {
+    if (this.cancelled || this.finished) return;
+    if (this.remaining === 0) { this.finish(); return; }
+    while (this.inFlight < this.limit) {
+      const item = this.next();
+      if (!item) break;
+      this.start(item);
+    }
+  }
+
+  private next(): ItemRecord | undefined {
+    if (this.resumeItems.length > 0) return this.resumeItems.shift();
+    if (this.buffer.length === 0 && !this.exhausted) {
+      try {
+        this.buffer = this.runner.loadPending(this.runId, this.cursor, PAGE);
+      } catch (error) {
+        this.runner.failRun(this, error as Error);
+        return undefined;
+      }
+      if (this.buffer.length < PAGE) this.exhausted = true;
+      if (this.buffer.length > 0) this.cursor = this.buffer[this.buffer.length - 1].itemIndex + 1;
+    }
+    return this.buffer.shift();
+  }
+
+  private start(item: ItemRecord): void {
+    this.inFlight++;
+    const prior = item.status === 'pending' && !this.record.forkOf ? undefined : this.runner.priorFor(this, item.itemIndex);
+    this.runner.runItem(this, item, prior)
+      .then((result) => (this.cancelled ? undefined : this.runner.finishItem(this, item.itemIndex, result)))
+      .then(() => {
+        this.inFlight--;
+        this.remaining--;
+        this.pump();
+      }, (error: Error) => {
+        this.inFlight--;
+        this.runner.failRun(this, error);
+      });
+  }
+
+  private finish(): void {
+    if (this.finished || this.inFlight > 0) return;
+    this.finished = true;
+    this.runner.finishRun(this);
+  }
+}

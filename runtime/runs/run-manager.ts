@@ -1,0 +1,534 @@
+import { hostname } from 'node:os';
+import { v7 as uuidv7 } from 'uuid';
+import type {
+  AwaitInputParams, BlobId, BlobType, Flow, FlowResult, GetRunParams, RunState, RunStatus, SubmitRunParams,
+} from '../../protocol/index.js';
+import { ErrorCodes, ProtocolError, TERMINAL_RUN_STATES, normalizeBlobId } from '../../protocol/index.js';
+import type { CallerContext, RuntimeContext } from '../plugins/runtime-context.js';
+import type { PluginRouter } from '../plugins/plugin-router.js';
+import type { ItemRecord, RunEvent, RunEventType, RunOwner, RunRecord, Store } from '../store/state-store.js';
+import type { LoadedFlow } from '../flow/load-flow.js';
+import type { PriorStep } from '../flow/item-execution.js';
+import { executeItem } from '../flow/item-executor.js';
+import { ActiveRun, type ItemRunner } from './active-run.js';
+import { GroupCommit } from './group-commit.js';
+import { RunEventHub } from './run-events.js';
+import { toRunStatus } from './run-status.js';
+import { deferred, withTimeout, type Deferred } from './deferred.js';
+import { FlowCache } from './flow-cache.js';
+import { HumanInputs } from './human-inputs.js';
+import { downstreamOf } from './step-refs.js';
+
+export interface RunManagerOptions {
+  store: Store;
+  router: PluginRouter;
+  /** Nesting depth limit for runs/submit (default 16). */
+  maxNestingDepth?: number;
+  /** Transport retries per step execution (default 3). */
+  transportRetries?: number;
+}
+
+export interface SubmitOptions {
+  /** Runs submitted by a component: links the sub-run to its parent. */
+  caller?: CallerContext;
+}
+
+export interface ForkOptions { fromStep: string; overrides?: unknown; inputs?: unknown[]; flowLabel?: string; maxConcurrency?: number }
+
+const now = () => new Date().toISOString();
+const POLL_MS = 100;
+
+/**
+ * The only place that knows about batches and concurrency: creates runs, schedules
+ * their items, journals every step and item through group commits, answers
+ * runs/submit and runs/get (as the RuntimeContext of every plugin), cancels, forks
+ * and resumes runs after a crash.
+ */
+export class RunManager implements RuntimeContext, ItemRunner {
+  readonly events = new RunEventHub();
+  readonly owner: RunOwner = { id: uuidv7(), pid: process.pid, host: hostname() };
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly completions = new Map<string, Deferred<void>>();
+  private readonly commit: GroupCommit;
+  private readonly flows: FlowCache;
+  private readonly inputs: HumanInputs;
+  private readonly maxDepth: number;
+  private readonly transportRetries: number;
+  private closed = false;
+
+  constructor(private readonly options: RunManagerOptions) {
+    this.commit = new GroupCommit(options.store.state, options.store.location);
+    this.flows = new FlowCache(options.store.blobs, options.router);
+    this.inputs = new HumanInputs(this);
+    this.maxDepth = options.maxNestingDepth ?? 16;
+    this.transportRetries = options.transportRetries ?? 3;
+  }
+
+  private get state() { return this.options.store.state; }
+  private get blobs() { return this.options.store.blobs; }
+
+  // ---- RuntimeContext: what component servers and builtins call -------------------------
+
+  async putBlob(data: unknown, type: BlobType): Promise<BlobId> {
+    return this.blobs.putBlob(data, type);
+  }
+
+  async getBlob(id: string): Promise<{ data: unknown; blobType: BlobType }> {
+    const blob = this.blobs.getBlob(id);
+    if (!blob) throw new ProtocolError(ErrorCodes.BlobNotFound, `blob not found: ${String(id)}`, { blob_id: id });
+    return { data: blob.data, blobType: blob.type };
+  }
+
+  submitRun(params: SubmitRunParams, caller?: CallerContext): Promise<RunStatus> {
+    return this.submit(params, { caller });
+  }
+
+  getRun(params: GetRunParams): Promise<RunStatus> {
+    return this.get(params);
+  }
+
+  awaitInput(params: AwaitInputParams, caller?: CallerContext): Promise<unknown> {
+    return this.inputs.await(params, caller);
+  }
+
+  // ---- Runs ---------------------------------------------------------------------------
+
+  /** runs/submit: creates a run and starts it; with `wait` resolves to its final status (results by index). */
+  async submit(params: SubmitRunParams, options: SubmitOptions = {}): Promise<RunStatus> {
+    const p = checkSubmitParams(params);
+    const caller = options.caller;
+    const parent = caller?.runId ? this.state.getRun(caller.runId) : undefined;
+    if (parent && p.subflowKey) {
+      const existing = this.state.findSubRun(parent.runId, p.subflowKey);
+      if (existing) return p.wait ? this.waitAndGet(existing.runId, p.timeoutSecs, true) : toRunStatus(this.state.getRun(existing.runId) ?? existing);
+    }
+    const depth = parent ? parent.depth + 1 : 0;
+    if (depth > this.maxDepth) {
+      throw new ProtocolError(ErrorCodes.NestingTooDeep,
+        `runs/submit: nesting depth limit (${this.maxDepth}) exceeded: run ${parent!.runId} is already ${parent!.depth} levels deep. ` +
+        'A flow that submits itself recurses without end; raise limits.maxNestingDepth if the depth is intended.');
+    }
+    const { flow, loaded } = this.flows.load(p.flowId, p.overrides);
+    const record: RunRecord = {
+      runId: uuidv7(),
+      flowId: p.flowId,
+      ...(flow.name !== undefined ? { flowName: flow.name } : {}),
+      ...(p.flowLabel ? { flowLabel: p.flowLabel } : {}),
+      status: 'pending',
+      createdAt: now(),
+      rootRunId: parent?.rootRunId ?? '',
+      depth,
+      ...(parent ? { parentRunId: parent.runId } : {}),
+      ...(parent && caller?.itemIndex !== undefined ? { parentItemIndex: caller.itemIndex } : {}),
+      ...(parent && caller?.stepId ? { parentStepId: caller.stepId } : {}),
+      ...(parent && p.subflowKey ? { subflowKey: p.subflowKey } : {}),
+      ...(p.maxConcurrency ? { maxConcurrency: p.maxConcurrency } : {}),
+      ...(p.overrides ? { overrides: p.overrides } : {}),
+      ...(p.variables ? { variables: p.variables } : {}),
+      items: { total: p.inputs.length, pending: p.inputs.length, running: 0, paused: 0, success: 0, failed: 0, cancelled: 0 },
+    };
+    if (!record.rootRunId) record.rootRunId = record.runId;
+    this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
+    this.start(record, loaded);
+    if (p.wait) return this.waitAndGet(record.runId, p.timeoutSecs, true);
+    return toRunStatus(this.state.getRun(record.runId)!);
+  }
+
+  /** runs/get */
+  async get(params: GetRunParams): Promise<RunStatus> {
+    if (!params || typeof params.runId !== 'string') throw new ProtocolError(ErrorCodes.InvalidParams, 'runs/get: runId (string) is required');
+    const order = normalizeOrder(params.resultOrder);
+    const timeout = timeoutMs(params.timeoutSecs);
+    if (!this.state.getRun(params.runId)) throw unknownRun(params.runId);
+    if (params.wait) await this.waitForRun(params.runId, timeout);
+    const run = this.state.getRun(params.runId)!;
+    return toRunStatus(run, params.includeResults ? this.state.listResults(run.runId, order) : undefined);
+  }
+
+  /** Resolves when the run is terminal, or after `ms` (undefined: no limit). */
+  async waitForRun(runId: string, ms?: number): Promise<void> {
+    this.commit.flush();
+    const run = this.state.getRun(runId);
+    if (!run) throw unknownRun(runId);
+    if (isTerminal(run.status)) return;
+    await withTimeout(this.completion(runId), ms);
+  }
+
+  private async waitAndGet(runId: string, timeoutSecs: number | undefined, withResults: boolean): Promise<RunStatus> {
+    await this.waitForRun(runId, timeoutMs(timeoutSecs));
+    const run = this.state.getRun(runId)!;
+    return toRunStatus(run, withResults ? this.state.listResults(runId, 'byIndex') : undefined);
+  }
+
+  /** A run's completion: in-process runs resolve directly; runs of another process are polled. */
+  private completion(runId: string): Promise<void> {
+    let d = this.completions.get(runId);
+    if (d) return d.promise;
+    d = deferred<void>();
+    this.completions.set(runId, d);
+    if (!this.active.has(runId)) {
+      const poll = setInterval(() => {
+        const run = this.state.getRun(runId);
+        if (!run || isTerminal(run.status)) { clearInterval(poll); this.resolveCompletion(runId); }
+      }, POLL_MS);
+      poll.unref();
+    }
+    return d.promise;
+  }
+
+  private resolveCompletion(runId: string): void {
+    const d = this.completions.get(runId);
+    if (d) { this.completions.delete(runId); d.resolve(); }
+  }
+
+  listRuns(filter?: Parameters<Store['state']['listRuns']>[0]): RunStatus[] {
+    this.commit.flush();
+    return this.state.listRuns(filter).map((r) => toRunStatus(r));
+  }
+
+  /** Cancels a run and its sub-runs: pending items never start, running ones are abandoned. */
+  async cancel(runId: string, opts: { purge?: boolean } = {}): Promise<RunStatus> {
+    this.commit.flush();
+    const run = this.state.getRun(runId);
+    if (!run) throw unknownRun(runId);
+    if (!isTerminal(run.status)) {
+      const active = this.active.get(runId);
+      if (active) {
+        active.cancelled = true;
+        active.abort.abort();
+        this.active.delete(runId);
+      }
+      this.inputs.dropRun(runId);
+      const at = now();
+      const event: RunEvent = { seq: 0, runId, type: 'run_completed', at, data: { status: 'cancelled' } };
+      await this.commit.write(() => {
+        this.state.cancelItems(runId, at);
+        this.state.setRunStatus(runId, 'cancelled', at);
+        event.seq = this.state.appendEvent(event);
+      }, () => this.events.emit(event));
+      for (const child of this.state.listRuns({ parentRunId: runId })) {
+        if (!isTerminal(child.status)) await this.cancel(child.runId);
+      }
+      this.resolveCompletion(runId);
+    }
+    if (opts.purge) {
+      this.commit.flush();
+      this.state.purgeRun(runId);
+    }
+    return toRunStatus(this.state.getRun(runId)!);
+  }
+
+  /**
+   * A new run of the same flow whose steps upstream of `fromStep` reuse the source
+   * run's journaled results; `fromStep` and everything downstream run again.
+   */
+  async fork(sourceRunId: string, opts: ForkOptions): Promise<RunStatus> {
+    this.commit.flush();
+    const source = this.state.getRun(sourceRunId);
+    if (!source) throw unknownRun(sourceRunId);
+    const overrides = opts.overrides ?? source.overrides;
+    const { flow, loaded } = this.flows.load(source.flowId, overrides);
+    if (!(flow.steps ?? []).some((s) => s.id === opts.fromStep)) {
+      throw new ProtocolError(ErrorCodes.InvalidParams, `fork: flow ${source.flowId} has no step "${opts.fromStep}"`);
+    }
+    const inputs = opts.inputs ?? this.state.listItems(sourceRunId).map((i) => i.input);
+    const maxConcurrency = opts.maxConcurrency ?? source.maxConcurrency;
+    const record: RunRecord = {
+      runId: uuidv7(),
+      flowId: source.flowId,
+      ...(source.flowName !== undefined ? { flowName: source.flowName } : {}),
+      ...(opts.flowLabel ? { flowLabel: opts.flowLabel } : {}),
+      status: 'pending',
+      createdAt: now(),
+      rootRunId: '',
+      depth: 0,
+      ...(maxConcurrency ? { maxConcurrency } : {}),
+      ...(overrides ? { overrides } : {}),
+      ...(source.variables ? { variables: source.variables } : {}),
+      forkOf: { runId: sourceRunId, fromStep: opts.fromStep },
+      items: { total: inputs.length, pending: inputs.length, running: 0, paused: 0, success: 0, failed: 0, cancelled: 0 },
+    };
+    record.rootRunId = record.runId;
+    this.createRun(record, inputs);
+    this.start(record, loaded);
+    return toRunStatus(this.state.getRun(record.runId)!);
+  }
+
+  /** Continues every unfinished run of the store that no live process owns. Returns their ids. */
+  resumeAll(): string[] {
+    const resumed: string[] = [];
+    for (const run of this.state.listUnfinishedRuns()) {
+      if (this.active.has(run.runId) || !this.state.claimRun(run.runId, this.owner)) continue;
+      let loaded: LoadedFlow;
+      try {
+        loaded = this.flows.load(run.flowId, run.overrides).loaded;
+      } catch (error) {
+        // The flow's blob is gone (or no longer valid): the run cannot continue; say why.
+        const at = now();
+        this.state.transaction(() => {
+          this.state.cancelItems(run.runId, at);
+          this.state.setRunStatus(run.runId, 'failed', at, {
+            code: 'ORCHESTRATOR_ERROR', message: `cannot resume run ${run.runId}: ${(error as Error).message}`,
+          });
+        });
+        continue;
+      }
+      const interrupted = this.state.listItems(run.runId, { statuses: ['running', 'paused'] });
+      this.launch(run, loaded, interrupted);
+      resumed.push(run.runId);
+    }
+    return resumed;
+  }
+
+  /** Supplies a human's value to a paused step (validated against the step's schema). */
+  sendInput(runId: string, itemIndex: number, stepId: string, value: unknown): Promise<void> {
+    return this.inputs.send(runId, itemIndex, stepId, value);
+  }
+
+  /** Events of a run from the store (after `sinceSeq`). */
+  listEvents(runId: string, sinceSeq = 0, limit?: number): RunEvent[] {
+    this.commit.flush();
+    return this.state.listEvents(runId, sinceSeq, limit);
+  }
+
+  isActive(runId: string): boolean { return this.active.has(runId); }
+
+  /** Stops scheduling, abandons in-flight items (they resume on the next open) and commits what is queued. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const run of this.active.values()) { run.cancelled = true; run.abort.abort(); }
+    this.active.clear();
+    this.commit.flush();
+    try { this.state.releaseRuns(this.owner.id); } catch { /* store may already be unusable */ }
+  }
+
+  // ---- Scheduling (ItemRunner) --------------------------------------------------------
+
+  private createRun(record: RunRecord, inputs: readonly unknown[], parent?: { parentRunId: string; itemIndex?: number; stepId?: string }): void {
+    // Committed at once (not grouped): the run exists before anyone is told its id.
+    this.commit.flush();
+    const at = record.createdAt;
+    let seq = 0;
+    this.state.transaction(() => {
+      this.state.createRun(record);
+      for (let i = 0; i < inputs.length; i += 1000) this.state.addItems(record.runId, i, inputs.slice(i, i + 1000));
+      this.state.claimRun(record.runId, this.owner);
+      seq = this.state.appendEvent({ runId: record.runId, type: 'run_created', at, data: { flowId: record.flowId, total: inputs.length } });
+      if (parent) {
+        this.state.appendEvent({
+          runId: parent.parentRunId, type: 'sub_run_created', at,
+          ...(parent.itemIndex !== undefined ? { itemIndex: parent.itemIndex } : {}),
+          ...(parent.stepId ? { stepId: parent.stepId } : {}),
+          data: { subRunId: record.runId },
+        });
+      }
+    });
+    this.events.emit({ seq, runId: record.runId, type: 'run_created', at, data: { flowId: record.flowId, total: inputs.length } });
+  }
+
+  private start(record: RunRecord, loaded: LoadedFlow): void {
+    this.launch(this.state.getRun(record.runId) ?? record, loaded, []);
+  }
+
+  private launch(record: RunRecord, loaded: LoadedFlow, interrupted: ItemRecord[]): void {
+    const run = new ActiveRun(record, loaded, this, interrupted);
+    this.active.set(record.runId, run);
+    if (record.status === 'pending' && record.items.total > 0) {
+      void this.setStatus(run, 'running');
+    }
+    run.pump();
+  }
+
+  loadPending(runId: string, fromIndex: number, limit: number): ItemRecord[] {
+    return this.state.listItems(runId, { fromIndex, limit, statuses: ['pending'] });
+  }
+
+  priorFor(run: ActiveRun, itemIndex: number): ReadonlyMap<string, PriorStep> | undefined {
+    const prior = new Map<string, PriorStep>();
+    const fork = run.record.forkOf;
+    if (fork) {
+      const redo = downstreamOf(run.flow.flow, fork.fromStep);
+      for (const s of this.state.listSteps(fork.runId, itemIndex)) {
+        if (redo.has(s.stepId) || !s.result) continue;
+        prior.set(s.stepId, { result: s.result, lastAttempt: 0 });
+      }
+    }
+    for (const s of this.state.listSteps(run.runId, itemIndex)) {
+      const finished = (s.state === 'success' || s.state === 'failed') && s.result;
+      prior.set(s.stepId, finished ? { result: s.result, lastAttempt: s.attempt } : { lastAttempt: s.attempt });
+    }
+    return prior.size > 0 ? prior : undefined;
+  }
+
+  async runItem(run: ActiveRun, item: ItemRecord, prior: ReadonlyMap<string, PriorStep> | undefined): Promise<FlowResult> {
+    const { runId } = run;
+    const i = item.itemIndex;
+    const at = now();
+    this.commit.post(() => {
+      this.state.setItemStatus(runId, i, 'running');
+    });
+    this.post(runId, 'item_started', { itemIndex: i }, at);
+    const started = Date.now();
+    return executeItem({
+      flow: run.flow,
+      flowId: run.record.flowId,
+      runId,
+      itemIndex: i,
+      input: item.input,
+      ...(run.record.variables ? { variables: run.record.variables } : {}),
+      router: this.options.router,
+      signal: run.abort.signal,
+      transportRetries: this.transportRetries,
+      ...(prior ? { prior } : {}),
+      journal: {
+        stepStarted: (stepId, attempt) => {
+          const t = now();
+          return this.commit.write(() => {
+            this.state.startStep(runId, i, stepId, attempt, t);
+          }, this.eventAfterCommit(runId, 'step_started', { itemIndex: i, stepId, attempt }, t));
+        },
+        stepFinished: (stepId, attempt, result) => {
+          const t = now();
+          const type = result.outcome === 'success' ? 'step_completed' : 'step_failed';
+          const data = result.outcome === 'success' ? { durationMs: Date.now() - started } : { error: result.error, durationMs: Date.now() - started };
+          return this.commit.write(() => {
+            this.state.finishStep(runId, i, stepId, attempt, result, t);
+          }, this.eventAfterCommit(runId, type, { itemIndex: i, stepId, attempt, data }, t));
+        },
+      },
+    });
+  }
+
+  finishItem(run: ActiveRun, itemIndex: number, result: FlowResult): Promise<void> {
+    const t = now();
+    const { runId } = run;
+    const data = result.outcome === 'success' ? { outcome: 'success' } : { outcome: 'failed', error: result.error };
+    return this.commit.write(() => {
+      this.state.finishItem(runId, itemIndex, result, t);
+    }, this.eventAfterCommit(runId, 'item_completed', { itemIndex, data }, t));
+  }
+
+  finishRun(run: ActiveRun): void {
+    const { runId } = run;
+    this.active.delete(runId);
+    const at = now();
+    // The terminal status and its event commit together: a reader that sees one sees both.
+    const event: RunEvent = { seq: 0, runId, type: 'run_completed', at, data: { status: 'success' } };
+    void this.commit.write(() => {
+      const status: RunState = this.state.getRun(runId)!.items.failed > 0 ? 'failed' : 'success';
+      this.state.setRunStatus(runId, status, at);
+      event.data = { status };
+      event.seq = this.state.appendEvent(event);
+    }, () => this.events.emit(event)).then(() => this.resolveCompletion(runId), (error: Error) => this.failRun(run, error));
+  }
+
+  failRun(run: ActiveRun, error: Error): void {
+    if (run.cancelled) return;
+    run.cancelled = true;
+    run.abort.abort();
+    this.active.delete(run.runId);
+    const at = now();
+    const message = error.message;
+    try {
+      this.commit.flush();
+      this.state.transaction(() => {
+        this.state.cancelItems(run.runId, at);
+        this.state.setRunStatus(run.runId, 'failed', at, { code: 'ORCHESTRATOR_ERROR', message });
+      });
+    } catch (e) {
+      // The store itself is failing (e.g. a full disk): what was committed stays readable.
+      console.error(`weft: run ${run.runId} stopped: ${message}; could not record it: ${(e as Error).message}`);
+    }
+    this.resolveCompletion(run.runId);
+  }
+
+  // ---- status and events --------------------------------------------------------------
+
+  /** Run status changes (running ⇄ paused) as the human-input module reports them. */
+  async setStatus(run: ActiveRun | string, status: RunState): Promise<void> {
+    const runId = typeof run === 'string' ? run : run.runId;
+    await this.commit.write(() => this.state.setRunStatus(runId, status));
+    await this.emit(runId, 'run_status', { data: { status } });
+  }
+
+  activeRun(runId: string): ActiveRun | undefined { return this.active.get(runId); }
+
+  /** Appends an event and waits for its commit; listeners see it after. */
+  emit(runId: string, type: RunEventType, fields: Partial<RunEvent> = {}, at = now()): Promise<void> {
+    return this.commit.write(() => {}, this.eventAfterCommit(runId, type, fields, at));
+  }
+
+  private post(runId: string, type: RunEventType, fields: Partial<RunEvent>, at: string): void {
+    this.commit.post(() => {}, this.eventAfterCommit(runId, type, fields, at));
+  }
+
+  /**
+   * An event is appended inside the same commit as the state change it reports (the
+   * returned callback is registered as an op *and* an after-hook through a closure).
+   */
+  private eventAfterCommit(runId: string, type: RunEventType, fields: Partial<RunEvent>, at: string): () => void {
+    const event = { runId, type, at, ...fields } as RunEvent;
+    this.commit.post(() => { event.seq = this.state.appendEvent(event); });
+    return () => this.events.emit(event);
+  }
+
+  /** Commits queued writes now (tests, and readers that must see everything). */
+  flush(): void { this.commit.flush(); }
+
+  get storeError(): Error | undefined { return this.commit.error; }
+
+  /** The flow behind a run (for fork, HTTP and the debug page). */
+  flowOf(flowId: string): Flow {
+    return this.flows.load(flowId, undefined).flow;
+  }
+
+  /** For modules of runs/ that journal their own state changes (human input). */
+  get storeState() { return this.state; }
+  journal(op: () => void): Promise<void> { return this.commit.write(op); }
+}
+
+function isTerminal(status: RunState): boolean { return TERMINAL_RUN_STATES.includes(status); }
+
+function unknownRun(runId: string): ProtocolError {
+  return new ProtocolError(ErrorCodes.NotFound, `run not found: ${runId}`, { runId });
+}
+
+function timeoutMs(secs: number | null | undefined): number | undefined {
+  return typeof secs === 'number' && secs >= 0 ? secs * 1000 : undefined;
+}
+
+function normalizeOrder(order: unknown): 'byIndex' | 'byCompletion' {
+  if (order === undefined || order === null || order === 'byIndex' || order === 'by_index') return 'byIndex';
+  if (order === 'byCompletion' || order === 'by_completion') return 'byCompletion';
+  throw new ProtocolError(ErrorCodes.InvalidParams, `runs/get: resultOrder must be "byIndex" or "byCompletion", got ${JSON.stringify(order)}`);
+}
+
+interface CheckedSubmit {
+  flowId: BlobId; inputs: unknown[]; wait: boolean; maxConcurrency?: number; overrides?: unknown;
+  variables?: Record<string, unknown>; timeoutSecs?: number; subflowKey?: string; flowLabel?: string;
+}
+
+function checkSubmitParams(p: SubmitRunParams): CheckedSubmit {
+  const bad = (msg: string) => new ProtocolError(ErrorCodes.InvalidParams, `runs/submit: ${msg}`);
+  if (!p || typeof p !== 'object') throw bad('params must be an object');
+  const flowId = normalizeBlobId(p.flowId);
+  if (!flowId) throw bad(`flowId must be a blob id ("sha256:<64 hex>" or 64 hex), got ${JSON.stringify(p.flowId)}`);
+  if (!Array.isArray(p.inputs)) throw bad('inputs must be an array (one element per item)');
+  const mc = p.maxConcurrency;
+  if (mc !== undefined && mc !== null && (!Number.isInteger(mc) || mc < 1)) throw bad(`maxConcurrency must be a positive integer, got ${JSON.stringify(mc)}`);
+  if (p.variables !== undefined && p.variables !== null && (typeof p.variables !== 'object' || Array.isArray(p.variables))) throw bad('variables must be an object');
+  if (p.timeoutSecs !== undefined && p.timeoutSecs !== null && !(typeof p.timeoutSecs === 'number' && p.timeoutSecs >= 0)) throw bad('timeoutSecs must be a non-negative number');
+  return {
+    flowId,
+    inputs: p.inputs,
+    wait: p.wait === true,
+    ...(mc ? { maxConcurrency: mc } : {}),
+    ...(p.overrides ? { overrides: p.overrides } : {}),
+    ...(p.variables ? { variables: p.variables } : {}),
+    ...(typeof p.timeoutSecs === 'number' ? { timeoutSecs: p.timeoutSecs } : {}),
+    ...(p.subflowKey ? { subflowKey: String(p.subflowKey) } : {}),
+    ...(p.flowLabel ? { flowLabel: String(p.flowLabel) } : {}),
+  };
+}
+

@@ -1,0 +1,74 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// Imports point one way: cli / server → api → runs → flow → plugins → protocol, with
+// store beside runs and flow. protocol/ imports nothing of ours; sdk/ only protocol/.
+const root = resolve(import.meta.dirname, '..');
+
+/** layer → the layers it may import (besides itself). */
+const allowed: Record<string, string[]> = {
+  protocol: [],
+  sdk: ['protocol'],
+  'runtime/store': ['protocol'],
+  'runtime/plugins': ['protocol', 'runtime/api/config-types'],
+  'runtime/flow': ['protocol', 'runtime/plugins', 'runtime/store', 'runtime/api/config-types'],
+  'runtime/runs': ['protocol', 'runtime/flow', 'runtime/plugins', 'runtime/store', 'runtime/api/config-types'],
+  'runtime/api': ['protocol', 'runtime/runs', 'runtime/flow', 'runtime/plugins', 'runtime/store'],
+  'runtime/client': ['protocol'],
+  'runtime/server': ['protocol', 'runtime/api', 'runtime/runs', 'runtime/store', 'runtime/flow', 'runtime/plugins'],
+  'runtime/cli': ['protocol', 'runtime/api', 'runtime/client', 'runtime/server', 'runtime/flow', 'runtime/store', 'runtime/plugins', 'runtime/runs'],
+};
+
+function layerOf(file: string): string | undefined {
+  const rel = relative(root, file).split('\\').join('/');
+  if (rel === 'runtime/api/config-types.ts') return 'runtime/api/config-types';
+  return Object.keys(allowed).sort((a, b) => b.length - a.length).find((l) => rel.startsWith(`${l}/`));
+}
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...sources(path));
+    else if (name.endsWith('.ts')) out.push(path);
+  }
+  return out;
+}
+
+const importRe = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+describe('architecture', () => {
+  const files = ['protocol', 'sdk', 'runtime'].flatMap((d) => sources(join(root, d)));
+
+  it('finds the source tree', () => {
+    expect(files.length).toBeGreaterThan(20);
+  });
+
+  it('has no upward or sideways import between layers', () => {
+    const violations: string[] = [];
+    for (const file of files) {
+      const from = layerOf(file);
+      if (!from) continue;
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(importRe)) {
+        const spec = m[1] ?? m[2];
+        if (!spec.startsWith('.')) continue;
+        const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts');
+        const to = layerOf(target);
+        if (!to || to === from) continue;
+        if (from === 'runtime/api/config-types') continue;
+        // Config types are data shapes: whoever may import api/ may import them.
+        if (to === 'runtime/api/config-types' && (from === 'runtime/api' || allowed[from].includes('runtime/api'))) continue;
+        if (!allowed[from].includes(to)) violations.push(`${relative(root, file)} imports ${relative(root, target)} (${from} → ${to})`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('detects a violation (the rule is not vacuous)', () => {
+    expect(layerOf(join(root, 'protocol/x.ts'))).toBe('protocol');
+    expect(allowed.protocol.includes('runtime/runs')).toBe(false);
+    expect(layerOf(join(root, 'runtime/api/config-types.ts'))).toBe('runtime/api/config-types');
+  });
+});

@@ -1,0 +1,232 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunStatus } from '../../protocol/index.js';
+import { openStore } from '../../runtime/store/open-store.js';
+import { SERVERS_DIR } from '../helpers/runtime-fixture.js';
+import { runWeft, startWeft, until, type WeftProcess } from '../helpers/weft-process.js';
+
+// Durability, proven the way Temporal/DBOS/Restate prove it: a real `weft run` process
+// is killed with SIGKILL mid-run (several times), `weft resume` finishes the run, and a
+// component that records every execution shows what ran again and with which attempt.
+
+interface Execution { item: number; step: string; attempt: number }
+
+function workspace(flow: string, items: unknown[]): { dir: string; record: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-crash-'));
+  const record = join(dir, 'record.jsonl');
+  writeFileSync(record, '');
+  writeFileSync(join(dir, 'weft.config.yml'), [
+    'plugins:',
+    '  builtin: {type: builtin}',
+    '  runs:',
+    '    type: stepflow',
+    '    transport: stdio',
+    `    command: ${JSON.stringify(process.execPath)}`,
+    `    args: [${JSON.stringify(join(SERVERS_DIR, 'runs-server.mjs'))}]`,
+    `    env: {WEFT_RECORD: ${JSON.stringify(record)}}`,
+    'routes:',
+    '  "/runs/{component}": [{plugin: runs}]',
+    '  "/builtin/{*component}": [{plugin: builtin}]',
+  ].join('\n'));
+  writeFileSync(join(dir, 'flow.yaml'), flow);
+  writeFileSync(join(dir, 'items.jsonl'), items.map((i) => JSON.stringify(i)).join('\n'));
+  return { dir, record };
+}
+
+const executions = (record: string): Execution[] =>
+  readFileSync(record, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Execution).filter((e) => e.step !== undefined);
+
+/** (item, step) keys whose result was journaled when the process died, read from the store file. */
+function journaledSteps(dir: string, runId: string): Set<string> {
+  const store = openStore({ type: 'sqlite', path: join(dir, '.weft', 'weft.db') });
+  try {
+    return new Set(store.state.listSteps(runId).filter((s) => s.state === 'success').map((s) => `${s.itemIndex}:${s.stepId}`));
+  } finally {
+    store.close();
+  }
+}
+
+/** The recorded `item` numbers whose sub-run step was journaled when the process died. */
+function journaledChildItems(dir: string, runId: string): Set<number> {
+  const store = openStore({ type: 'sqlite', path: join(dir, '.weft', 'weft.db') });
+  try {
+    const done = new Set<number>();
+    for (const child of store.state.listRuns({ parentRunId: runId, limit: 10_000 })) {
+      const input = store.state.getItem(child.runId, 0)?.input as { item: number } | undefined;
+      if (input && store.state.listSteps(child.runId, 0).some((s) => s.state === 'success')) done.add(input.item);
+    }
+    return done;
+  } finally {
+    store.close();
+  }
+}
+
+const runIdOf = (p: WeftProcess) => /run ([0-9a-f-]{36}) started/.exec(p.stderr())?.[1];
+
+const TWO_STEPS = `schema: https://stepflow.org/schemas/v1/flow.json
+name: recorded
+steps:
+  - id: first
+    component: /runs/record
+    input: {item: {$input: item}, ms: {$input: ms}}
+  - id: second
+    component: /runs/record
+    input: {item: {$step: first, path: item}, ms: {$input: ms}}
+output: {first: {$step: first}, second: {$step: second}}
+`;
+
+describe('crash and resume', () => {
+  let dir: string | undefined;
+  afterEach(() => { if (dir) rmSync(dir, { recursive: true, force: true }); dir = undefined; });
+
+  it('finishes a run killed 5 times at random points, re-running only the steps in flight', async () => {
+    const items = Array.from({ length: 200 }, (_, i) => ({ item: i, ms: 30 }));
+    const ws = workspace(TWO_STEPS, items);
+    dir = ws.dir;
+    const maxConcurrency = 8;
+    let p = startWeft(['run', 'flow.yaml', '--input-file', 'items.jsonl', '--max-concurrency', String(maxConcurrency)], ws.dir);
+    await until(() => runIdOf(p) !== undefined, 20_000, 'run id on stderr');
+    const runId = runIdOf(p)!;
+    const kills: { at: number; journaled: Set<string> }[] = [];
+    for (let k = 0; k < 5; k++) {
+      const target = executions(ws.record).length + 15 + Math.floor(Math.random() * 40);
+      await until(() => executions(ws.record).length >= target, 30_000, `kill ${k + 1}: ${target} executions`);
+      p.child.kill('SIGKILL');
+      await p.exited;
+      kills.push({ at: executions(ws.record).length, journaled: journaledSteps(ws.dir, runId) });
+      p = startWeft(['resume', runId], ws.dir);
+    }
+    const code = await p.exited;
+    expect(code, p.stderr()).toBe(0);
+    const status = JSON.parse(p.stdout()) as RunStatus;
+    expect(status.status).toBe('success');
+    expect(status.items).toMatchObject({ total: 200, success: 200, failed: 0 });
+
+    // Every item has exactly one result.
+    expect(status.results!.map((r) => r.itemIndex)).toEqual(items.map((_, i) => i));
+
+    const all = executions(ws.record);
+    const byKey = new Map<string, number[]>();
+    for (const e of all) byKey.set(`${e.item}:${e.step}`, [...(byKey.get(`${e.item}:${e.step}`) ?? []), e.attempt]);
+    expect(byKey.size).toBe(400);
+    // Attempts keep counting across crashes: 1, 2, 3... never back to 1.
+    for (const [key, attempts] of byKey) expect(attempts, key).toEqual(attempts.map((_, i) => i + 1));
+    // What was journaled before a kill never ran again after it.
+    for (const kill of kills) {
+      const after = all.slice(kill.at).filter((e) => kill.journaled.has(`${e.item}:${e.step}`));
+      expect(after).toEqual([]);
+    }
+    // Only steps in flight at a kill ran again: at most maxConcurrency per kill.
+    const rerun = [...byKey.values()].filter((a) => a.length > 1).reduce((n, a) => n + a.length - 1, 0);
+    expect(rerun).toBeLessThanOrEqual(kills.length * maxConcurrency);
+    // Item results carry the attempt that produced them.
+    for (const r of status.results!) {
+      const v = (r.result as { value: { second: { attempt: number }; first: { attempt: number } } }).value;
+      expect(v.second.attempt).toBe(byKey.get(`${r.itemIndex}:second`)!.length);
+    }
+  }, 120_000);
+
+  it('re-attaches a waiting parent to its sub-run after a kill instead of submitting it twice', async () => {
+    const flow = `schema: https://stepflow.org/schemas/v1/flow.json
+name: parent
+steps:
+  - id: child_flow
+    component: /builtin/put_blob
+    input:
+      blob_type: flow
+      data:
+        $literal:
+          schema: https://stepflow.org/schemas/v1/flow.json
+          name: child
+          steps:
+            - id: work
+              component: /runs/record
+              input: {item: {$input: item}, ms: {$input: ms}}
+          output: {$step: work}
+  - id: spawn
+    component: /runs/spawn_child
+    input:
+      flow_id: {$step: child_flow, path: blob_id}
+      key: {$input: key}
+      inputs: [{item: {$input: item}, ms: {$input: ms}}]
+output: {$step: spawn}
+`;
+    const items = Array.from({ length: 40 }, (_, i) => ({ item: i, ms: 60, key: `child-${i}` }));
+    const ws = workspace(flow, items);
+    dir = ws.dir;
+    let p = startWeft(['run', 'flow.yaml', '--input-file', 'items.jsonl', '--max-concurrency', '4'], ws.dir);
+    await until(() => runIdOf(p) !== undefined, 20_000, 'run id');
+    const runId = runIdOf(p)!;
+    await until(() => executions(ws.record).length >= 10, 30_000, '10 child executions');
+    p.child.kill('SIGKILL');
+    await p.exited;
+    const at = executions(ws.record).length;
+    const journaled = journaledChildItems(ws.dir, runId);
+    const resumed = await runWeft(['resume', runId], ws.dir);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const status = JSON.parse(resumed.stdout) as RunStatus;
+    expect(status.status).toBe('success');
+    expect(status.results).toHaveLength(40);
+
+    // One sub-run per parent item: the re-executed parent step found its sub-run by subflowKey.
+    const store = openStore({ type: 'sqlite', path: join(ws.dir, '.weft', 'weft.db') });
+    try {
+      const children = store.state.listRuns({ parentRunId: runId, limit: 1000 });
+      expect(children).toHaveLength(40);
+      expect(new Set(children.map((c) => c.subflowKey)).size).toBe(40);
+      expect(children.every((c) => c.status === 'success')).toBe(true);
+    } finally {
+      store.close();
+    }
+    const all = executions(ws.record);
+    const counts = new Map<number, number>();
+    for (const e of all) counts.set(e.item, (counts.get(e.item) ?? 0) + 1);
+    expect(counts.size).toBe(40);
+    expect([...counts.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(4);
+    // Child steps journaled before the kill did not run again; the ones in flight ran with attempt 2.
+    expect(all.slice(at).filter((e) => journaled.has(e.item))).toEqual([]);
+    for (const e of all.slice(at)) {
+      const before = all.slice(0, at).filter((b) => b.item === e.item);
+      if (before.length > 0) expect(e.attempt, `item ${e.item}`).toBe(before.length + 1);
+    }
+  }, 120_000);
+
+  it('keeps counting attempts across a kill during a transport retry (resumes at 3, not 1)', async () => {
+    const flow = `schema: https://stepflow.org/schemas/v1/flow.json
+name: retry
+steps:
+  - id: flaky
+    component: /runs/record
+    input: {item: 0, fail_attempt: 1, hang_attempt: 2}
+output: {$step: flaky}
+`;
+    const ws = workspace(flow, [{}]);
+    dir = ws.dir;
+    const p = startWeft(['run', 'flow.yaml'], ws.dir);
+    await until(() => runIdOf(p) !== undefined, 20_000, 'run id');
+    const runId = runIdOf(p)!;
+    // Attempt 1 crashes the server; the runtime restarts it and retries: attempt 2 hangs.
+    await until(() => executions(ws.record).some((e) => e.attempt === 2), 30_000, 'attempt 2');
+    p.child.kill('SIGKILL');
+    await p.exited;
+    const resumed = await runWeft(['resume', runId], ws.dir);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const status = JSON.parse(resumed.stdout) as RunStatus;
+    expect(status.results![0].result).toMatchObject({ outcome: 'success', value: { attempt: 3 } });
+    expect(executions(ws.record).map((e) => e.attempt)).toEqual([1, 2, 3]);
+  }, 60_000);
+
+  it('refuses to resume a run another live process is executing', async () => {
+    const ws = workspace(TWO_STEPS, Array.from({ length: 40 }, (_, i) => ({ item: i, ms: 100 })));
+    dir = ws.dir;
+    const p = startWeft(['run', 'flow.yaml', '--input-file', 'items.jsonl', '--max-concurrency', '2'], ws.dir);
+    await until(() => runIdOf(p) !== undefined && existsSync(ws.record) && executions(ws.record).length > 2, 20_000, 'run started');
+    const second = await runWeft(['resume', runIdOf(p)!], ws.dir);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/being executed by another weft process/);
+    p.child.kill('SIGKILL');
+    await p.exited;
+  }, 60_000);
+});
