@@ -156,7 +156,7 @@ output: {$step: spawn}
     const items = Array.from({ length: 40 }, (_, i) => ({ item: i, ms: 60, key: `child-${i}` }));
     const ws = workspace(flow, items);
     dir = ws.dir;
-    let p = startWeft(['run', 'flow.yaml', '--input-file', 'items.jsonl', '--max-concurrency', '4'], ws.dir);
+    const p = startWeft(['run', 'flow.yaml', '--input-file', 'items.jsonl', '--max-concurrency', '4'], ws.dir);
     await until(() => runIdOf(p) !== undefined, 20_000, 'run id');
     const runId = runIdOf(p)!;
     await until(() => executions(ws.record).length >= 10, 30_000, '10 child executions');
