@@ -35,12 +35,21 @@ export async function runCommand(flowPath: string, opts: RunCommandOptions, io: 
     });
     io.stderr.write(`weft: run ${run.id} started (${inputs.length} item${inputs.length === 1 ? '' : 's'}); resume it with: weft resume ${run.id}\n`);
     const stop = inputs.length > 1 ? showProgress(rt, run.id, inputs.length, io.stderr) : undefined;
+    const started = Date.now();
     const status = await run.wait();
     stop?.();
+    io.stderr.write(`${summaryLine(status, Date.now() - started)}\n`);
     return printStatus(status, io);
   } finally {
     await rt.close();
   }
+}
+
+/** `weft: run X success: 18 succeeded, 2 failed of 20 items in 0.4 s` — for logs as much as terminals. */
+export function summaryLine(status: RunStatus, ms: number): string {
+  const { items } = status;
+  const parts = [`${items.success} succeeded`, `${items.failed} failed`, ...(items.cancelled ? [`${items.cancelled} cancelled`] : [])];
+  return `weft: run ${status.runId} ${status.status}: ${parts.join(', ')} of ${items.total} item${items.total === 1 ? '' : 's'} in ${(ms / 1000).toFixed(1)} s`;
 }
 
 export function printStatus(status: RunStatus, io: CliIo): number {
