@@ -100,7 +100,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
     const parent = caller?.runId ? this.state.getRun(caller.runId) : undefined;
     if (parent && p.subflowKey) {
       const existing = this.state.findSubRun(parent.runId, p.subflowKey);
-      if (existing) return p.wait ? this.waitAndGet(existing.runId, p.timeoutSecs, true) : toRunStatus(this.state.getRun(existing.runId) ?? existing);
+      // Re-attach (crash recovery, repeated calls) unless that sub-run failed or was
+      // cancelled: then the caller is retrying, and re-attaching would only repeat the failure.
+      if (existing && existing.status !== 'failed' && existing.status !== 'cancelled') return p.wait ? this.waitAndGet(existing.runId, p.timeoutSecs, true) : toRunStatus(this.state.getRun(existing.runId) ?? existing);
     }
     const depth = parent ? parent.depth + 1 : 0;
     if (depth > this.maxDepth) {

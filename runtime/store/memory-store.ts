@@ -116,8 +116,8 @@ export class MemoryStore implements BlobStore, StateStore, Store {
     this.runs.set(run.runId, entry);
     this.runOrder.push(entry);
     if (run.parentRunId !== undefined && run.subflowKey !== undefined) {
-      const key = subRunKey(run.parentRunId, run.subflowKey);
-      if (!this.subRuns.has(key)) this.subRuns.set(key, entry);
+      // The newest run with a key wins: a retry replaces a failed sub-run under the same key.
+      this.subRuns.set(subRunKey(run.parentRunId, run.subflowKey), entry);
     }
   }
 

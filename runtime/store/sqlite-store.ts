@@ -458,7 +458,7 @@ function prepareStatements(db: Database.Database) {
       ORDER BY r.rowid DESC LIMIT @limit OFFSET @offset`),
     // Oldest first: a parent is resumed before the sub-runs it will re-attach.
     listUnfinishedRuns: p(`${RUN_COLUMNS} WHERE r.status IN ('pending', 'running', 'paused') ORDER BY r.rowid`),
-    findSubRun: p(`${RUN_COLUMNS} WHERE r.parent_run_id = ? AND r.subflow_key = ? ORDER BY r.rowid LIMIT 1`),
+    findSubRun: p(`${RUN_COLUMNS} WHERE r.parent_run_id = ? AND r.subflow_key = ? ORDER BY r.rowid DESC LIMIT 1`),
     setRunStatus: p('UPDATE runs SET status = ?, completed_at = ?, error_json = ? WHERE id = ?'),
     purgeRun: p(`UPDATE runs SET status = 'cancelled', completed_at = COALESCE(completed_at, ?) WHERE id = ?`),
     deleteItems: p('DELETE FROM items WHERE run_id = ?'),

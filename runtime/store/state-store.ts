@@ -101,6 +101,7 @@ export interface StateStore {
   listRuns(filter?: ListRunsFilter): RunRecord[];
   /** Runs whose status is pending, running or paused (for recovery). */
   listUnfinishedRuns(): RunRecord[];
+  /** The newest run submitted under `parentRunId` with `subflowKey` (a retry may have replaced a failed one). */
   findSubRun(parentRunId: string, subflowKey: string): RunRecord | undefined;
   /** Sets status, completedAt and error exactly as given: an omitted completedAt or error is cleared. */
   setRunStatus(runId: string, status: RunState, completedAt?: string, error?: FlowError): void;

@@ -91,6 +91,19 @@ describe('RunManager through the embedding API (real SDK server over stdio, SQLi
     expect(c.runId).not.toBe(a.runId);
   });
 
+  it('replaces a failed sub-run when the same subflowKey is submitted again (a retry), instead of re-attaching', async () => {
+    const flowId = await fx.rt.putFlow(flowOf('/runs/sleep'));
+    const parent = await fx.rt.run(flowId, [{}]);
+    const caller = { runId: parent.runId, itemIndex: 0, stepId: 'work' };
+    const failed = await fx.rt.runs.submit({ flowId, inputs: [{ fail: true }], subflowKey: 'retry-me', wait: true }, { caller });
+    expect(failed.status).toBe('failed');
+    const retried = await fx.rt.runs.submit({ flowId, inputs: [{ value: 'ok' }], subflowKey: 'retry-me', wait: true }, { caller });
+    expect(retried.runId).not.toBe(failed.runId);
+    expect(retried.status).toBe('success');
+    const again = await fx.rt.runs.submit({ flowId, inputs: [{ value: 'other' }], subflowKey: 'retry-me', wait: true }, { caller });
+    expect(again.runId).toBe(retried.runId);
+  });
+
   it('applies merge_patch and json_patch overrides to a step, in both accepted shapes', async () => {
     const flowId = await fx.rt.putFlow({
       schema: FLOW_SCHEMA, name: 'messages',

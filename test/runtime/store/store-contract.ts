@@ -151,6 +151,13 @@ export function describeStore(name: string, open: () => Store, caps: StoreCapabi
         expect(store.state.findSubRun('sub', 'item-3/step-a')).toBeUndefined();
       });
 
+      it('finds the newest sub-run when a retry reused the key', () => {
+        store.state.createRun(runRecord('parent'));
+        store.state.createRun(runRecord('first', { parentRunId: 'parent', subflowKey: 'k', rootRunId: 'parent', depth: 1 }));
+        store.state.createRun(runRecord('retry', { parentRunId: 'parent', subflowKey: 'k', rootRunId: 'parent', depth: 1 }));
+        expect(store.state.findSubRun('parent', 'k')?.runId).toBe('retry');
+      });
+
       it('moves through statuses, setting and clearing completedAt and the run-level error', () => {
         store.state.createRun(runRecord('r1'));
         store.state.setRunStatus('r1', 'running');
