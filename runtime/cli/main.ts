@@ -6,6 +6,8 @@ import { componentsCommand } from './commands/components.js';
 import { runsGetCommand, runsListCommand } from './commands/runs.js';
 import { resumeCommand } from './commands/resume.js';
 import { forkCommand } from './commands/fork.js';
+import { serveCommand } from './commands/serve.js';
+import { submitCommand } from './commands/submit.js';
 import { EXIT, UsageError } from './usage-error.js';
 
 const io = { stdout: process.stdout, stderr: process.stderr };
@@ -63,6 +65,27 @@ export function buildCli(setExit: (code: number) => void): Command {
     .requiredOption('--from-step <id>', 'the first step to run again')
     .option('--overrides <json>', 'step overrides for the fork only'))
     .action(act((runId: string, opts) => forkCommand(runId, opts, io)));
+
+  common(program.command('serve')
+    .description('serve the HTTP API, live event streams and the debug page (at /) on the embedded store; resumes unfinished runs')
+    .option('--port <n>', 'port (0: any free one)', '7837')
+    .option('--host <host>', 'interface to bind; anything but loopback requires a token', '127.0.0.1')
+    .option('--token <token>', 'require "Authorization: Bearer <token>" (default: $WEFT_TOKEN)')
+    .option('--body-limit <bytes>', 'largest request body; larger ones get 413 (default 8 MiB)')
+    .option('--heartbeat <seconds>', 'event-stream heartbeat interval (default 15)')
+    .option('--store <kind>', 'sqlite (default, .weft/weft.db) or memory'))
+    .action(act((opts) => serveCommand(opts, io)));
+
+  program.command('submit <flow>')
+    .description('start a run on a weft server: FLOW is a flow file or a stored flow id/name; prints the run status as JSON')
+    .option('--url <url>', 'the server (default: $WEFT_URL)')
+    .option('--token <token>', 'bearer token (default: $WEFT_TOKEN)')
+    .option('--input <json>', 'one input as JSON')
+    .option('--input-file <file>', 'inputs: .json (one input, or an array = a batch), .jsonl (one per line), .yaml')
+    .option('--max-concurrency <n>', 'items in flight at once')
+    .option('--label <label>', 'a label for this run (flowLabel)')
+    .option('--wait', 'follow the run until it finishes; print the final status with results')
+    .action(act((flow: string, opts) => submitCommand(flow, opts, io)));
 
   return program;
 }

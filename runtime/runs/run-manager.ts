@@ -391,6 +391,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
           }, this.eventAfterCommit(runId, 'step_started', { itemIndex: i, stepId, attempt }, t));
         },
         stepFinished: (stepId, attempt, result) => {
+          // Abandoned by close() (or cancelled): a step that failed because it was aborted must
+          // run again when the run resumes, so its failure is not journaled.
+          if (run.cancelled && result.outcome === 'failed') return;
           const t = now();
           const type = result.outcome === 'success' ? 'step_completed' : 'step_failed';
           const data = result.outcome === 'success' ? { durationMs: Date.now() - started } : { error: result.error, durationMs: Date.now() - started };

@@ -1,0 +1,60 @@
+import { createHttpServer } from '../../server/http-server.js';
+import { openRuntime, type CommonOptions } from '../open-runtime.js';
+import { EXIT, UsageError } from '../usage-error.js';
+import type { CliIo } from './run.js';
+
+export interface ServeOptions extends CommonOptions {
+  port?: string;
+  host?: string;
+  token?: string;
+  bodyLimit?: string;
+  heartbeat?: string;
+}
+
+/**
+ * `weft serve`: the HTTP API and debug page over one Runtime on the embedded store,
+ * resuming unfinished runs at start. Runs until SIGINT/SIGTERM, then ends event streams,
+ * stops the server and closes the runtime (in-flight items resume on the next start).
+ */
+export async function serveCommand(opts: ServeOptions, io: CliIo, signals: NodeJS.EventEmitter = process): Promise<number> {
+  const port = intOption(opts.port ?? '7837', '--port', 0);
+  const host = opts.host ?? '127.0.0.1';
+  const token = opts.token ?? (process.env.WEFT_TOKEN || undefined);
+  const bodyLimit = opts.bodyLimit === undefined ? undefined : intOption(opts.bodyLimit, '--body-limit', 1);
+  const heartbeatMs = opts.heartbeat === undefined ? undefined : Math.round(Number(opts.heartbeat) * 1000);
+  if (heartbeatMs !== undefined && !(heartbeatMs >= 10)) throw new UsageError(`--heartbeat must be a number of seconds (>= 0.01), got "${opts.heartbeat}"`);
+
+  const rt = await openRuntime(opts, undefined, { resume: true });
+  let server;
+  try {
+    server = createHttpServer(rt, { host, port, ...(token ? { token } : {}), ...(bodyLimit ? { bodyLimit } : {}), ...(heartbeatMs ? { heartbeatMs } : {}) });
+  } catch (error) {
+    await rt.close();
+    throw new UsageError((error as Error).message);
+  }
+  let url: string;
+  try {
+    url = await server.listen();
+  } catch (error) {
+    await rt.close();
+    throw new UsageError(`cannot listen on ${host}:${port}: ${(error as Error).message}`);
+  }
+  if (rt.resumed.length > 0) io.stderr.write(`weft: resumed ${rt.resumed.length} unfinished run(s): ${rt.resumed.join(', ')}\n`);
+  io.stdout.write(`weft serve: listening on ${url}${token ? ' (bearer token required)' : ''}\n`);
+
+  const signal = await new Promise<string>((resolve) => {
+    const on = (name: string) => () => resolve(name);
+    signals.once('SIGINT', on('SIGINT'));
+    signals.once('SIGTERM', on('SIGTERM'));
+  });
+  io.stderr.write(`weft: ${signal}: shutting down\n`);
+  await server.close();
+  await rt.close();
+  return EXIT.ok;
+}
+
+function intOption(raw: string, name: string, min: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}

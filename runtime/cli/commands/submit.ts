@@ -1,0 +1,58 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { WeftClient } from '../../client/weft-client.js';
+import { WeftHttpError } from '../../client/weft-http-error.js';
+import { readInputs } from '../read-inputs.js';
+import { EXIT, UsageError } from '../usage-error.js';
+import { parseConcurrency, printStatus, type CliIo } from './run.js';
+
+export interface SubmitOptions {
+  url?: string;
+  token?: string;
+  input?: string;
+  inputFile?: string;
+  wait?: boolean;
+  maxConcurrency?: string;
+  label?: string;
+}
+
+/**
+ * `weft submit FLOW --url URL`: starts a run on a `weft serve` process. FLOW is a flow
+ * file (stored on the server first) or a stored flow's id or name. With `--wait`,
+ * follows the run's event stream (surviving server restarts) and prints the final
+ * status with results; otherwise prints the run's status at once.
+ */
+export async function submitCommand(flow: string, opts: SubmitOptions, io: CliIo): Promise<number> {
+  const url = opts.url ?? process.env.WEFT_URL;
+  if (!url) throw new UsageError('--url is required (the address weft serve printed, e.g. http://127.0.0.1:7837), or set WEFT_URL');
+  const inputs = readInputs(opts);
+  const maxConcurrency = parseConcurrency(opts.maxConcurrency);
+  const token = opts.token ?? (process.env.WEFT_TOKEN || undefined);
+  const client = new WeftClient({ url, ...(token ? { token } : {}) });
+  try {
+    const flowId = existsSync(flow) ? (await client.putFlow(readFileSync(flow, 'utf8'))).flowId : flow;
+    const started = await client.submit({
+      flowId, inputs,
+      ...(maxConcurrency ? { maxConcurrency } : {}),
+      ...(opts.label ? { flowLabel: opts.label } : {}),
+    });
+    if (!opts.wait) {
+      io.stdout.write(`${JSON.stringify(started, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    io.stderr.write(`weft: run ${started.runId} started on ${url} (${inputs.length} item${inputs.length === 1 ? '' : 's'})\n`);
+    for await (const event of client.events(started.runId)) {
+      if (event.type === 'step_awaiting_input') {
+        io.stderr.write(`weft: item ${event.itemIndex} step ${event.stepId} waits for input: ${String(event.data?.prompt ?? '')}\n`);
+      }
+    }
+    return printStatus(await client.getRun(started.runId, { includeResults: true }), io);
+  } catch (error) {
+    if (error instanceof WeftHttpError && error.status >= 400 && error.status < 500) {
+      const usage = new UsageError(`${url}: ${error.message}`);
+      usage.cause = error;
+      throw usage;
+    }
+    if (error instanceof TypeError) throw new Error(`cannot reach ${url}: ${(error.cause as Error | undefined)?.message ?? error.message}`, { cause: error });
+    throw error;
+  }
+}
