@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunStatus } from '../../protocol/index.js';
 import { openStore } from '../../runtime/store/open-store.js';
-import { SERVERS_DIR } from '../helpers/runtime-fixture.js';
+import { writeRunsServerConfig } from '../helpers/runs-server-config.js';
 import { runWeft, startWeft, until, type WeftProcess } from '../helpers/weft-process.js';
 
 // Durability, proven the way Temporal/DBOS/Restate prove it: a real `weft run` process
@@ -17,19 +17,7 @@ function workspace(flow: string, items: unknown[]): { dir: string; record: strin
   const dir = mkdtempSync(join(tmpdir(), 'weft-crash-'));
   const record = join(dir, 'record.jsonl');
   writeFileSync(record, '');
-  writeFileSync(join(dir, 'weft.config.yml'), [
-    'plugins:',
-    '  builtin: {type: builtin}',
-    '  runs:',
-    '    type: stepflow',
-    '    transport: stdio',
-    `    command: ${JSON.stringify(process.execPath)}`,
-    `    args: [${JSON.stringify(join(SERVERS_DIR, 'runs-server.mjs'))}]`,
-    `    env: {WEFT_RECORD: ${JSON.stringify(record)}}`,
-    'routes:',
-    '  "/runs/{component}": [{plugin: runs}]',
-    '  "/builtin/{*component}": [{plugin: builtin}]',
-  ].join('\n'));
+  writeRunsServerConfig(dir, record);
   writeFileSync(join(dir, 'flow.yaml'), flow);
   writeFileSync(join(dir, 'items.jsonl'), items.map((i) => JSON.stringify(i)).join('\n'));
   return { dir, record };

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SERVERS_DIR } from './runtime-fixture.js';
+import { writeRunsServerConfig } from './runs-server-config.js';
 
 export interface HttpWorkspace {
   dir: string;
@@ -56,19 +56,7 @@ export function httpWorkspace(): HttpWorkspace {
   const dir = mkdtempSync(join(tmpdir(), 'weft-http-'));
   const record = join(dir, 'record.jsonl');
   writeFileSync(record, '');
-  writeFileSync(join(dir, 'weft.config.yml'), [
-    'plugins:',
-    '  builtin: {type: builtin}',
-    '  runs:',
-    '    type: stepflow',
-    '    transport: stdio',
-    `    command: ${JSON.stringify(process.execPath)}`,
-    `    args: [${JSON.stringify(join(SERVERS_DIR, 'runs-server.mjs'))}]`,
-    `    env: {WEFT_RECORD: ${JSON.stringify(record)}}`,
-    'routes:',
-    '  "/runs/{component}": [{plugin: runs}]',
-    '  "/builtin/{*component}": [{plugin: builtin}]',
-  ].join('\n'));
+  writeRunsServerConfig(dir, record);
   for (const [name, text] of Object.entries(HTTP_FLOWS)) writeFileSync(join(dir, name), text);
   return {
     dir,
