@@ -10,6 +10,12 @@ export interface NdjsonReaderOptions {
   maxLineBytes?: number;
   /** Called for a line that is not a JSON object (e.g. a stray print()); the stream goes on. */
   onInvalidLine?: (line: string, reason: string) => void;
+  /**
+   * Sees each message first, synchronously as it is read; returning true consumes it. The
+   * runtime answers its own requests' responses here: vscode-jsonrpc dispatches one
+   * incoming message per setImmediate, an event-loop turn per response on the hot path.
+   */
+  intercept?: (message: Message) => boolean;
 }
 
 /**
@@ -88,18 +94,22 @@ export class NdjsonMessageReader extends AbstractMessageReader {
       this.options.onInvalidLine?.(line, 'not a JSON-RPC message object');
       return;
     }
+    if (this.options.intercept?.(message as Message)) return;
     callback(message as Message);
   }
 }
 
 /**
  * Writes one compact JSON message per line. Messages written in the same tick are
- * coalesced into one write(2) (the stream is corked until the next tick): per-message
- * pipe writes are the main cost of JSON-RPC over stdio. `params` is always present on
+ * joined into one string and written once when the tick ends (sooner once they exceed
+ * the stream's highWaterMark): per-message pipe writes are the main cost of JSON-RPC over
+ * stdio. `params` is always present on
  * requests and notifications, as Stepflow's Python SDK requires.
  */
 export class NdjsonMessageWriter extends AbstractMessageWriter {
-  private corked = false;
+  /** The lines of this tick, written as one string when it ends. */
+  private batch = '';
+  private scheduled = false;
   private blocked = false;
   private readonly waiting: Array<() => void> = [];
   private errorCount = 0;
@@ -120,17 +130,29 @@ export class NdjsonMessageWriter extends AbstractMessageWriter {
     return Promise.resolve();
   }
 
+  // One string per tick rather than a corked stream: a writev of many small strings cost
+  // ~20% of the runtime's CPU in the batch benchmark; one joined string is one cheap write.
   private send(msg: Message): void {
     if ('method' in msg && (msg as { params?: unknown }).params === undefined) (msg as { params?: unknown }).params = {};
-    if (!this.corked) {
-      this.corked = true;
-      this.stream.cork();
-      process.nextTick(() => { this.corked = false; this.stream.uncork(); });
+    this.batch += `${JSON.stringify(msg)}\n`;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flushBatch);
     }
-    if (!this.stream.write(`${JSON.stringify(msg)}\n`)) this.blocked = true;
+    // A large batch goes at once, so backpressure is seen before more is serialised.
+    if (this.batch.length >= this.stream.writableHighWaterMark) this.flushBatch();
   }
 
+  private readonly flushBatch = (): void => {
+    this.scheduled = false;
+    if (this.batch === '') return;
+    const text = this.batch;
+    this.batch = '';
+    if (!this.stream.write(text)) this.blocked = true;
+  };
+
   end(): void {
+    this.flushBatch();
     this.stream.end();
   }
 }

@@ -18,7 +18,9 @@ export async function executeWithRetries(plugin: Plugin, request: ExecuteRequest
   let attempt = request.attempt;
   for (let retries = 0; ; retries++, attempt++) {
     await options.onAttempt?.(attempt);
-    const result = await plugin.execute({ ...request, attempt, caller: { ...request.caller, attempt } });
+    // The first execution usually has the request's own attempt: no copies then.
+    const current = attempt === request.attempt && request.caller.attempt === attempt ? request : { ...request, attempt, caller: { ...request.caller, attempt } };
+    const result = await plugin.execute(current);
     const transportFailure = result.outcome === 'failed' && result.error.code === 'UNREACHABLE';
     if (!transportFailure || retries >= budget || request.signal?.aborted) return result;
   }

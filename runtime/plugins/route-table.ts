@@ -7,6 +7,8 @@ type Segment = { kind: 'static'; text: string } | { kind: 'param'; name: string 
 interface CompiledRoute { pattern: string; segments: Segment[]; rules: RouteRule[] }
 
 const RANK = { static: 0, param: 1, catchAll: 2 } as const;
+/** Bound on cached component paths (they come from flows, so this is never reached in practice). */
+const MAX_CACHED = 10_000;
 
 /** weft's default when there is no config: builtins under /builtin/... */
 export const DEFAULT_ROUTES: Record<string, RouteRule[]> = { '/builtin/{*component}': [{ plugin: 'builtin' }] };
@@ -20,6 +22,7 @@ export const DEFAULT_ROUTES: Record<string, RouteRule[]> = { '/builtin/{*compone
 export class RouteTable implements PluginRouter {
   private readonly routes: CompiledRoute[];
   private readonly byName: Map<string, Plugin>;
+  private readonly cache = new Map<string, ResolvedRoute | { error: string }>();
 
   constructor(routes: Record<string, RouteRule[]>, plugins: Map<string, Plugin> | Record<string, Plugin>) {
     this.byName = plugins instanceof Map ? plugins : new Map(Object.entries(plugins));
@@ -34,7 +37,17 @@ export class RouteTable implements PluginRouter {
   }
 
   resolve(component: string, input: unknown): ResolvedRoute | { error: string } {
+    const cached = this.cache.get(component);
+    if (cached) return cached;
     const match = this.match(component);
+    const resolved = this.resolveMatch(component, input, match);
+    // Every step of every item resolves its component: remember answers that do not
+    // depend on the input (no rule of the matched route has conditions).
+    if (this.cache.size < MAX_CACHED && !match?.route.rules.some((r) => (r.conditions?.length ?? 0) > 0)) this.cache.set(component, resolved);
+    return resolved;
+  }
+
+  private resolveMatch(component: string, input: unknown, match: ReturnType<RouteTable['match']>): ResolvedRoute | { error: string } {
     if (!match) return { error: `no route matches component "${component}" (routes: ${this.routes.map((r) => r.pattern).join(', ') || 'none'})` };
     const { route, params } = match;
     for (const rule of route.rules) {

@@ -2,7 +2,6 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { execa } from 'execa';
 
 export interface SpawnServerOptions {
   /** The plugin's name, used in every message and log line. */
@@ -101,6 +100,9 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
   const args = options.args.map((arg, i) => substituteVars(arg, process.env, `${where}: args[${i}]`));
   const file = resolveCommand(options.command, cwd, env.PATH ?? process.env.PATH, pluginName);
 
+  // Loaded on first spawn, not at start-up: execa and its dependencies cost ~100 ms of every
+  // CLI start (`weft run` of a builtins-only flow spawns nothing).
+  const { execa } = await import('execa');
   const child = execa(file, args, {
     cwd, env, extendEnv: true,
     stdin: 'pipe', stdout: 'pipe', stderr: 'pipe',

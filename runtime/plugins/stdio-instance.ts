@@ -4,6 +4,8 @@ import {
 import type { Disposable, Logger, MessageConnection, MessageReader, MessageWriter, RequestType } from 'vscode-jsonrpc/node';
 import { Initialize, Initialized, NdjsonMessageReader, NdjsonMessageWriter, RUNTIME_PROTOCOL_VERSION } from '../../protocol/index.js';
 import type { RuntimeContext } from './runtime-context.js';
+import { DirectCalls } from './direct-calls.js';
+import { onAbort } from './on-abort.js';
 import { serveCallbacks } from './serve-callbacks.js';
 import { spawnServer } from './spawn-server.js';
 import type { ServerExit, ServerProcess } from './spawn-server.js';
@@ -45,6 +47,8 @@ interface Generation {
   report?: CrashReport;
   startedAt: number;
   reason?: string;
+  /** NDJSON framing: the runtime's requests, answered without vscode-jsonrpc's per-message turn. */
+  direct?: DirectCalls;
 }
 
 // Local vscode-jsonrpc codes meaning "the connection went away", not "the server said no".
@@ -88,40 +92,51 @@ export class StdioInstance {
       return await new Promise<CallOutcome<R>>((settle) => {
         let done = false;
         const finish = (outcome: CallOutcome<R>) => { if (!done) { done = true; settle(outcome); } };
-        const cts = new CancellationTokenSource();
-        cleanup.push(() => cts.dispose());
+        // Tells the server to stop (a $/cancelRequest for this id), once the request is sent.
+        let cancelRemote = (): void => undefined;
         const { signal, timeoutMs } = opts;
         if (signal) {
           if (signal.aborted) return finish({ kind: 'cancelled' });
-          // cts.cancel() makes vscode-jsonrpc send $/cancelRequest for this id.
-          const onAbort = () => { cts.cancel(); finish({ kind: 'cancelled' }); };
-          signal.addEventListener('abort', onAbort, { once: true });
-          cleanup.push(() => signal.removeEventListener('abort', onAbort));
+          cleanup.push(onAbort(signal, () => { cancelRemote(); finish({ kind: 'cancelled' }); }));
         }
         if (timeoutMs !== undefined) {
-          const timer = setTimeout(() => { cts.cancel(); finish({ kind: 'timeout' }); }, timeoutMs);
+          const timer = setTimeout(() => { cancelRemote(); finish({ kind: 'timeout' }); }, timeoutMs);
           cleanup.push(() => clearTimeout(timer));
         }
-        const ready = this.ready ?? Promise.reject(new Error(`plugin "${this.o.pluginName}" is not started`));
-        ready.then((gen) => {
+        // A lost connection means the process is going (onError/onClose make sure of it):
+        // leave such calls to the crash report, which names the exit and has the stderr, and
+        // comes after `ready` points at the replacement, so a retry does not hit the dead one.
+        const onError = (error: unknown) => {
+          const outcome = failedOutcome(error, this.o.pluginName);
+          if (outcome.kind !== 'unreachable') finish(outcome);
+        };
+        const send = (gen: Generation) => {
           if (done) return;
           if (gen.report) return finish({ kind: 'unreachable', ...gen.report });
           const onCrash = (report: CrashReport) => finish({ kind: 'unreachable', ...report });
           gen.pending.add(onCrash);
           cleanup.push(() => gen.pending.delete(onCrash));
-          // A lost connection means the process is going (onError/onClose make sure of it):
-          // leave such calls to the crash report, which names the exit and has the stderr, and
-          // comes after `ready` points at the replacement, so a retry does not hit the dead one.
-          const onError = (error: unknown) => {
-            const outcome = failedOutcome(error, this.o.pluginName);
-            if (outcome.kind !== 'unreachable') finish(outcome);
-          };
+          const direct = gen.direct;
+          if (direct) {
+            const id = direct.send(type.method, params, (reply) => (reply.ok ? finish({ kind: 'ok', value: reply.result as R }) : onError(reply.error)));
+            cancelRemote = () => direct.drop(id, true);
+            cleanup.push(() => direct.drop(id));
+            return;
+          }
+          // vscode-jsonrpc sends $/cancelRequest for this id when the token is cancelled.
+          const cts = new CancellationTokenSource();
+          cancelRemote = () => cts.cancel();
+          cleanup.push(() => cts.dispose());
           try {
             gen.connection.sendRequest<R>(type.method, params, cts.token).then((value) => finish({ kind: 'ok', value }), onError);
           } catch (error) {
             onError(error);
           }
-        }, (error: unknown) => finish({ kind: 'unreachable', message: (error as Error).message }));
+        };
+        // The usual case, a live process, sends at once; otherwise the call waits for (re)start.
+        if (this.current && this.ready) return send(this.current);
+        const ready = this.ready ?? Promise.reject(new Error(`plugin "${this.o.pluginName}" is not started`));
+        ready.then(send, (error: unknown) => finish({ kind: 'unreachable', message: (error as Error).message }));
       });
     } finally {
       this.inFlight--;
@@ -148,10 +163,10 @@ export class StdioInstance {
     void proc.exited.then(() => this.procs.delete(proc));
     if (this.closing) { await proc.stop(this.o.stopGraceMs); throw new Error(`plugin "${pluginName}" is closed`); }
 
-    const { reader, writer } = this.framing(proc);
+    const { reader, writer, direct } = this.framing(proc);
     const connection = createMessageConnection(reader, writer, this.logger());
     const callbacks: Disposable = serveCallbacks(connection, this.o.runtime);
-    const gen: Generation = { proc, connection, pending: new Set(), startedAt: Date.now(), crashed: undefined as never };
+    const gen: Generation = { proc, connection, pending: new Set(), startedAt: Date.now(), crashed: undefined as never, direct };
     // A broken pipe or stream error: the process is useless; kill it and take the crash path.
     connection.onError(([error]) => {
       gen.reason ??= `connection error: ${error.message}`;
@@ -231,17 +246,20 @@ export class StdioInstance {
     };
   }
 
-  private framing(proc: ServerProcess): { reader: MessageReader; writer: MessageWriter } {
+  private framing(proc: ServerProcess): { reader: MessageReader; writer: MessageWriter; direct?: DirectCalls } {
     if (this.o.framing === 'content-length') {
       return { reader: new StreamMessageReader(proc.stdout), writer: new StreamMessageWriter(proc.stdin) };
     }
+    const writer = new NdjsonMessageWriter(proc.stdin);
+    const direct = new DirectCalls(writer);
     const reader = new NdjsonMessageReader(proc.stdout, {
       onInvalidLine: (line, reason) => {
         this.o.onInvalidLine();
         this.o.log(`plugin "${this.o.pluginName}": ignored a line on stdout (${reason}): ${line.slice(0, 200)}`);
       },
+      intercept: direct.intercept,
     });
-    return { reader, writer: new NdjsonMessageWriter(proc.stdin) };
+    return { reader, writer, direct };
   }
 
   private logger(): Logger {

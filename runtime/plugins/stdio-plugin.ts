@@ -77,10 +77,14 @@ export class StdioPlugin implements Plugin {
   async execute(request: ExecuteRequest): Promise<FlowResult> {
     const { caller, component } = request;
     const step = caller.stepId ?? request.observability.step_id ?? component;
-    const observability = { ...request.observability };
-    if (caller.runId && !observability.run_id) observability.run_id = caller.runId;
-    if (caller.stepId && !observability.step_id) observability.step_id = caller.stepId;
-    if (caller.itemIndex !== undefined && observability.item_index === undefined) observability.item_index = caller.itemIndex;
+    let observability = request.observability;
+    // Copied only when the caller fills a gap (the executor always sends all three).
+    if ((caller.runId && !observability.run_id) || (caller.stepId && !observability.step_id) || (caller.itemIndex !== undefined && observability.item_index === undefined)) {
+      observability = { ...observability };
+      if (caller.runId && !observability.run_id) observability.run_id = caller.runId;
+      if (caller.stepId && !observability.step_id) observability.step_id = caller.stepId;
+      if (caller.itemIndex !== undefined && observability.item_index === undefined) observability.item_index = caller.itemIndex;
+    }
 
     const timeoutSecs = this.options.timeoutSecs;
     const outcome = await this.pick().request(ComponentsExecute,
