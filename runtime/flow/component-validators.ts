@@ -11,12 +11,26 @@ export interface ComponentValidators {
 const NONE: ComponentValidators = Object.freeze({});
 // One componentInfo call and one compilation per plugin instance and component, for all items.
 const cache = new WeakMap<Plugin, Map<string, Promise<ComponentValidators>>>();
+// The same, once loaded: read synchronously, so a step does not wait a microtask turn for it.
+const ready = new WeakMap<Plugin, Map<string, ComponentValidators>>();
+
+/** The validators if already loaded, else undefined (then await `componentValidators`). */
+export function loadedComponentValidators(plugin: Plugin, component: string): ComponentValidators | undefined {
+  return ready.get(plugin)?.get(component);
+}
 
 export function componentValidators(plugin: Plugin, component: string): Promise<ComponentValidators> {
   let byComponent = cache.get(plugin);
   if (!byComponent) cache.set(plugin, (byComponent = new Map()));
   let entry = byComponent.get(component);
-  if (!entry) byComponent.set(component, (entry = load(plugin, component)));
+  if (!entry) {
+    byComponent.set(component, (entry = load(plugin, component)));
+    void entry.then((validators) => {
+      let loaded = ready.get(plugin);
+      if (!loaded) ready.set(plugin, (loaded = new Map()));
+      loaded.set(component, validators);
+    });
+  }
   return entry;
 }
 

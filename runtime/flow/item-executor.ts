@@ -1,8 +1,9 @@
 import { failure, formatValidationError, success, validationIssues } from '../../protocol/index.js';
 import type { FlowFailure, FlowResult } from '../../protocol/index.js';
 import { executeWithRetries } from '../plugins/execute-with-retries.js';
+import { onAbort } from '../plugins/on-abort.js';
 import type { ExecuteRequest } from '../plugins/plugin.js';
-import { componentValidators } from './component-validators.js';
+import { componentValidators, loadedComponentValidators } from './component-validators.js';
 import type { ItemExecutionRequest } from './item-execution.js';
 import type { LoadedStep } from './load-flow.js';
 import { DONE, findReadySteps, RUNNING } from './step-graph.js';
@@ -44,7 +45,7 @@ class ItemRun {
   private settled = false;
   private resolve!: (r: FlowResult) => void;
   private reject!: (e: unknown) => void;
-  private onAbort: (() => void) | undefined;
+  private offAbort: (() => void) | undefined;
 
   constructor(private readonly req: ItemExecutionRequest) {
     const n = req.flow.steps.length;
@@ -72,10 +73,7 @@ class ItemRun {
       this.reject = reject;
     });
     const signal = this.req.signal;
-    if (signal) {
-      this.onAbort = () => this.settle(cancelled());
-      signal.addEventListener('abort', this.onAbort, { once: true });
-    }
+    if (signal) this.offAbort = onAbort(signal, () => this.settle(cancelled()));
     this.schedule();
     return promise;
   }
@@ -83,7 +81,7 @@ class ItemRun {
   private settle(result: FlowResult | Error): void {
     if (this.settled) return;
     this.settled = true;
-    if (this.onAbort) this.req.signal?.removeEventListener('abort', this.onAbort);
+    this.offAbort?.();
     if (result instanceof Error) this.reject(result);
     else this.resolve(result);
   }
@@ -122,7 +120,7 @@ class ItemRun {
     if ('error' in route) {
       return { result: failure('COMPONENT_NOT_FOUND', `error routing component ${step.component}: ${route.error}`), attempt: lastAttempt };
     }
-    const validators = await componentValidators(route.plugin, route.component);
+    const validators = loadedComponentValidators(route.plugin, route.component) ?? await componentValidators(route.plugin, route.component);
     if (validators.input && !validators.input(input)) {
       const issues = validationIssues(validators.input.errors);
       return {
