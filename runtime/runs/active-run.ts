@@ -82,16 +82,22 @@ export class ActiveRun {
   private start(item: ItemRecord): void {
     this.inFlight++;
     const prior = item.status === 'pending' && !this.record.forkOf ? undefined : this.runner.priorFor(this, item.itemIndex);
-    this.runner.runItem(this, item, prior)
-      .then((result) => (this.cancelled ? undefined : this.runner.finishItem(this, item.itemIndex, result)))
-      .then(() => {
-        this.inFlight--;
+    this.runner.runItem(this, item, prior).then((result) => {
+      const committed = this.cancelled ? undefined : this.runner.finishItem(this, item.itemIndex, result);
+      // The item no longer executes once its result is queued: its slot goes to the next item
+      // now, so that item's first journal write joins this result's group commit (one commit
+      // per turn, not one turn per item). The run still ends only after the commit (remaining).
+      this.inFlight--;
+      if (!committed) { this.remaining--; this.pump(); return; }
+      this.pump();
+      committed.then(() => {
         this.remaining--;
         this.pump();
-      }, (error: Error) => {
-        this.inFlight--;
-        this.runner.failRun(this, error);
-      });
+      }, (error: Error) => this.runner.failRun(this, error));
+    }, (error: Error) => {
+      this.inFlight--;
+      this.runner.failRun(this, error);
+    });
   }
 
   private finish(): void {

@@ -10,7 +10,8 @@ import type { StateStore } from '../store/state-store.js';
 export class GroupCommit {
   private ops: Array<() => void> = [];
   private afters: Array<() => void> = [];
-  private waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  /** Settles when the queued ops commit: one promise per commit, shared by all its writes. */
+  private pending: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
   private scheduled = false;
   private failed: Error | undefined;
 
@@ -22,7 +23,13 @@ export class GroupCommit {
     this.ops.push(op);
     if (after) this.afters.push(after);
     this.schedule();
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    // One promise per commit rather than per write (two per item on the hot path).
+    if (!this.pending) {
+      let resolve!: () => void; let reject!: (e: Error) => void;
+      const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+      this.pending = { promise, resolve, reject };
+    }
+    return this.pending.promise;
   }
 
   /** Queues `op` without waiting for it (it still commits in order with the rest). */
@@ -37,17 +44,17 @@ export class GroupCommit {
   flush(): void {
     this.scheduled = false;
     if (this.ops.length === 0) return;
-    const ops = this.ops; const afters = this.afters; const waiters = this.waiters;
-    this.ops = []; this.afters = []; this.waiters = [];
+    const ops = this.ops; const afters = this.afters; const pending = this.pending;
+    this.ops = []; this.afters = []; this.pending = undefined;
     try {
       this.state.transaction(() => { for (const op of ops) op(); });
     } catch (error) {
       const e = error as Error;
       this.failed = new Error(`store ${this.describeStore}: write failed: ${e.message}`, { cause: e });
-      for (const w of waiters) w.reject(this.failed);
+      pending?.reject(this.failed);
       return;
     }
-    for (const w of waiters) w.resolve();
+    pending?.resolve();
     for (const a of afters) a();
   }
 

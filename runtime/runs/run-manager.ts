@@ -35,7 +35,14 @@ export interface SubmitOptions {
 
 export interface ForkOptions { fromStep: string; overrides?: unknown; inputs?: unknown[]; flowLabel?: string; maxConcurrency?: number }
 
-const now = () => new Date().toISOString();
+let lastMs = -1;
+let lastIso = '';
+/** ISO time; formatted once per millisecond (items journal ~5 timestamps each on the hot path). */
+const now = (): string => {
+  const ms = Date.now();
+  if (ms !== lastMs) { lastMs = ms; lastIso = new Date(ms).toISOString(); }
+  return lastIso;
+};
 const POLL_MS = 100;
 
 /**
@@ -337,7 +344,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
     const run = new ActiveRun(record, loaded, this, interrupted);
     this.active.set(record.runId, run);
     if (record.status === 'pending' && record.items.total > 0) {
-      void this.setStatus(run, 'running');
+      // Not awaited; a store failure here also fails the items' own writes (failRun), and a
+      // write that lands after close() must not become an unhandled rejection.
+      this.setStatus(run, 'running').catch(() => undefined);
     }
     run.pump();
   }
@@ -397,7 +406,10 @@ export class RunManager implements RuntimeContext, ItemRunner {
           const t = now();
           const type = result.outcome === 'success' ? 'step_completed' : 'step_failed';
           const data = result.outcome === 'success' ? { durationMs: Date.now() - started } : { error: result.error, durationMs: Date.now() - started };
-          return this.commit.write(() => {
+          // Queued, not awaited: writes commit in order, so whatever acts on this result waits
+          // for a later write (a downstream step's stepStarted, the item's finishItem) and so
+          // for this one too; awaiting it here cost one event-loop turn per step.
+          this.commit.post(() => {
             this.state.finishStep(runId, i, stepId, attempt, result, t);
           }, this.eventAfterCommit(runId, type, { itemIndex: i, stepId, attempt, data }, t));
         },
