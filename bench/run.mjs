@@ -1,0 +1,151 @@
+// weft's benchmark: every figure of issue 5 in its own child process (fair, isolated GC),
+// beside the baselines of ../shared/bench/baselines measured in the same session.
+//   npm run bench                    full run, one Markdown table (about 5 minutes)
+//   npm run bench -- --quick         smaller N, one run each: under 60 s (peak_rss_mb_1m at 250k items)
+//   npm run bench -- --json          one JSON object per figure instead of the table
+//   npm run bench -- --only batch,latency   a subset (figure groups: batch sqlite three_step
+//                                    instances latency rss cold_start payload)
+// Figures are ratios to baselines measured side by side: the machine is noisy, absolute
+// numbers are not comparable across sessions. Progress goes to stderr.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { BENCH_DIR, REPO_DIR, args } from './lib/common.mjs';
+import { prepareBaselines } from './lib/baselines.mjs';
+
+const opt = args({ quick: false, json: false, only: '' });
+const only = opt.only ? new Set(opt.only.split(',')) : undefined;
+const want = (group) => !only || only.has(group);
+const log = (line) => process.stderr.write(`${line}\n`);
+const started = Date.now();
+
+if (!existsSync(join(REPO_DIR, 'dist', 'runtime', 'api', 'index.js'))) {
+  log('# dist/ is missing: npm run build');
+  execFileSync('npm', ['run', 'build'], { cwd: REPO_DIR, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+const Q = opt.quick;
+const N = Q ? 10000 : 20000;
+const tput = ['--n', N, '--runs', Q ? 1 : 3, '--warmup', Q ? 3000 : 5000];
+const big = ['--n', Q ? 40 : 200, '--runs', Q ? 1 : 3, '--warmup', Q ? 5 : 20, '--bytes', 1000000];
+const P = {
+  cpu: ['--n', Q ? 600 : 3000, '--runs', Q ? 1 : 3, '--warmup', Q ? 100 : 300],
+  three: ['--n', Q ? 5000 : N, '--runs', Q ? 1 : 3, '--warmup', Q ? 2000 : 2000],
+  latency: ['--n', 2000, '--warmup', Q ? 100 : 200],
+  rss1m: Q ? 250000 : 1000000,
+  coldReps: Q ? 5 : 10,
+  spawnReps: Q ? 5 : 20,
+};
+
+// ---- baselines -----------------------------------------------------------------------
+let baseDir;
+let baseNote;
+try {
+  const b = prepareBaselines(log);
+  baseDir = b.dir;
+  baseNote = b.reason;
+} catch (error) {
+  baseNote = `baselines unavailable (${error.message.split('\n')[0]}): weft figures are printed with baseline: null`;
+}
+if (baseNote) log(`# ${baseNote}`);
+
+function runScript(cwd, script, argv, { gc = true } = {}) {
+  const t0 = Date.now();
+  const out = execFileSync(process.execPath, [...(gc ? ['--expose-gc'] : []), script, ...argv.map(String)], {
+    cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26,
+  });
+  const rows = out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  log(`  ${script} ${argv.join(' ')} (${((Date.now() - t0) / 1000).toFixed(1)} s): ${rows.map((r) => JSON.stringify(r)).join(' ')}`);
+  return rows;
+}
+const baseline = (script, argv) => (baseDir ? runScript(baseDir, script, argv) : undefined);
+const weft = (figure, argv, o) => runScript(BENCH_DIR, join('figures', `${figure}.mjs`), argv, o)[0];
+
+// ---- figures ---------------------------------------------------------------------------
+const rows = [];
+const row = (name, value, unit, base, against, target, better = 'higher', note) => {
+  const ratio = base === undefined || base === null || !value ? null : +(value / base).toFixed(2);
+  // undefined (not null): a baseline was wanted but could not be measured; say why.
+  if (base === undefined && baseNote) note = note ? `${note}; ${baseNote}` : baseNote;
+  rows.push({
+    name, value: value === undefined ? null : value, unit, baseline: base ?? null, ratio,
+    against: base === undefined || base === null ? null : against, target: target ?? null, better, ...(note ? { note } : {}),
+  });
+};
+const rps = (r) => r?.[0]?.rps;
+
+log(`# weft bench${Q ? ' --quick' : ''}: node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model}, load ${os.loadavg()[0].toFixed(2)}`);
+let batchMem;
+if (want('batch') || want('sqlite') || want('three_step')) {
+  log('# 1. batch_items_per_s');
+  const raw = rps(baseline('raw-ndjson.mjs', ['--window', 64, ...tput]));
+  const lsp = rps(baseline('jsonrpc.mjs', ['--window', 64, ...tput]));
+  const nd = rps(baseline('jsonrpc.mjs', ['--window', 64, '--transport', 'ndjson', ...tput]));
+  const mcp = rps(baseline('mcp.mjs', ['--window', 64, ...tput]));
+  batchMem = weft('batch', ['--flow', 'one', '--store', 'memory', '--window', 64, ...tput]).itemsPerS;
+  row('batch_items_per_s', batchMem, 'items/s', lsp, 'vscode-jsonrpc (Content-Length) req/s', '≥ 1.1×');
+  row('batch_items_per_s_vs_mcp_sdk', batchMem, 'items/s', mcp, 'MCP SDK callTool req/s', '≥ 1.1×');
+  row('batch_items_per_s_vs_jsonrpc_ndjson', batchMem, 'items/s', nd, 'vscode-jsonrpc + NDJSON req/s', '≥ 0.75×');
+  row('batch_items_per_s_vs_raw_ndjson', batchMem, 'items/s', raw, 'raw NDJSON req/s', '≥ 0.4×');
+}
+if (want('sqlite')) {
+  log('# 2. batch_items_per_s_sqlite');
+  const v = weft('batch', ['--flow', 'one', '--store', 'sqlite', '--window', 64, ...tput]).itemsPerS;
+  row('batch_items_per_s_sqlite', v, 'items/s', batchMem, 'batch_items_per_s (memory store)', '≥ 0.8×');
+}
+if (want('three_step')) {
+  log('# 3. three_step_items_per_s');
+  for (const flow of ['chain', 'fanout']) {
+    const v = weft('batch', ['--flow', flow, '--store', 'memory', '--window', 64, ...P.three]).itemsPerS;
+    row(`three_step_items_per_s_${flow}`, v, 'items/s', batchMem, 'batch_items_per_s (1 step)', null);
+    row(`three_step_us_per_step_${flow}`, +(1e6 / v / 3).toFixed(1), 'µs/step', batchMem ? +(1e6 / batchMem).toFixed(1) : null, 'µs per 1-step item', null, 'lower');
+  }
+}
+if (want('instances')) {
+  log('# 4. instances_scaling (~1 ms CPU per item)');
+  const one = weft('batch', ['--flow', 'cpu', '--instances', 1, '--window', 64, ...P.cpu]).itemsPerS;
+  const two = weft('batch', ['--flow', 'cpu', '--instances', 2, '--window', 64, ...P.cpu]).itemsPerS;
+  row('instances_scaling', two, 'items/s', one, 'instances: 1', '≥ 1.5×');
+}
+if (want('latency')) {
+  log('# 5. submit_wait_latency');
+  const rtt = baseline('raw-ndjson.mjs', ['--window', 1, '--n', 2000, '--runs', Q ? 1 : 3, '--warmup', 500])?.[0]?.usPerReq;
+  const r = weft('latency', [...P.latency]);
+  row('submit_wait_latency_p50_us', r.p50, 'µs', rtt, 'raw NDJSON round trip, window 1', '≤ 3×', 'lower');
+  row('submit_wait_latency_p99_us', r.p99, 'µs', rtt, 'raw NDJSON round trip, window 1', null, 'lower');
+}
+if (want('rss')) {
+  log('# 6. peak_rss (SQLite store)');
+  const a = weft('rss', ['--n', 100000], { gc: false }).peakRssMiB;
+  const b = weft('rss', ['--n', P.rss1m], { gc: false }).peakRssMiB;
+  row('peak_rss_mb_100k', a, 'MiB', null, null, '≤ 200', 'lower');
+  row('peak_rss_mb_1m', b, 'MiB', a, 'peak_rss_mb_100k', '≤ 300', 'lower', Q ? `quick: ${P.rss1m.toLocaleString('en-US')} items (1,000,000 take over a minute)` : undefined);
+}
+if (want('cold_start')) {
+  log('# 7. cold_start_ms, spawn + handshake');
+  const c = weft('cold_start', ['--reps', P.coldReps], { gc: false });
+  row('cold_start_ms', c.medianMs, 'ms', null, null, '≤ 300', 'lower');
+  const base = baseline('spawn-latency.mjs', ['--via', 'jsonrpc', '--reps', P.spawnReps])?.[0]?.medianMs;
+  const s = weft('spawn', ['--reps', P.spawnReps], { gc: false });
+  row('spawn_handshake_ms', s.medianMs, 'ms', base, 'vscode-jsonrpc spawn + first round trip', '≤ 1.2×', 'lower');
+}
+if (want('payload')) {
+  log('# 8. payload_mb_per_s (1 MB items)');
+  const base = baseline('raw-ndjson.mjs', ['--window', 64, ...big])?.[0]?.mbps;
+  const r = weft('batch', ['--flow', 'one', '--store', 'memory', '--window', 64, ...big]);
+  row('payload_mb_per_s', r.mbps, 'MB/s', base, 'raw NDJSON, same message size', '≥ 0.9×');
+}
+
+// ---- output -----------------------------------------------------------------------------
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+if (opt.json) {
+  for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+} else {
+  const fmt = (x) => (x === null || x === undefined ? '–' : typeof x === 'number' ? x.toLocaleString('en-US', { maximumFractionDigits: x < 100 ? 1 : 0 }) : x);
+  console.log(`Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; ${Q ? 'quick (N = 10,000, one run)' : `N = ${N.toLocaleString('en-US')}, median of 3 runs`}; ${seconds} s${baseNote ? `; ${baseNote}` : ''}\n`);
+  console.log('| figure | weft | unit | baseline | against | ratio | target |');
+  console.log('|---|--:|---|--:|---|--:|---|');
+  for (const r of rows) console.log(`| ${r.name}${r.note ? ` (${r.note})` : ''} | ${fmt(r.value)} | ${r.unit} | ${fmt(r.baseline)} | ${r.against ?? ''} | ${r.ratio === null ? '' : `${r.ratio}×`} | ${r.target ?? ''} |`);
+}
+log(`# done in ${seconds} s`);

@@ -1,0 +1,37 @@
+// Component server (weft SDK) for the benchmarks.
+//   /echo       any                      returns its input (the trivial component of figures 1, 2, 6, 8)
+//   /inc        {i, n?}                   returns {i, n: n + 1} (steps of the 3-step chain and fan-out)
+//   /join       {a, b}                    returns {i: a.i, n: a.n + b.n} (the fan-in step)
+//   /cpu        {i}                       spins ~1 ms of CPU, then returns {i} (figure 4)
+//   /submit_loop {flow_id, n}             calls runs/submit wait:true on a 1-item flow n times (after
+//                                         a warm-up) and returns the latency of each call in µs (figure 5)
+import { performance } from 'node:perf_hooks';
+import { createServer } from 'weft/sdk';
+
+const CPU_MS = Number(process.env.WEFT_BENCH_CPU_MS ?? 1);
+
+createServer()
+  .component('echo', {}, async (input) => input)
+  .component('inc', {}, async (input) => ({ i: input.i, n: (input.n ?? 0) + 1 }))
+  .component('join', {}, async (input) => ({ i: input.a.i, n: input.a.n + input.b.n }))
+  .component('cpu', {}, async (input) => {
+    const end = performance.now() + CPU_MS;
+    let x = 0;
+    while (performance.now() < end) x++;
+    return { i: input.i, spins: x > 0 };
+  })
+  .component('submit_loop', {}, async (input, ctx) => {
+    const call = async (k) => {
+      const t0 = performance.now();
+      const status = await ctx.submitRun({ flowId: input.flow_id, inputs: [{ i: k }], wait: true });
+      const us = (performance.now() - t0) * 1000;
+      const r = status.results?.[0]?.result;
+      if (status.status !== 'success' || r?.outcome !== 'success') throw new Error(`sub-run ${status.runId} ended ${status.status}: ${JSON.stringify(r)}`);
+      return us;
+    };
+    for (let k = 0; k < (input.warmup ?? 200); k++) await call(k);
+    const us = [];
+    for (let k = 0; k < input.n; k++) us.push(await call(k));
+    return { us };
+  })
+  .serveStdio();
