@@ -1,17 +1,29 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { Ajv2020 as Ajv2020Type } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { packageRoot } from './package-root.js';
+
+type Ajv2020Class = typeof Ajv2020Type;
+let AjvClass: Ajv2020Class | undefined;
+/**
+ * ajv is loaded on first use, not at import: it costs 20-25 ms of start-up, and every
+ * component server (SDK) and CLI command imports this module whether it validates or not.
+ */
+function ajvClass(): Ajv2020Class {
+  AjvClass ??= (createRequire(import.meta.url)('ajv/dist/2020.js') as { Ajv2020: Ajv2020Class }).Ajv2020;
+  return AjvClass;
+}
 
 /**
  * One ajv instance for weft's own schemas (schemas/*.json): each validator is compiled
  * once, on first use, and reused. User schemas (component input/output, flow input)
  * go through `compileUserSchema`, cached by identity.
  */
-let ajv: Ajv2020 | undefined;
-function instance(): Ajv2020 {
-  if (!ajv) ajv = new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true });
+let ajv: Ajv2020Type | undefined;
+function instance(): Ajv2020Type {
+  if (!ajv) ajv = new (ajvClass())({ allErrors: true, strict: false, allowUnionTypes: true });
   return ajv;
 }
 
@@ -36,7 +48,7 @@ export function validatorFor(file: 'protocol' | 'flow' | 'config' | 'http', def?
 }
 
 // User schemas: a separate lenient instance so a bad user schema cannot clash with ours.
-let userAjv: Ajv2020 | undefined;
+let userAjv: Ajv2020Type | undefined;
 const userCache = new WeakMap<object, ValidateFunction>();
 
 /** Compiles a JSON Schema supplied by a user or a component; throws with ajv's message if invalid. */
@@ -45,7 +57,7 @@ export function compileUserSchema(schema: unknown): ValidateFunction {
   if (typeof schema !== 'object') throw new Error(`schema must be an object, got ${typeof schema}`);
   let fn = userCache.get(schema);
   if (fn) return fn;
-  if (!userAjv) userAjv = new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true, validateSchema: false, addUsedSchema: false });
+  if (!userAjv) userAjv = new (ajvClass())({ allErrors: true, strict: false, allowUnionTypes: true, validateSchema: false, addUsedSchema: false });
   const { $schema: _drop, ...rest } = schema as Record<string, unknown>;
   fn = userAjv.compile(rest);
   userCache.set(schema, fn);

@@ -1,16 +1,8 @@
 import { Command, CommanderError } from 'commander';
-import { runCommand } from './commands/run.js';
-import { testCommand } from './commands/test.js';
-import { validateCommand } from './commands/validate.js';
-import { componentsCommand } from './commands/components.js';
-import { runsGetCommand, runsListCommand } from './commands/runs.js';
-import { resumeCommand } from './commands/resume.js';
-import { forkCommand } from './commands/fork.js';
-import { serveCommand } from './commands/serve.js';
-import { submitCommand } from './commands/submit.js';
 import { EXIT, UsageError } from './usage-error.js';
 
 const io = { stdout: process.stdout, stderr: process.stderr };
+// Commands are imported when they run: `weft run` should not load fastify (serve) at start-up.
 
 /** Builds the `weft` command tree; each action resolves to the process exit code. */
 export function buildCli(setExit: (code: number) => void): Command {
@@ -31,40 +23,40 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--max-concurrency <n>', 'items in flight at once (default: all)')
     .option('--label <label>', 'a label for this run (flowLabel)')
     .option('--store <kind>', 'sqlite (default, .weft/weft.db) or memory'))
-    .action(act((flow: string, opts) => runCommand(flow, opts, io)));
+    .action(act(async (flow: string, opts) => (await import('./commands/run.js')).runCommand(flow, opts, io)));
 
   common(program.command('test <paths...>')
     .description("run each flow's test.cases; prints a line per case and 'N passed, N failed'")
     .option('--case <name...>', 'only these cases'))
-    .action(act((paths: string[], opts) => testCommand(paths, opts, io)));
+    .action(act(async (paths: string[], opts) => (await import('./commands/test.js')).testCommand(paths, opts, io)));
 
   common(program.command('validate <flow>')
     .description('check a flow file; prints errors and warnings; exits non-zero on errors'))
-    .action(act((flow: string, opts) => validateCommand(flow, opts, io)));
+    .action(act(async (flow: string, opts) => (await import('./commands/validate.js')).validateCommand(flow, opts, io)));
 
   common(program.command('components')
     .description('list every component of every configured plugin')
     .option('--json', 'print JSON'))
-    .action(act((opts) => componentsCommand(opts, io)));
+    .action(act(async (opts) => (await import('./commands/components.js')).componentsCommand(opts, io)));
 
   const runs = program.command('runs').description('inspect runs in the store');
   common(runs.command('list')
     .option('--status <status>', 'only runs with this status')
     .option('--limit <n>', 'at most n runs', '50'))
-    .action(act((opts) => runsListCommand(opts, io)));
+    .action(act(async (opts) => (await import('./commands/runs.js')).runsListCommand(opts, io)));
   common(runs.command('get <runId>')
     .option('--results', 'include item results'))
-    .action(act((runId: string, opts) => runsGetCommand(runId, opts, io)));
+    .action(act(async (runId: string, opts) => (await import('./commands/runs.js')).runsGetCommand(runId, opts, io)));
 
   common(program.command('resume [runId]')
     .description('continue unfinished runs after a crash and wait for them; prints their final statuses'))
-    .action(act((runId: string | undefined, opts) => resumeCommand(runId, opts, io)));
+    .action(act(async (runId: string | undefined, opts) => (await import('./commands/resume.js')).resumeCommand(runId, opts, io)));
 
   common(program.command('fork <runId>')
     .description('re-run a run from a step: earlier steps reuse its results')
     .requiredOption('--from-step <id>', 'the first step to run again')
     .option('--overrides <json>', 'step overrides for the fork only'))
-    .action(act((runId: string, opts) => forkCommand(runId, opts, io)));
+    .action(act(async (runId: string, opts) => (await import('./commands/fork.js')).forkCommand(runId, opts, io)));
 
   common(program.command('serve')
     .description('serve the HTTP API, live event streams and the debug page (at /) on the embedded store; resumes unfinished runs')
@@ -74,7 +66,7 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--body-limit <bytes>', 'largest request body; larger ones get 413 (default 8 MiB)')
     .option('--heartbeat <seconds>', 'event-stream heartbeat interval (default 15)')
     .option('--store <kind>', 'sqlite (default, .weft/weft.db) or memory'))
-    .action(act((opts) => serveCommand(opts, io)));
+    .action(act(async (opts) => (await import('./commands/serve.js')).serveCommand(opts, io)));
 
   program.command('submit <flow>')
     .description('start a run on a weft server: FLOW is a flow file or a stored flow id/name; prints the run status as JSON')
@@ -85,7 +77,7 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--max-concurrency <n>', 'items in flight at once')
     .option('--label <label>', 'a label for this run (flowLabel)')
     .option('--wait', 'follow the run until it finishes; print the final status with results')
-    .action(act((flow: string, opts) => submitCommand(flow, opts, io)));
+    .action(act(async (flow: string, opts) => (await import('./commands/submit.js')).submitCommand(flow, opts, io)));
 
   return program;
 }
