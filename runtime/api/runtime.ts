@@ -115,14 +115,17 @@ export class Runtime {
 
   // ---- runs ---------------------------------------------------------------------------
 
-  /** Starts a run and returns at once. */
-  async submit(flowId: string, inputs: unknown[], options: SubmitOptions = {}): Promise<Run> {
-    const status = await this.runs.submit({ flowId, inputs, wait: false, ...(options as Omit<SubmitRunParams, 'flowId' | 'inputs'>) });
+  /**
+   * Starts a run and returns at once. `inputs` may be an array or any iterable — a
+   * generator over a huge file is written to the store in chunks, never held whole.
+   */
+  async submit(flowId: string, inputs: Iterable<unknown>, options: SubmitOptions = {}): Promise<Run> {
+    const status = await this.runs.submit({ flowId, inputs: inputs as unknown[], wait: false, ...(options as Omit<SubmitRunParams, 'flowId' | 'inputs'>) });
     return new Run(status.runId, this.runs);
   }
 
   /** Submits and waits: the final status with results. */
-  async run(flowId: string, inputs: unknown[], options: SubmitOptions = {}): Promise<RunStatus> {
+  async run(flowId: string, inputs: Iterable<unknown>, options: SubmitOptions = {}): Promise<RunStatus> {
     return (await this.submit(flowId, inputs, options)).wait();
   }
 

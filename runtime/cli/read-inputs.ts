@@ -7,7 +7,7 @@ import { UsageError } from './usage-error.js';
  * Item inputs from `--input JSON` or `--input-file FILE`: `.json` (one input, or an array
  * = a batch), `.jsonl` (one item per line; blank lines skipped), `.yaml`/`.yml` (like .json).
  */
-export function readInputs(opts: { input?: string; inputFile?: string }): unknown[] {
+export function readInputs(opts: { input?: string; inputFile?: string }): Iterable<unknown> {
   if (opts.input !== undefined && opts.inputFile !== undefined) throw new UsageError('give either --input or --input-file, not both');
   if (opts.input !== undefined) return [parseJson(opts.input, '--input')];
   if (opts.inputFile === undefined) return [{}];
@@ -19,16 +19,25 @@ export function readInputs(opts: { input?: string; inputFile?: string }): unknow
     throw new UsageError(`--input-file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
   const ext = extname(file).toLowerCase();
-  if (ext === '.jsonl' || ext === '.ndjson') {
-    const items: unknown[] = [];
-    text.split('\n').forEach((line, i) => {
-      if (line.trim() === '') return;
-      items.push(parseJson(line, `${file}:${i + 1}`));
-    });
-    return items;
-  }
+  if (ext === '.jsonl' || ext === '.ndjson') return jsonLines(text, file);
   const value = ext === '.yaml' || ext === '.yml' ? parseYamlText(text, file) : parseJson(text, file);
   return Array.isArray(value) ? value : [value];
+}
+
+/**
+ * The items of a JSON Lines text, parsed one at a time as the run is created: a
+ * million-line file never exists as a million objects at once. A bad line throws a
+ * UsageError naming it (the run's creation is then rolled back).
+ */
+function* jsonLines(text: string, file: string): Generator<unknown> {
+  let start = 0;
+  for (let line = 1; start < text.length; line++) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const raw = text.slice(start, end);
+    start = end + 1;
+    if (raw.trim() !== '') yield parseJson(raw, `${file}:${line}`);
+  }
 }
 
 export function parseJson(text: string, where: string): unknown {

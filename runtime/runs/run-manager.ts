@@ -118,25 +118,19 @@ export class RunManager implements RuntimeContext, ItemRunner {
         'A flow that submits itself recurses without end; raise limits.maxNestingDepth if the depth is intended.');
     }
     const { flow, loaded } = this.flows.load(p.flowId, p.overrides);
-    const record: RunRecord = {
-      runId: uuidv7(),
+    const record = newRunRecord({
       flowId: p.flowId,
       ...(flow.name !== undefined ? { flowName: flow.name } : {}),
       ...(p.flowLabel ? { flowLabel: p.flowLabel } : {}),
-      status: 'pending',
-      createdAt: now(),
-      rootRunId: parent?.rootRunId ?? '',
       depth,
-      ...(parent ? { parentRunId: parent.runId } : {}),
+      ...(parent ? { rootRunId: parent.rootRunId, parentRunId: parent.runId } : {}),
       ...(parent && caller?.itemIndex !== undefined ? { parentItemIndex: caller.itemIndex } : {}),
       ...(parent && caller?.stepId ? { parentStepId: caller.stepId } : {}),
       ...(parent && p.subflowKey ? { subflowKey: p.subflowKey } : {}),
       ...(p.maxConcurrency ? { maxConcurrency: p.maxConcurrency } : {}),
       ...(p.overrides ? { overrides: p.overrides } : {}),
       ...(p.variables ? { variables: p.variables } : {}),
-      items: { total: p.inputs.length, pending: p.inputs.length, running: 0, paused: 0, success: 0, failed: 0, cancelled: 0 },
-    };
-    if (!record.rootRunId) record.rootRunId = record.runId;
+    });
     this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
     this.start(record, loaded);
     if (p.wait) return this.waitAndGet(record.runId, p.timeoutSecs, true);
@@ -242,22 +236,16 @@ export class RunManager implements RuntimeContext, ItemRunner {
     }
     const inputs = opts.inputs ?? this.state.listItems(sourceRunId).map((i) => i.input);
     const maxConcurrency = opts.maxConcurrency ?? source.maxConcurrency;
-    const record: RunRecord = {
-      runId: uuidv7(),
+    const record = newRunRecord({
       flowId: source.flowId,
       ...(source.flowName !== undefined ? { flowName: source.flowName } : {}),
       ...(opts.flowLabel ? { flowLabel: opts.flowLabel } : {}),
-      status: 'pending',
-      createdAt: now(),
-      rootRunId: '',
       depth: 0,
       ...(maxConcurrency ? { maxConcurrency } : {}),
       ...(overrides ? { overrides } : {}),
       ...(source.variables ? { variables: source.variables } : {}),
       forkOf: { runId: sourceRunId, fromStep: opts.fromStep },
-      items: { total: inputs.length, pending: inputs.length, running: 0, paused: 0, success: 0, failed: 0, cancelled: 0 },
-    };
-    record.rootRunId = record.runId;
+    });
     this.createRun(record, inputs);
     this.start(record, loaded);
     return toRunStatus(this.state.getRun(record.runId)!);
@@ -314,16 +302,26 @@ export class RunManager implements RuntimeContext, ItemRunner {
 
   // ---- Scheduling (ItemRunner) --------------------------------------------------------
 
-  private createRun(record: RunRecord, inputs: readonly unknown[], parent?: { parentRunId: string; itemIndex?: number; stepId?: string }): void {
-    // Committed at once (not grouped): the run exists before anyone is told its id.
+  /**
+   * Creates the run and its items in one transaction, committed at once (not grouped):
+   * the run exists before anyone is told its id. `inputs` may be any iterable (a
+   * generator over a huge file): they are written 1,000 at a time, never all held.
+   */
+  private createRun(record: RunRecord, inputs: Iterable<unknown>, parent?: { parentRunId: string; itemIndex?: number; stepId?: string }): void {
     this.commit.flush();
     const at = record.createdAt;
     let seq = 0;
+    let total = 0;
     this.state.transaction(() => {
       this.state.createRun(record);
-      for (let i = 0; i < inputs.length; i += 1000) this.state.addItems(record.runId, i, inputs.slice(i, i + 1000));
+      let chunk: unknown[] = [];
+      for (const input of inputs) {
+        chunk.push(input);
+        if (chunk.length === 1000) { this.state.addItems(record.runId, total, chunk); total += chunk.length; chunk = []; }
+      }
+      if (chunk.length > 0) { this.state.addItems(record.runId, total, chunk); total += chunk.length; }
       this.state.claimRun(record.runId, this.owner);
-      seq = this.state.appendEvent({ runId: record.runId, type: 'run_created', at, data: { flowId: record.flowId, total: inputs.length } });
+      seq = this.state.appendEvent({ runId: record.runId, type: 'run_created', at, data: { flowId: record.flowId, total } });
       if (parent) {
         this.state.appendEvent({
           runId: parent.parentRunId, type: 'sub_run_created', at,
@@ -333,7 +331,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
         });
       }
     });
-    this.events.emit({ seq, runId: record.runId, type: 'run_created', at, data: { flowId: record.flowId, total: inputs.length } });
+    this.events.emit({ seq, runId: record.runId, type: 'run_created', at, data: { flowId: record.flowId, total } });
   }
 
   private start(record: RunRecord, loaded: LoadedFlow): void {
@@ -505,10 +503,28 @@ export class RunManager implements RuntimeContext, ItemRunner {
   journal(op: () => void): Promise<void> { return this.commit.write(op); }
 }
 
+/** A new pending run: id, creation time, root (itself unless given) and zero counters filled in. */
+function newRunRecord(fields: Omit<RunRecord, 'runId' | 'status' | 'createdAt' | 'rootRunId' | 'items'> & { rootRunId?: string }): RunRecord {
+  const runId = uuidv7();
+  return {
+    ...fields,
+    runId,
+    status: 'pending',
+    createdAt: now(),
+    rootRunId: fields.rootRunId ?? runId,
+    // The store counts items as they are added; these are placeholders.
+    items: { total: 0, pending: 0, running: 0, paused: 0, success: 0, failed: 0, cancelled: 0 },
+  };
+}
+
 function isTerminal(status: RunState): boolean { return TERMINAL_RUN_STATES.includes(status); }
 
 function unknownRun(runId: string): ProtocolError {
   return new ProtocolError(ErrorCodes.NotFound, `run not found: ${runId}`, { runId });
+}
+
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
 }
 
 function timeoutMs(secs: number | null | undefined): number | undefined {
@@ -522,7 +538,7 @@ function normalizeOrder(order: unknown): 'byIndex' | 'byCompletion' {
 }
 
 interface CheckedSubmit {
-  flowId: BlobId; inputs: unknown[]; wait: boolean; maxConcurrency?: number; overrides?: unknown;
+  flowId: BlobId; inputs: Iterable<unknown>; wait: boolean; maxConcurrency?: number; overrides?: unknown;
   variables?: Record<string, unknown>; timeoutSecs?: number; subflowKey?: string; flowLabel?: string;
 }
 
@@ -531,7 +547,8 @@ function checkSubmitParams(p: SubmitRunParams): CheckedSubmit {
   if (!p || typeof p !== 'object') throw bad('params must be an object');
   const flowId = normalizeBlobId(p.flowId);
   if (!flowId) throw bad(`flowId must be a blob id ("sha256:<64 hex>" or 64 hex), got ${JSON.stringify(p.flowId)}`);
-  if (!Array.isArray(p.inputs)) throw bad('inputs must be an array (one element per item)');
+  // JSON carries arrays; the embedding API may pass any iterable (e.g. a generator over a file).
+  if (!Array.isArray(p.inputs) && !isIterable(p.inputs)) throw bad('inputs must be an array (one element per item)');
   const mc = p.maxConcurrency;
   if (mc !== undefined && mc !== null && (!Number.isInteger(mc) || mc < 1)) throw bad(`maxConcurrency must be a positive integer, got ${JSON.stringify(mc)}`);
   if (p.variables !== undefined && p.variables !== null && (typeof p.variables !== 'object' || Array.isArray(p.variables))) throw bad('variables must be an object');

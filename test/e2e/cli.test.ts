@@ -45,6 +45,7 @@ describe('weft CLI', () => {
     writeFileSync(join(dir, 'batch.jsonl'), '{"prompt":"a"}\n\n{"prompt":"b"}\n{"prompt":"c"}\n');
     writeFileSync(join(dir, 'batch.yaml'), '- prompt: y1\n- prompt: y2\n');
     writeFileSync(join(dir, 'mixed.jsonl'), '{"prompt":"ok"}\n{"nope":1}\n');
+    writeFileSync(join(dir, 'broken.jsonl'), '{"prompt":"ok"}\n\n{"prompt": oops}\n');
     writeFileSync(join(dir, 'bad-flow.yaml'), `schema: https://stepflow.org/schemas/v1/flow.json
 name: bad
 steps:
@@ -105,6 +106,7 @@ output: {$step: a}
       [['run', 'bad-flow.yaml'], /bad-flow\.yaml: steps\[0\]\.input\.user_prompt.*later/],
       [['run', 'flow.yaml', '--store', 'postgres'], /--store must be/],
       [['run'], /missing required argument/],
+      [['run', 'flow.yaml', '--input-file', 'broken.jsonl'], /broken\.jsonl:3: not valid JSON/],
     ];
     for (const [args, message] of cases) {
       const r = await runWeft(args, dir);

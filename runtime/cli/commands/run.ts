@@ -33,8 +33,9 @@ export async function runCommand(flowPath: string, opts: RunCommandOptions, io: 
       ...(overrides ? { overrides } : {}),
       ...(opts.label ? { flowLabel: opts.label } : {}),
     });
-    io.stderr.write(`weft: run ${run.id} started (${inputs.length} item${inputs.length === 1 ? '' : 's'}); resume it with: weft resume ${run.id}\n`);
-    const stop = inputs.length > 1 ? showProgress(rt, run.id, inputs.length, io.stderr) : undefined;
+    const total = (await run.status()).items.total;
+    io.stderr.write(`weft: run ${run.id} started (${total} item${total === 1 ? '' : 's'}); resume it with: weft resume ${run.id}\n`);
+    const stop = total > 1 ? showProgress(rt, run.id, total, io.stderr) : undefined;
     const started = Date.now();
     const status = await run.wait();
     stop?.();

@@ -24,7 +24,7 @@ export interface SubmitOptions {
 export async function submitCommand(flow: string, opts: SubmitOptions, io: CliIo): Promise<number> {
   const url = opts.url ?? process.env.WEFT_URL;
   if (!url) throw new UsageError('--url is required (the address weft serve printed, e.g. http://127.0.0.1:7837), or set WEFT_URL');
-  const inputs = readInputs(opts);
+  const inputs = [...readInputs(opts)]; // the HTTP body carries them as one JSON array
   const maxConcurrency = parseConcurrency(opts.maxConcurrency);
   const token = opts.token ?? (process.env.WEFT_TOKEN || undefined);
   const client = new WeftClient({ url, ...(token ? { token } : {}) });

@@ -62,6 +62,17 @@ describe('RunManager through the embedding API (real SDK server over stdio, SQLi
     expect(final.status).toBe('success');
   });
 
+  it('takes inputs from any iterable (a generator is consumed once, in chunks)', async () => {
+    const flowId = await fx.rt.putFlow(flowOf('/runs/echo'));
+    let produced = 0;
+    function* items() { for (let i = 0; i < 2500; i++) { produced++; yield { i }; } }
+    const run = await fx.rt.submit(flowId, items(), { maxConcurrency: 64 });
+    const status = await run.wait();
+    expect(produced).toBe(2500);
+    expect(status.items).toMatchObject({ total: 2500, success: 2500 });
+    expect(status.results!.map((r) => (r.result as { value: { i: number } }).value.i)).toEqual(Array.from({ length: 2500 }, (_, i) => i));
+  });
+
   it('completes an empty batch at once', async () => {
     const flowId = await fx.rt.putFlow(flowOf('/runs/sleep'));
     const status = await fx.rt.run(flowId, []);
