@@ -201,7 +201,19 @@ export class StdioInstance {
       }
       await connection.sendNotification(Initialized, {});
     } catch (error) {
-      await proc.stop(0);
+      if (error instanceof ResponseError && CONNECTION_LOST.has(error.code)) {
+        // The pipe closed before the crash report was ready: wait a moment for it, since it
+        // names the exit code and carries the server's last stderr lines.
+        const report = await Promise.race([gen.crashed, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]);
+        await proc.stop(0);
+        if (report) {
+          const tail = gen.proc.stderrTail().slice(-10);
+          const stderr = tail.length > 0 ? `; its last stderr lines:\n  ${tail.join('\n  ')}` : '; it wrote nothing to stderr';
+          throw new Error(`plugin "${pluginName}" (${command}) died during the handshake: ${report.message}${stderr}`, { cause: error });
+        }
+      } else {
+        await proc.stop(0);
+      }
       if (error instanceof ResponseError) throw new Error(`plugin "${pluginName}" (${command}): initialize failed: ${error.message} (code ${error.code})`, { cause: error });
       throw error;
     } finally {
