@@ -127,6 +127,35 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX run_owners_owner ON run_owners (owner_id);
     `,
   },
+  {
+    // The store keeps the counters itself, one runs UPDATE per run and transaction instead
+    // of one per item status change; prev_status lets an item UPDATE return the status it
+    // replaced (RETURNING shows the new row).
+    version: 2,
+    name: 'counters_without_trigger_steps_without_rowid',
+    sql: `
+      DROP TRIGGER items_count;
+      ALTER TABLE items ADD COLUMN prev_status TEXT;
+
+      -- One b-tree instead of a rowid table plus its primary-key index: a step's start and
+      -- finish dirty half the pages.
+      CREATE TABLE steps_v2 (
+        run_id TEXT NOT NULL,
+        item_index INTEGER NOT NULL,
+        step_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        result_json TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        prompt_json TEXT,
+        PRIMARY KEY (run_id, item_index, step_id)
+      ) WITHOUT ROWID;
+      INSERT INTO steps_v2 SELECT run_id, item_index, step_id, attempt, state, result_json, started_at, finished_at, prompt_json FROM steps;
+      DROP TABLE steps;
+      ALTER TABLE steps_v2 RENAME TO steps;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

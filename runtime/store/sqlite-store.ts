@@ -35,6 +35,19 @@ const SQLITE_HEADER = 'SQLite format 3\u0000';
 const EVENT_COLUMNS = 8;
 /** Rows per multi-row event INSERT (8 × 64 parameters, far below SQLite's limit). */
 const MAX_EVENT_ROWS = 64;
+const STEP_COLUMNS_N = 8;
+const MAX_STEP_ROWS = 64;
+/** Slots of a run's item counters, in the order of `COUNTER_COLUMNS`. */
+const COUNTER_SLOT: Readonly<Record<string, number>> = { pending: 0, running: 1, paused: 2, success: 3, failed: 4, cancelled: 5 };
+const COUNTERS = 6;
+/**
+ * Pages the WAL may grow to before a commit checkpoints it into the database (SQLite's
+ * default is 1000, about 4 MB). A checkpoint fsyncs, and a page rewritten by many commits
+ * is copied once per checkpoint: with the run manager's ~30 pages per group commit the
+ * default checkpointed every ~30 commits. Durability is unchanged (WAL, synchronous
+ * NORMAL or FULL); journal_size_limit still truncates the file after a big run.
+ */
+const WAL_AUTOCHECKPOINT_PAGES = 10000;
 
 /**
  * Blobs and run state in one SQLite file (better-sqlite3). Every statement is prepared
@@ -61,6 +74,21 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   private pendingEvents: unknown[] = [];
   private nextSeq = 0;
   private readonly insertEventRows = new Map<number, Statement>();
+  /**
+   * Step journal writes (startStep, finishStep) of the open transaction, 8 columns each,
+   * written in order as multi-row upserts before the transaction ends or anything reads
+   * steps (one statement instead of one per step start and finish).
+   */
+  private pendingSteps: unknown[] = [];
+  private readonly upsertStepRows = new Map<number, Statement>();
+  /**
+   * Item counter changes of the open transaction per run (slots: COUNTER_SLOT), applied to
+   * the runs row with one UPDATE per run before the transaction ends or anything reads
+   * runs: the trigger of schema v1 rewrote the runs row on every item status change.
+   */
+  private counterDeltas = new Map<string, number[]>();
+  /** The next completion seq per run, read once per transaction (the write lock keeps it ours). */
+  private nextCompletion = new Map<string, number>();
   private readonly listItemsByStatuses = new Map<string, Statement>();
   /** Owners that claimed runs through this connection: released on close. */
   private readonly owners = new Set<string>();
@@ -85,6 +113,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
       db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
       db.pragma('cache_size = -16000'); // KiB: keeps a big run's item pages in memory
       db.pragma('journal_size_limit = 67108864'); // shrink the WAL back after a big run
+      db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
       migrate(db);
       this.s = prepareStatements(db);
     } catch (error) {
@@ -106,7 +135,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     try {
       // Buffered events belong to the enclosing level: write them there, before a savepoint
       // that may be rolled back.
-      if (this.depth > 0) this.flushEvents();
+      if (this.depth > 0) this.flushPending();
       return this.tx(fn) as T; // nested calls become savepoints (better-sqlite3)
     } catch (error) {
       throw toStoreError(this.location, error);
@@ -118,21 +147,91 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     const seqMark = this.nextSeq;
     try {
       const result = fn();
-      if (outermost) this.flushEvents();
+      if (outermost) this.flushPending();
       return result;
     } catch (error) {
       // This level is rolled back (savepoint or whole transaction), and everything still
       // buffered was appended at this level or in levels merged into it: drop it too.
       this.pendingEvents.length = 0;
       this.nextSeq = seqMark;
+      this.pendingSteps.length = 0;
+      this.counterDeltas.clear();
+      this.nextCompletion.clear(); // re-read: the rolled-back level may have used some
       throw error;
     } finally {
       this.depth--;
       if (outermost) {
         this.pendingEvents = [];
         this.nextSeq = 0; // another process may append before our next transaction
+        this.pendingSteps = [];
+        this.counterDeltas.clear();
+        this.nextCompletion.clear();
       }
     }
+  }
+
+  /** Writes everything buffered by this transaction level. */
+  private flushPending(): void {
+    this.flushSteps();
+    this.flushCounters();
+    this.flushEvents();
+  }
+
+  private flushSteps(): void {
+    const rows = this.pendingSteps;
+    const count = rows.length / STEP_COLUMNS_N;
+    for (let done = 0; done < count;) {
+      const n = Math.min(count - done, MAX_STEP_ROWS);
+      this.stepUpsert(n).run(rows.slice(done * STEP_COLUMNS_N, (done + n) * STEP_COLUMNS_N));
+      done += n;
+    }
+    rows.length = 0;
+  }
+
+  private stepUpsert(rows: number): Statement {
+    let stmt = this.upsertStepRows.get(rows);
+    if (!stmt) {
+      const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+      // Rows are applied in order, so a start and a finish of one step in one batch end as
+      // the separate statements would: a start (state running) restarts the row, a finish
+      // keeps its started_at.
+      stmt = this.db.prepare<unknown[], Row>(`INSERT INTO steps (run_id, item_index, step_id, attempt, state, result_json, started_at, finished_at)
+        VALUES ${values}
+        ON CONFLICT (run_id, item_index, step_id) DO UPDATE SET attempt = excluded.attempt, state = excluded.state,
+          result_json = excluded.result_json,
+          started_at = CASE WHEN excluded.state = 'running' THEN excluded.started_at ELSE steps.started_at END,
+          finished_at = excluded.finished_at, prompt_json = NULL`);
+      this.upsertStepRows.set(rows, stmt);
+    }
+    return stmt;
+  }
+
+  private flushCounters(): void {
+    if (this.counterDeltas.size === 0) return;
+    for (const [runId, d] of this.counterDeltas) this.s.addCounters.run(d[0], d[1], d[2], d[3], d[4], d[5], runId);
+    this.counterDeltas.clear();
+  }
+
+  /** An item of `runId` went from `from` to `to` (statuses). */
+  private count(runId: string, from: string, to: string, n = 1): void {
+    if (from === to) return;
+    let d = this.counterDeltas.get(runId);
+    if (!d) { d = new Array<number>(COUNTERS).fill(0); this.counterDeltas.set(runId, d); }
+    d[COUNTER_SLOT[from]] -= n;
+    d[COUNTER_SLOT[to]] += n;
+  }
+
+  /** Runs `fn` in the open transaction, or in one of its own (counters are applied at its end). */
+  private write<T>(fn: () => T): T {
+    return this.depth > 0 ? this.guard(fn) : this.transaction(fn);
+  }
+
+  /** Reads of runs inside a transaction see its counter changes. */
+  private readRuns<T>(fn: () => T): T {
+    return this.guard(() => {
+      if (this.depth > 0) this.flushCounters();
+      return fn();
+    });
   }
 
   private flushEvents(): void {
@@ -232,13 +331,13 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   }
 
   getRun(runId: string): RunRecord | undefined {
-    const row = this.guard(() => this.s.getRun.get(runId));
+    const row = this.readRuns(() => this.s.getRun.get(runId));
     return row && toRunRecord(row);
   }
 
   listRuns(filter: ListRunsFilter = {}): RunRecord[] {
     const { status, parentRunId, offset = 0, limit = -1 } = filter;
-    const rows = this.guard(() => this.s.listRuns.all({
+    const rows = this.readRuns(() => this.s.listRuns.all({
       status: status ?? null,
       parent_mode: parentRunId === undefined ? 0 : parentRunId === null ? 1 : 2,
       parent: parentRunId ?? null,
@@ -249,11 +348,11 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   }
 
   listUnfinishedRuns(): RunRecord[] {
-    return this.guard(() => this.s.listUnfinishedRuns.all()).map(toRunRecord);
+    return this.readRuns(() => this.s.listUnfinishedRuns.all()).map(toRunRecord);
   }
 
   findSubRun(parentRunId: string, subflowKey: string): RunRecord | undefined {
-    const row = this.guard(() => this.s.findSubRun.get(parentRunId, subflowKey));
+    const row = this.readRuns(() => this.s.findSubRun.get(parentRunId, subflowKey));
     return row && toRunRecord(row);
   }
 
@@ -267,7 +366,9 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     this.transaction(() => {
       const now = new Date().toISOString();
       this.cancelItems(runId, now); // counters: open items count as cancelled, as in cancel
+      this.flushSteps();
       this.s.deleteItems.run(runId);
+      this.nextCompletion.delete(runId);
       this.s.deleteSteps.run(runId);
       // If this run had the newest events, keep their seq as a placeholder row (run_id ''),
       // so the next event's seq is still higher than any a stream has seen.
@@ -282,25 +383,33 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   // ---- items ------------------------------------------------------------------------
 
   setItemStatus(runId: string, itemIndex: number, status: 'pending' | 'running' | 'paused'): void {
-    this.guard(() => {
-      if (this.s.setItemStatus.run(status, runId, itemIndex).changes === 0) throw new Error(`unknown item ${itemIndex} of run ${runId}`);
+    this.write(() => {
+      const from = this.s.setItemStatus.get(status, runId, itemIndex) as string | undefined;
+      if (from === undefined) throw new Error(`unknown item ${itemIndex} of run ${runId}`);
+      this.count(runId, from, status);
+      // Its completion seq is cleared: the next one handed out is MAX + 1 again.
+      if (from === 'success' || from === 'failed' || from === 'cancelled') this.nextCompletion.delete(runId);
     });
   }
 
   finishItem(runId: string, itemIndex: number, result: FlowResult, completedAt: string): void {
     const status = result.outcome === 'success' ? 'success' : 'failed';
     const resultJson = JSON.stringify(result);
-    this.guard(() => {
-      if (this.s.finishItem.run(status, resultJson, completedAt, runId, runId, itemIndex).changes === 0) {
-        throw new Error(`unknown item ${itemIndex} of run ${runId}`);
-      }
+    this.write(() => {
+      const seq = this.nextCompletion.get(runId) ?? (this.s.maxCompletionSeq.get(runId) as number) + 1;
+      const from = this.s.finishItem.get(status, resultJson, completedAt, seq, runId, itemIndex) as string | undefined;
+      if (from === undefined) throw new Error(`unknown item ${itemIndex} of run ${runId}`);
+      this.nextCompletion.set(runId, seq + 1);
+      this.count(runId, from, status);
     });
   }
 
   cancelItems(runId: string, completedAt: string): void {
-    this.guard(() => {
+    this.write(() => {
       if (this.s.runExists.get(runId) === undefined) throw new Error(`unknown run ${runId}`);
+      for (const { status, n } of this.s.countOpenItems.all(runId) as Array<{ status: string; n: number }>) this.count(runId, status, 'cancelled', n);
       this.s.cancelItems.run({ run: runId, at: completedAt });
+      this.nextCompletion.delete(runId);
     });
   }
 
@@ -324,22 +433,30 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   // ---- step journal -----------------------------------------------------------------
 
   startStep(runId: string, itemIndex: number, stepId: string, attempt: number, at: string): void {
+    if (this.depth > 0) { this.pendingSteps.push(runId, itemIndex, stepId, attempt, 'running', null, at, null); return; }
     this.guard(() => this.s.startStep.run(runId, itemIndex, stepId, attempt, at));
   }
 
   finishStep(runId: string, itemIndex: number, stepId: string, attempt: number, result: FlowResult, at: string): void {
     const state: StepState = result.outcome === 'success' ? 'success' : 'failed';
     const resultJson = JSON.stringify(result);
+    if (this.depth > 0) { this.pendingSteps.push(runId, itemIndex, stepId, attempt, state, resultJson, at, at); return; }
     this.guard(() => this.s.finishStep.run(runId, itemIndex, stepId, attempt, state, resultJson, at, at));
   }
 
   awaitStepInput(runId: string, itemIndex: number, stepId: string, prompt: { prompt: string; schema?: unknown }, at: string): void {
     const promptJson = JSON.stringify(prompt);
-    this.guard(() => this.s.awaitStepInput.run(runId, itemIndex, stepId, at, promptJson));
+    this.guard(() => {
+      this.flushSteps(); // in order with the buffered starts and finishes
+      this.s.awaitStepInput.run(runId, itemIndex, stepId, at, promptJson);
+    });
   }
 
   listSteps(runId: string, itemIndex?: number): StepRecord[] {
-    const rows = this.guard(() => (itemIndex === undefined ? this.s.listSteps.all(runId) : this.s.listItemSteps.all(runId, itemIndex)));
+    const rows = this.guard(() => {
+      this.flushSteps(); // inside a transaction: see its own steps
+      return itemIndex === undefined ? this.s.listSteps.all(runId) : this.s.listItemSteps.all(runId, itemIndex);
+    });
     return rows.map(toStepRecord);
   }
 
@@ -439,6 +556,7 @@ const STEP_COLUMNS = 'SELECT run_id, item_index, step_id, attempt, state, result
 
 function prepareStatements(db: Database.Database) {
   const p = (sql: string): Statement => db.prepare<unknown[], Row>(sql);
+  const pluck = (sql: string): Database.Statement<unknown[], unknown> => db.prepare<unknown[], unknown>(sql).pluck();
   return {
     insertBlob: p(`INSERT INTO blobs (id, type, data, name, description, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
     upgradeToFlow: p(`UPDATE blobs SET type = 'flow', name = ?, description = ?, created_at = ? WHERE id = ? AND type = 'data'`),
@@ -467,12 +585,15 @@ function prepareStatements(db: Database.Database) {
 
     addItemCounts: p('UPDATE runs SET items_total = items_total + ?, items_pending = items_pending + ? WHERE id = ?'),
     insertItem: p(`INSERT INTO items (run_id, item_index, status, input_json) VALUES (?, ?, 'pending', ?)`),
-    // Counters follow through the items_count trigger.
-    setItemStatus: p(`UPDATE items SET status = ?, result_json = NULL, completed_at = NULL, completion_seq = NULL
-      WHERE run_id = ? AND item_index = ?`),
-    finishItem: p(`UPDATE items SET status = ?, result_json = ?, completed_at = ?,
-        completion_seq = (SELECT COALESCE(MAX(completion_seq), 0) + 1 FROM items WHERE run_id = ? AND completion_seq IS NOT NULL)
-      WHERE run_id = ? AND item_index = ?`),
+    // Both return the item's previous status (prev_status is set from the old row) for the counters.
+    setItemStatus: pluck(`UPDATE items SET prev_status = status, status = ?, result_json = NULL, completed_at = NULL, completion_seq = NULL
+      WHERE run_id = ? AND item_index = ? RETURNING prev_status`),
+    finishItem: pluck(`UPDATE items SET prev_status = status, status = ?, result_json = ?, completed_at = ?, completion_seq = ?
+      WHERE run_id = ? AND item_index = ? RETURNING prev_status`),
+    maxCompletionSeq: pluck('SELECT COALESCE(MAX(completion_seq), 0) FROM items WHERE run_id = ? AND completion_seq IS NOT NULL'),
+    countOpenItems: p(`SELECT status, COUNT(*) AS n FROM items WHERE run_id = ? AND status IN ('pending', 'running', 'paused') GROUP BY status`),
+    addCounters: p(`UPDATE runs SET items_pending = items_pending + ?, items_running = items_running + ?, items_paused = items_paused + ?,
+        items_success = items_success + ?, items_failed = items_failed + ?, items_cancelled = items_cancelled + ? WHERE id = ?`),
     // Open items get consecutive completion seqs in index order.
     cancelItems: p(`UPDATE items SET status = 'cancelled', completed_at = @at, completion_seq = prev.seq + todo.n
       FROM (SELECT item_index, row_number() OVER (ORDER BY item_index) AS n FROM items

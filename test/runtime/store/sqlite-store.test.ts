@@ -71,6 +71,76 @@ describe('SqliteStore', () => {
     }
   });
 
+  it('migrates a schema v1 file (counters by trigger, steps with rowid) and keeps its runs, steps and counters going', () => {
+    const path = freshPath();
+    const v1 = new Database(path);
+    v1.pragma('journal_mode = WAL');
+    v1.exec('CREATE TABLE weft_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    v1.pragma(`application_id = ${WEFT_APPLICATION_ID}`);
+    v1.exec(MIGRATIONS[0].sql);
+    v1.prepare('INSERT INTO weft_schema VALUES (1, ?, ?)').run(MIGRATIONS[0].name, '2024-01-01T00:00:00.000Z');
+    v1.pragma('user_version = 1');
+    v1.exec(`INSERT INTO runs (id, flow_id, status, created_at, root_run_id, depth, items_total, items_pending)
+      VALUES ('r', 'sha256:${'a'.repeat(64)}', 'running', '2024-01-01T00:00:00.000Z', 'r', 0, 3, 3)`);
+    v1.exec(`INSERT INTO items (run_id, item_index, status, input_json) VALUES ('r', 0, 'pending', '1'), ('r', 1, 'pending', '2'), ('r', 2, 'pending', '3')`);
+    v1.exec(`UPDATE items SET status = 'success', result_json = '${JSON.stringify(success(2))}', completed_at = 'x', completion_seq = 1 WHERE item_index = 0`);
+    v1.exec(`UPDATE items SET status = 'running' WHERE item_index = 1`);
+    v1.exec(`INSERT INTO steps (run_id, item_index, step_id, attempt, state, started_at) VALUES ('r', 1, 'double', 2, 'running', 't')`);
+    v1.close();
+
+    const store = openAt(path);
+    try {
+      expect(store.getRun('r')!.items).toEqual({ total: 3, pending: 1, running: 1, paused: 0, success: 1, failed: 0, cancelled: 0 });
+      expect(store.listSteps('r', 1)).toEqual([{ runId: 'r', itemIndex: 1, stepId: 'double', attempt: 2, state: 'running', startedAt: 't' }]);
+      store.transaction(() => {
+        store.finishStep('r', 1, 'double', 2, success(4), 'u');
+        store.finishItem('r', 1, success(4), 'u');
+        store.setItemStatus('r', 2, 'running');
+      });
+      expect(store.listSteps('r', 1)).toMatchObject([{ attempt: 2, state: 'success', startedAt: 't', finishedAt: 'u', result: success(4) }]);
+      expect(store.getItem('r', 1)).toMatchObject({ status: 'success', completionSeq: 2 });
+      store.cancelItems('r', 'v');
+      expect(store.getRun('r')!.items).toEqual({ total: 3, pending: 0, running: 0, paused: 0, success: 2, failed: 0, cancelled: 1 });
+      expect(store.listResults('r', 'byCompletion').map((i) => i.itemIndex)).toEqual([0, 1, 2]);
+    } finally {
+      store.close();
+    }
+    const raw = new Database(path, { readonly: true });
+    try {
+      expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger'`).all()).toEqual([]);
+      expect(raw.prepare('SELECT version FROM weft_schema ORDER BY version').pluck().all()).toEqual(MIGRATIONS.map((m) => m.version));
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('keeps a transaction\'s counters, completion seqs and buffered steps out of the file when it rolls back', () => {
+    const store = openAt(freshPath());
+    try {
+      store.createRun(runRecord('r'));
+      store.addItems('r', 0, [1, 2]);
+      expect(() => store.transaction(() => {
+        store.setItemStatus('r', 0, 'running');
+        store.startStep('r', 0, 's', 1, 't');
+        store.finishItem('r', 0, success(1), 't');
+        throw new Error('boom');
+      })).toThrow('boom');
+      expect(store.getRun('r')!.items).toMatchObject({ pending: 2, running: 0, success: 0 });
+      expect(store.listSteps('r')).toEqual([]);
+      store.transaction(() => {
+        store.setItemStatus('r', 1, 'running');
+        expect(store.getRun('r')!.items).toMatchObject({ pending: 1, running: 1 }); // reads in a transaction see its changes
+        store.startStep('r', 1, 's', 1, 't');
+        expect(store.listSteps('r', 1)).toMatchObject([{ state: 'running' }]);
+        store.finishItem('r', 1, success(2), 't');
+      });
+      expect(store.getItem('r', 1)).toMatchObject({ status: 'success', completionSeq: 1 });
+    } finally {
+      store.close();
+    }
+  });
+
   it('applies synchronous=NORMAL by default and FULL when durability is full', () => {
     expect(openAt(freshPath()).pragma('synchronous')).toBe(1);
     const full = new SqliteStore({ path: freshPath(), durability: 'full' });
