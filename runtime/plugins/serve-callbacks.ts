@@ -18,16 +18,24 @@ import type { CallerContext, RuntimeContext } from './runtime-context.js';
 export function serveCallbacks(connection: MessageConnection, runtime: RuntimeContext): Disposable {
   return combine([
     connection.onRequest(BlobsPut, handler(BlobsPut.method, 'PutBlobParams', async (p, caller) =>
-      ({ blob_id: await runtime.putBlob(p.data, p.blob_type, caller) }))),
+      ({ blob_id: await runtime.putBlob(p.blob_type === 'binary' ? bytesFromWire(p.data) : p.data, p.blob_type, caller) }))),
     connection.onRequest(BlobsGet, handler(BlobsGet.method, 'GetBlobParams', async (p, caller) => {
       const blob = await runtime.getBlob(p.blob_id, caller);
-      return { data: blob.data, blob_type: blob.blobType };
+      // JSON has no bytes: binary blobs travel as base64 strings both ways (the SDK does the same).
+      const data = blob.blobType === 'binary' ? Buffer.from(blob.data as Uint8Array).toString('base64') : blob.data;
+      return { data, blob_type: blob.blobType };
     })),
     connection.onRequest(RunsSubmit, handler(RunsSubmit.method, 'SubmitRunParams', (p, caller) => runtime.submitRun(p, caller))),
     connection.onRequest(RunsGet, handler(RunsGet.method, 'GetRunParams', (p, caller) => runtime.getRun(p, caller))),
     connection.onRequest(InputsAwait, handler(InputsAwait.method, 'AwaitInputParams', async (p, caller) =>
       ({ value: await runtime.awaitInput(p, caller) }))),
   ]);
+}
+
+/** A binary blob's data on the wire: a base64 string. */
+function bytesFromWire(data: unknown): Uint8Array {
+  if (typeof data !== 'string') throw new ProtocolError(ErrorCodes.InvalidParams, 'blobs/put: a binary blob\'s data must be a base64 string');
+  return new Uint8Array(Buffer.from(data, 'base64'));
 }
 
 function handler<P, R>(method: string, def: string, answer: (params: P, caller: CallerContext) => Promise<R>) {
