@@ -8,7 +8,7 @@ import type { Plugin } from '../../../runtime/plugins/plugin.js';
 import { RouteTable } from '../../../runtime/plugins/route-table.js';
 import { StdioPlugin } from '../../../runtime/plugins/stdio-plugin.js';
 import { MapRuntimeContext } from '../../helpers/map-runtime-context.js';
-import { isPidAlive } from '../../helpers/is-pid-alive.js';
+import { isProcessAlive as isPidAlive } from '../../../runtime/store/run-ownership.js';
 
 const configPath = join(packageRoot(), 'test', 'fixtures', 'configs', 'stepflow-config.yml');
 const stubBuiltin = (): Plugin => ({

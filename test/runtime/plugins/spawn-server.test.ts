@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../protocol/index.js';
 import { resolveCommand, spawnServer, substituteVars } from '../../../runtime/plugins/spawn-server.js';
-import { isPidAlive } from '../../helpers/is-pid-alive.js';
+import { isProcessAlive as isPidAlive } from '../../../runtime/store/run-ownership.js';
 
 describe('substituteVars', () => {
   const env = { A: 'a', EMPTY: '' };

@@ -7,7 +7,7 @@ import type { StdioPluginOptions } from '../../../runtime/plugins/stdio-plugin.j
 import { executeWithRetries } from '../../../runtime/plugins/execute-with-retries.js';
 import type { ExecuteRequest } from '../../../runtime/plugins/plugin.js';
 import { MapRuntimeContext } from '../../helpers/map-runtime-context.js';
-import { isPidAlive } from '../../helpers/is-pid-alive.js';
+import { isProcessAlive as isPidAlive } from '../../../runtime/store/run-ownership.js';
 
 const servers = join(packageRoot(), 'test', 'fixtures', 'servers');
 const opened: StdioPlugin[] = [];

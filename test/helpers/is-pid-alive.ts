@@ -1,9 +1,0 @@
-/** Whether a process with this pid exists (signal 0 checks without sending anything). */
-export function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
