@@ -111,6 +111,10 @@ describe('weft serve across restarts', () => {
     const seen: WeftEvent[] = [];
     const events = client.events(run.runId);
     await take(events, (e) => e.type === 'step_started', seen);
+    // Both components must be running (not just requested) for the abort to reach them:
+    // a request cancelled before the server dispatched it is dropped there instead.
+    for (let i = 0; i < 200 && ws.records().filter((r) => r.started).length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(ws.records().filter((r) => r.started)).toHaveLength(2);
     const cancelled = await client.cancel(run.runId, { purge: true });
     expect(cancelled).toMatchObject({ status: 'cancelled', purged: true });
     // The follower ends (its run is over) even though the log is gone.

@@ -183,12 +183,22 @@ describe('weft serve: endpoints', () => {
 
   it('cancels a running run: its component is aborted and its stream ends with run_completed', async () => {
     const flowId = await storeFlow('hang.yaml');
+    // Counted before submitting: the workspace's record file is shared by this file's tests.
+    const count = (key: string) => ws.records().filter((r) => r[key] && r.step === 'wait').length;
+    const startedBefore = count('started');
+    const abortedBefore = count('aborted');
     const run = (await call('POST', '/runs', { flowId, inputs: [{}] })).json;
     await readEventStream(`${url}/runs/${run.runId}/events`, { stopWhen: (es) => es.some((e) => e.type === 'step_started') });
+    // The component must be running, not merely requested, for the abort to reach it (a
+    // request cancelled before the server dispatches it is dropped there).
+    for (let i = 0; i < 200 && count('started') === startedBefore; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(count('started')).toBe(startedBefore + 1);
     const cancelled = await call('POST', `/runs/${run.runId}/cancel`);
     expect(cancelled.json).toMatchObject({ status: 'cancelled', purged: false, items: { cancelled: 1 } });
     const stream = await readEventStream(`${url}/runs/${run.runId}/events`);
     expect(stream.events.at(-1)).toMatchObject({ type: 'run_completed', data: { status: 'cancelled' } });
+    for (let i = 0; i < 200 && count('aborted') === abortedBefore; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(count('aborted')).toBe(abortedBefore + 1);
   });
 });
 

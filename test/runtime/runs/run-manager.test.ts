@@ -151,7 +151,10 @@ describe('RunManager through the embedding API (real SDK server over stdio, SQLi
     const events: RunEvent[] = [];
     const run = await fx.rt.submit(flowId, [{}, {}, {}, {}, {}], { maxConcurrency: 2 });
     const off = fx.rt.on('progress', (e) => { if (e.runId === run.id) events.push(e); });
-    await until(() => events.filter((e) => e.type === 'step_started').length === 2);
+    // Wait for the components themselves: a request cancelled before the server dispatched
+    // it is dropped there (never runs, so never sees the abort).
+    await until(() => events.filter((e) => e.type === 'step_started').length === 2
+      && readFileSync(record, 'utf8').split('\n').filter((l) => l.includes('"started"')).length === 2);
     const cancelled = await run.cancel();
     off();
     expect(cancelled.status).toBe('cancelled');
