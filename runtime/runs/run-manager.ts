@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type {
   AwaitInputParams, BlobId, BlobType, Flow, FlowResult, GetRunParams, RunState, RunStatus, SubmitRunParams,
 } from '../../protocol/index.js';
-import { ErrorCodes, ProtocolError, TERMINAL_RUN_STATES, normalizeBlobId } from '../../protocol/index.js';
+import { ErrorCodes, ProtocolError, TERMINAL_RUN_STATES } from '../../protocol/index.js';
 import type { CallerContext, RuntimeContext } from '../plugins/runtime-context.js';
 import type { PluginRouter } from '../plugins/plugin-router.js';
 import type { ItemRecord, RunEvent, RunEventType, RunOwner, RunRecord, Store } from '../store/state-store.js';
@@ -15,6 +15,9 @@ import { GroupCommit } from './group-commit.js';
 import { RunEventHub } from './run-events.js';
 import { toRunStatus } from './run-status.js';
 import { deferred, withTimeout, type Deferred } from './deferred.js';
+import { isoNow } from './iso-now.js';
+import { newRunRecord } from './new-run-record.js';
+import { checkSubmitParams, normalizeOrder, timeoutMs } from './submit-params.js';
 import { FlowCache } from './flow-cache.js';
 import { HumanInputs } from './human-inputs.js';
 import { downstreamOf } from './step-refs.js';
@@ -35,14 +38,7 @@ export interface SubmitOptions {
 
 export interface ForkOptions { fromStep: string; overrides?: unknown; inputs?: unknown[]; flowLabel?: string; maxConcurrency?: number }
 
-let lastMs = -1;
-let lastIso = '';
-/** ISO time; formatted once per millisecond (items journal ~5 timestamps each on the hot path). */
-const now = (): string => {
-  const ms = Date.now();
-  if (ms !== lastMs) { lastMs = ms; lastIso = new Date(ms).toISOString(); }
-  return lastIso;
-};
+const now = isoNow;
 const POLL_MS = 100;
 
 /**
@@ -503,66 +499,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
   journal(op: () => void): Promise<void> { return this.commit.write(op); }
 }
 
-/** A new pending run: id, creation time, root (itself unless given) and zero counters filled in. */
-function newRunRecord(fields: Omit<RunRecord, 'runId' | 'status' | 'createdAt' | 'rootRunId' | 'items'> & { rootRunId?: string }): RunRecord {
-  const runId = uuidv7();
-  return {
-    ...fields,
-    runId,
-    status: 'pending',
-    createdAt: now(),
-    rootRunId: fields.rootRunId ?? runId,
-    // The store counts items as they are added; these are placeholders.
-    items: { total: 0, pending: 0, running: 0, paused: 0, success: 0, failed: 0, cancelled: 0 },
-  };
-}
-
 function isTerminal(status: RunState): boolean { return TERMINAL_RUN_STATES.includes(status); }
 
 function unknownRun(runId: string): ProtocolError {
   return new ProtocolError(ErrorCodes.NotFound, `run not found: ${runId}`, { runId });
 }
-
-function isIterable(value: unknown): value is Iterable<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
-}
-
-function timeoutMs(secs: number | null | undefined): number | undefined {
-  return typeof secs === 'number' && secs >= 0 ? secs * 1000 : undefined;
-}
-
-function normalizeOrder(order: unknown): 'byIndex' | 'byCompletion' {
-  if (order === undefined || order === null || order === 'byIndex' || order === 'by_index') return 'byIndex';
-  if (order === 'byCompletion' || order === 'by_completion') return 'byCompletion';
-  throw new ProtocolError(ErrorCodes.InvalidParams, `runs/get: resultOrder must be "byIndex" or "byCompletion", got ${JSON.stringify(order)}`);
-}
-
-interface CheckedSubmit {
-  flowId: BlobId; inputs: Iterable<unknown>; wait: boolean; maxConcurrency?: number; overrides?: unknown;
-  variables?: Record<string, unknown>; timeoutSecs?: number; subflowKey?: string; flowLabel?: string;
-}
-
-function checkSubmitParams(p: SubmitRunParams): CheckedSubmit {
-  const bad = (msg: string) => new ProtocolError(ErrorCodes.InvalidParams, `runs/submit: ${msg}`);
-  if (!p || typeof p !== 'object') throw bad('params must be an object');
-  const flowId = normalizeBlobId(p.flowId);
-  if (!flowId) throw bad(`flowId must be a blob id ("sha256:<64 hex>" or 64 hex), got ${JSON.stringify(p.flowId)}`);
-  // JSON carries arrays; the embedding API may pass any iterable (e.g. a generator over a file).
-  if (!Array.isArray(p.inputs) && !isIterable(p.inputs)) throw bad('inputs must be an array (one element per item)');
-  const mc = p.maxConcurrency;
-  if (mc !== undefined && mc !== null && (!Number.isInteger(mc) || mc < 1)) throw bad(`maxConcurrency must be a positive integer, got ${JSON.stringify(mc)}`);
-  if (p.variables !== undefined && p.variables !== null && (typeof p.variables !== 'object' || Array.isArray(p.variables))) throw bad('variables must be an object');
-  if (p.timeoutSecs !== undefined && p.timeoutSecs !== null && !(typeof p.timeoutSecs === 'number' && p.timeoutSecs >= 0)) throw bad('timeoutSecs must be a non-negative number');
-  return {
-    flowId,
-    inputs: p.inputs,
-    wait: p.wait === true,
-    ...(mc ? { maxConcurrency: mc } : {}),
-    ...(p.overrides ? { overrides: p.overrides } : {}),
-    ...(p.variables ? { variables: p.variables } : {}),
-    ...(typeof p.timeoutSecs === 'number' ? { timeoutSecs: p.timeoutSecs } : {}),
-    ...(p.subflowKey ? { subflowKey: String(p.subflowKey) } : {}),
-    ...(p.flowLabel ? { flowLabel: String(p.flowLabel) } : {}),
-  };
-}
-

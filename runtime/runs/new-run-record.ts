@@ -1,0 +1,17 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { RunRecord } from '../store/state-store.js';
+import { isoNow } from './iso-now.js';
+
+/** A new pending run: id, creation time, root (itself unless given) and zero counters filled in. */
+export function newRunRecord(fields: Omit<RunRecord, 'runId' | 'status' | 'createdAt' | 'rootRunId' | 'items'> & { rootRunId?: string }): RunRecord {
+  const runId = uuidv7();
+  return {
+    ...fields,
+    runId,
+    status: 'pending',
+    createdAt: isoNow(),
+    rootRunId: fields.rootRunId ?? runId,
+    // The store counts items as they are added; these are placeholders.
+    items: { total: 0, pending: 0, running: 0, paused: 0, success: 0, failed: 0, cancelled: 0 },
+  };
+}
