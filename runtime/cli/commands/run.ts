@@ -46,11 +46,11 @@ export async function runCommand(flowPath: string, opts: RunCommandOptions, io: 
   }
 }
 
-/** `weft: run X success: 18 succeeded, 2 failed of 20 items in 0.4 s` — for logs as much as terminals. */
+/** `weft: run X failed: 18 succeeded, 2 failed of 20 items in 412 ms` — for logs as much as terminals. */
 export function summaryLine(status: RunStatus, ms: number): string {
   const { items } = status;
   const parts = [`${items.success} succeeded`, `${items.failed} failed`, ...(items.cancelled ? [`${items.cancelled} cancelled`] : [])];
-  return `weft: run ${status.runId} ${status.status}: ${parts.join(', ')} of ${items.total} item${items.total === 1 ? '' : 's'} in ${(ms / 1000).toFixed(1)} s`;
+  return `weft: run ${status.runId} ${status.status}: ${parts.join(', ')} of ${items.total} item${items.total === 1 ? '' : 's'} in ${ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`}`;
 }
 
 export function printStatus(status: RunStatus, io: CliIo): number {
