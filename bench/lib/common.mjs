@@ -43,9 +43,11 @@ export function benchConfig({ instances = 1, env } = {}) {
 }
 
 /** Opens a Runtime on `memory` or on SQLite in a fresh temp dir (removed by close()). */
+/** `store`: memory, sqlite (default durability: full, an fsync per group commit) or sqlite-normal. */
 export async function openRuntime(store, config) {
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-'));
-  const rt = await Runtime.open({ config, store: store === 'sqlite' ? { type: 'sqlite', path: join(dir, 'weft.db') } : 'memory', cwd: dir, resume: false });
+  if (store === 'sqlite-normal') config = { ...config, stateStore: { type: 'sqlite', durability: 'normal' } };
+  const rt = await Runtime.open({ config, store: store.startsWith('sqlite') ? { type: 'sqlite', path: join(dir, 'weft.db') } : 'memory', cwd: dir, resume: false });
   return { rt, dir, close: async () => { await rt.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
 

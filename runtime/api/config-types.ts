@@ -51,6 +51,8 @@ export interface StateStoreConfig {
   /** SQLite file path (Stepflow's `databaseUrl: sqlite:path?mode=rwc` accepted). */
   path?: string;
   databaseUrl?: string;
+  /** `full` (default): fsync every group commit, survives a power cut; `normal`: survives a process crash only. */
+  durability?: 'full' | 'normal';
 }
 
 export interface RuntimeLimits {

@@ -83,7 +83,7 @@ interface RawConfig {
   state_store?: RawStateStore;
   limits?: WeftConfig['limits'];
 }
-interface RawStateStore { type: string; path?: string; databaseUrl?: string; database_url?: string }
+interface RawStateStore { type: string; path?: string; durability?: 'full' | 'normal'; databaseUrl?: string; database_url?: string }
 
 function normalize(raw: RawConfig, file: string, baseDir: string): WeftConfig {
   const plugins: Record<string, PluginConfig> = {};
@@ -120,6 +120,7 @@ function normalizeStore(store: RawStateStore): StateStoreConfig {
   const type = store.type === 'in_memory' ? 'inMemory' : (store.type as StateStoreConfig['type']);
   const out: StateStoreConfig = { type };
   if (store.path !== undefined) out.path = store.path;
+  if (store.durability !== undefined) out.durability = store.durability;
   const url = store.databaseUrl ?? store.database_url;
   if (url !== undefined) out.databaseUrl = url;
   return out;

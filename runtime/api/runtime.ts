@@ -202,13 +202,19 @@ function isStore(s: RuntimeOptions['store']): s is Store {
   return typeof s === 'object' && s !== null && 'blobs' in s && 'state' in s;
 }
 
-function storeOptions(s: RuntimeOptions['store'], config: WeftConfig, cwd: string): { type: 'sqlite' | 'memory'; path?: string; cwd: string } {
-  if (s === 'memory' || s === 'sqlite') return { type: s, cwd };
-  if (s && typeof s === 'object') return { ...(s as { type: 'sqlite' | 'memory'; path?: string }), cwd };
+function storeOptions(s: RuntimeOptions['store'], config: WeftConfig, cwd: string): Parameters<typeof openStore>[0] {
   const cfg = config.stateStore;
+  // Durability comes from the config whichever store the caller picked (default: full).
+  const durability = cfg?.durability ? { durability: cfg.durability } : {};
+  if (s === 'memory' || s === 'sqlite') return { type: s, cwd, ...durability };
+  if (s && typeof s === 'object') return { ...durability, ...(s as { type: 'sqlite' | 'memory'; path?: string }), cwd };
   if (cfg) {
     const type = cfg.type === 'inMemory' ? 'memory' : cfg.type;
-    return { type, ...(cfg.path ? { path: resolve(config.workingDirectory, cfg.path) } : {}), cwd };
+    return {
+      type, cwd, ...durability,
+      ...(cfg.path ? { path: resolve(config.workingDirectory, cfg.path) } : {}),
+      ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : {}),
+    };
   }
   return { type: 'sqlite', cwd };
 }

@@ -83,6 +83,15 @@ stateStore: { type: sqlite, databaseUrl: "sqlite:runs.db?mode=rwc" }
     expect(config.routes).toEqual({});
   });
 
+  it('takes the store durability (full by default in the store, normal on request) and rejects others', () => {
+    const dir = tempDir({
+      'normal.yml': 'plugins: {b: {type: builtin}}\nstateStore: {type: sqlite, path: runs.db, durability: normal}\n',
+      'bogus.yml': 'plugins: {b: {type: builtin}}\nstateStore: {type: sqlite, durability: sometimes}\n',
+    });
+    expect(loadConfig(join(dir, 'normal.yml')).stateStore).toEqual({ type: 'sqlite', path: 'runs.db', durability: 'normal' });
+    expect(() => loadConfig(join(dir, 'bogus.yml'))).toThrow(/stateStore\.durability: must be equal to one of the allowed values: \["full","normal"\] \(enum\)/);
+  });
+
   it('names the file, the path and the rule when the config is invalid', () => {
     const dir = tempDir({
       'bad.yml': 'plugins:\n  py:\n    type: stepflow\n    transport: http\n    command: x\n',

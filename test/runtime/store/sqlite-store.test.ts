@@ -141,11 +141,14 @@ describe('SqliteStore', () => {
     }
   });
 
-  it('applies synchronous=NORMAL by default and FULL when durability is full', () => {
-    expect(openAt(freshPath()).pragma('synchronous')).toBe(1);
-    const full = new SqliteStore({ path: freshPath(), durability: 'full' });
-    open.push(full);
-    expect(full.pragma('synchronous')).toBe(2);
+  it('applies synchronous=FULL by default and NORMAL when durability is normal', () => {
+    expect(openAt(freshPath()).pragma('synchronous')).toBe(2);
+    const normal = new SqliteStore({ path: freshPath(), durability: 'normal' });
+    try {
+      expect(normal.pragma('synchronous')).toBe(1);
+    } finally {
+      normal.close();
+    }
   });
 
   it('refuses a file that is not SQLite, naming it, and leaves it untouched', () => {

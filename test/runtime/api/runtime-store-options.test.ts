@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Runtime } from '../../../runtime/api/runtime.js';
+import type { SqliteStore } from '../../../runtime/store/sqlite-store.js';
+
+// The config's stateStore reaches the store Runtime.open creates: durability (full by
+// default: an fsync per group commit, so a power cut loses nothing acknowledged) and path.
+describe('Runtime.open store options from the config', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-store-opts-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const open = (stateStore?: Record<string, unknown>) => Runtime.open({
+    config: { workingDirectory: dir, plugins: { builtin: { type: 'builtin' } }, routes: {}, ...(stateStore ? { stateStore: stateStore as never } : {}) },
+    cwd: dir, resume: false,
+  });
+
+  it('defaults to SQLite at .weft/weft.db with synchronous=FULL', async () => {
+    const rt = await open();
+    try {
+      expect(rt.store.location).toBe(join(dir, '.weft', 'weft.db'));
+      expect((rt.store as unknown as SqliteStore).pragma('synchronous')).toBe(2);
+    } finally { await rt.close(); }
+  });
+
+  it('honours durability: normal and a relative path from the config', async () => {
+    const rt = await open({ type: 'sqlite', path: 'custom/runs.db', durability: 'normal' });
+    try {
+      expect(rt.store.location).toBe(join(dir, 'custom', 'runs.db'));
+      expect((rt.store as unknown as SqliteStore).pragma('synchronous')).toBe(1);
+    } finally { await rt.close(); }
+  });
+});
