@@ -48,6 +48,7 @@ export class ExecutionContext implements ComponentContext {
   readonly observability: ObservabilityContext;
   readonly signal: AbortSignal;
   private readonly abortOnCancel: { dispose(): void };
+  private readonly controller = new AbortController();
 
   constructor(
     private readonly connection: MessageConnection,
@@ -57,9 +58,8 @@ export class ExecutionContext implements ComponentContext {
     this.component = params.component;
     this.attempt = params.attempt ?? 1;
     this.observability = params.observability ?? {};
-    const controller = new AbortController();
-    this.signal = controller.signal;
-    const abort = () => controller.abort(new Error(`components/execute of '${params.component}' was cancelled by the runtime`));
+    this.signal = this.controller.signal;
+    const abort = () => this.abort(`components/execute of '${params.component}' was cancelled by the runtime`);
     if (token.isCancellationRequested) abort();
     this.abortOnCancel = token.onCancellationRequested(abort);
   }
@@ -97,6 +97,11 @@ export class ExecutionContext implements ComponentContext {
     const result = await this.call(InputsAwait.method,
       () => this.connection.sendRequest(InputsAwait, { ...options, observability: this.observability }, this.token));
     return result.value as T;
+  }
+
+  /** Aborts `signal` (a cancel from the runtime, or the connection going away). */
+  abort(reason: string): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new Error(reason));
   }
 
   /** Stops forwarding cancellation once the request has been answered. */

@@ -24,6 +24,12 @@ export interface ServeStdioOptions {
    * and the requests already received have been answered. Default true.
    */
   exitOnClose?: boolean;
+  /**
+   * When stdin ends, running executions see `ctx.signal` abort, and the server leaves after
+   * at most this long even if one of them ignores it (default 3000 ms): a server whose
+   * runtime was killed must not linger as an orphan.
+   */
+  shutdownGraceMs?: number;
 }
 
 /**
@@ -32,6 +38,8 @@ export interface ServeStdioOptions {
  */
 export class ComponentServer {
   private readonly components = new Map<string, ComponentDefinition>();
+  /** Executions in progress: told to stop when the connection goes away. */
+  private readonly running = new Set<ExecutionContext>();
   private connection: MessageConnection | undefined;
 
   /** Registers `'/' + name`; chainable, so a server is five lines. */
@@ -72,7 +80,10 @@ export class ComponentServer {
     const connection = this.listen(tracker.wrap(reader), writer, { messageStrategy: tracker });
     return new Promise((resolve) => {
       let closing = false;
+      let finished = false;
       const finish = () => {
+        if (finished) return;
+        finished = true;
         restoreConsole();
         resolve();
         // Let the last responses reach the pipe before leaving.
@@ -81,6 +92,10 @@ export class ComponentServer {
       const close = async () => {
         if (closing) return;
         closing = true;
+        // The runtime is gone or shutting down: running components are told to stop, and the
+        // server leaves after a grace period even if one ignores that (no lingering orphan).
+        for (const ctx of this.running) ctx.abort('the runtime closed the connection (stdin ended)');
+        setTimeout(finish, options.shutdownGraceMs ?? 3000).unref();
         await tracker.allDispatched();
         // Nobody can answer our callbacks any more: disposing fails them, so their executions end.
         connection.dispose();
@@ -114,9 +129,11 @@ export class ComponentServer {
   private async execute(connection: MessageConnection, params: ComponentExecuteParams, token: CancellationToken): Promise<{ output: unknown }> {
     const definition = this.find(params?.component);
     const ctx = new ExecutionContext(connection, params, token);
+    this.running.add(ctx);
     try {
       return { output: await definition.execute(params.input ?? null, ctx) };
     } finally {
+      this.running.delete(ctx);
       ctx.dispose();
     }
   }

@@ -33,7 +33,7 @@ describe('SDK component server: handshake and discovery', () => {
     await server.handshake();
     const result = await server.connection.sendRequest(ComponentsList, {});
     expect(validatorFor('protocol', 'ListComponentsResult')(result)).toBe(true);
-    expect(result.components.map((c) => c.component)).toEqual(['/echo', '/double', '/sleep', '/noisy']);
+    expect(result.components.map((c) => c.component)).toEqual(['/echo', '/double', '/sleep', '/watch_abort', '/noisy']);
     const double = result.components.find((c) => c.component === '/double')!;
     expect(double.description).toBe('Doubles x.');
     expect(double.input_schema).toEqual({ type: 'object', properties: { x: { type: 'number' } }, required: ['x'] });

@@ -23,6 +23,26 @@ describe('SDK server lifecycle and wire format', () => {
     server.connection.dispose();
   });
 
+  it('when stdin ends, aborts running executions and exits within the grace period even if one ignores it', async () => {
+    const { child, exited } = spawnRaw('sdk-echo-server.mjs');
+    let stderr = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => { stderr += chunk; });
+    child.stdin!.write([
+      '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"runtime_protocol_version":1}}',
+      '{"jsonrpc":"2.0","id":2,"method":"components/execute","params":{"component":"/watch_abort","input":{},"attempt":1,"observability":{}}}',
+      // Ignores ctx.signal: without the grace period this orphan would live for a minute.
+      '{"jsonrpc":"2.0","id":3,"method":"components/execute","params":{"component":"/sleep","input":{"ms":60000},"attempt":1,"observability":{}}}',
+      '',
+    ].join('\n'));
+    await new Promise((r) => setTimeout(r, 300));
+    const ended = Date.now();
+    child.stdin!.end(); // the runtime is gone (e.g. killed with SIGKILL)
+    expect(await exited).toBe(0);
+    expect(Date.now() - ended).toBeLessThan(8_000);
+    expect(stderr).toContain('aborted: the runtime closed the connection (stdin ended)');
+  });
+
   it('answers every request received before stdin ended, one compact JSON object per line', async () => {
     const { child, exited, stdout, lines } = spawnRaw('sdk-echo-server.mjs');
     child.stdin.end([
