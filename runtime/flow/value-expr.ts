@@ -236,52 +236,37 @@ export function needs(e: Expr, env: EvalEnv, stepIds: readonly string[]): string
   return [...new Set(out)].map((i) => stepIds[i]);
 }
 
-/** Every step an expression could ever reference, branches included (static analysis). */
-export function visitStepRefs(e: Expr, visit: (ref: Extract<Expr, { k: 'step' }>) => void): void {
+/** The sub-expressions of `e` (a `$variable`'s inline default included; `$literal` has none). */
+function forEachChild(e: Expr, fn: (child: Expr) => void): void {
   switch (e.k) {
-    case 'step':
-      visit(e);
-      return;
     case 'variable':
-      if (e.default) visitStepRefs(e.default, visit);
+      if (e.default) fn(e.default);
       return;
     case 'if':
-      visitStepRefs(e.cond, visit);
-      visitStepRefs(e.then, visit);
-      if (e.else) visitStepRefs(e.else, visit);
+      fn(e.cond);
+      fn(e.then);
+      if (e.else) fn(e.else);
       return;
     case 'coalesce':
     case 'array':
-      for (const x of e.items) visitStepRefs(x, visit);
+      for (const x of e.items) fn(x);
       return;
     case 'object':
-      for (const x of e.values) visitStepRefs(x, visit);
+      for (const x of e.values) fn(x);
       return;
     default:
       return;
   }
 }
 
+/** Every `$step` reference in an expression (static analysis: both `$if` branches). */
+export function visitStepRefs(e: Expr, visit: (ref: Extract<Expr, { k: 'step' }>) => void): void {
+  if (e.k === 'step') visit(e);
+  else forEachChild(e, (child) => visitStepRefs(child, visit));
+}
+
 /** Every `$variable` in an expression (static analysis). */
 export function visitVariables(e: Expr, visit: (ref: Extract<Expr, { k: 'variable' }>) => void): void {
-  switch (e.k) {
-    case 'variable':
-      visit(e);
-      if (e.default) visitVariables(e.default, visit);
-      return;
-    case 'if':
-      visitVariables(e.cond, visit);
-      visitVariables(e.then, visit);
-      if (e.else) visitVariables(e.else, visit);
-      return;
-    case 'coalesce':
-    case 'array':
-      for (const x of e.items) visitVariables(x, visit);
-      return;
-    case 'object':
-      for (const x of e.values) visitVariables(x, visit);
-      return;
-    default:
-      return;
-  }
+  if (e.k === 'variable') visit(e);
+  forEachChild(e, (child) => visitVariables(child, visit));
 }
