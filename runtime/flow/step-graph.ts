@@ -59,3 +59,19 @@ export function findReadySteps(flow: LoadedFlow, env: EvalEnv, state: Uint8Array
   }
   if (ready.length > 1) ready.sort((a, b) => a - b);
 }
+
+/**
+ * `fromStep` and every step that depends on it, transitively (through either `$if`
+ * branch): what a fork re-executes. Steps reference only earlier steps, so one pass in
+ * order is enough.
+ */
+export function downstreamSteps(flow: LoadedFlow, fromStep: string): Set<string> {
+  const redo = new Set([fromStep]);
+  for (const step of flow.steps) {
+    if (redo.has(step.id)) continue;
+    let depends = false;
+    visitStepRefs(step.input, (ref) => { if (redo.has(ref.stepId)) depends = true; });
+    if (depends) redo.add(step.id);
+  }
+  return redo;
+}

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { FlowResult } from '../../protocol/index.js';
 import type { LoadedFlow } from '../flow/load-flow.js';
+import { downstreamSteps } from '../flow/step-graph.js';
 import type { PriorStep } from '../flow/item-execution.js';
 import type { ItemRecord, RunRecord } from '../store/state-store.js';
 
@@ -27,6 +28,8 @@ export interface ItemRunner {
  */
 export class ActiveRun {
   readonly abort = new AbortController();
+  /** For a fork: the steps it runs again (the rest reuse the source run's results). */
+  readonly forkRedo: ReadonlySet<string> | undefined;
   inFlight = 0;
   paused = 0;
   cancelled = false;
@@ -44,6 +47,7 @@ export class ActiveRun {
   ) {
     // Every in-flight step listens on this one signal: more than 10 is the design, not a leak.
     setMaxListeners(0, this.abort.signal);
+    this.forkRedo = record.forkOf ? downstreamSteps(flow, record.forkOf.fromStep) : undefined;
     const c = record.items;
     this.remaining = c.total - c.success - c.failed - c.cancelled;
   }

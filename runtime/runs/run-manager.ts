@@ -20,7 +20,6 @@ import { newRunRecord } from './new-run-record.js';
 import { checkSubmitParams, normalizeOrder, timeoutMs } from './submit-params.js';
 import { FlowCache } from './flow-cache.js';
 import { HumanInputs } from './human-inputs.js';
-import { downstreamOf } from './step-refs.js';
 
 export interface RunManagerOptions {
   store: Store;
@@ -353,9 +352,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
     const prior = new Map<string, PriorStep>();
     const fork = run.record.forkOf;
     if (fork) {
-      const redo = downstreamOf(run.flow.flow, fork.fromStep);
       for (const s of this.state.listSteps(fork.runId, itemIndex)) {
-        if (redo.has(s.stepId) || !s.result) continue;
+        if (run.forkRedo?.has(s.stepId) || !s.result) continue;
         prior.set(s.stepId, { result: s.result, lastAttempt: 0 });
       }
     }
