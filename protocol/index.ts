@@ -14,7 +14,7 @@ export type {
   RunState, ItemWireStatus, ResultOrder, StepOverrides, SubmitRunParams, GetRunParams, ItemStatistics,
   WireFlowResult, ItemResult, RunStatus,
 } from './types/run.js';
-export { TERMINAL_RUN_STATES } from './types/run.js';
+export { TERMINAL_RUN_STATES, isTerminalRunState } from './types/run.js';
 export type { ValueExpr, ErrorAction, Step, Flow, FlowTestCase } from './types/flow.js';
 export { FLOW_SCHEMA_URL } from './types/flow.js';
 export { Initialize, Initialized, RUNTIME_PROTOCOL_VERSION } from './methods/initialize.js';

@@ -4,6 +4,9 @@ import type { ObservabilityContext } from './component.js';
 export type RunState = 'pending' | 'running' | 'paused' | 'success' | 'failed' | 'cancelled';
 export const TERMINAL_RUN_STATES: readonly RunState[] = ['success', 'failed', 'cancelled'];
 
+/** A run in one of these states will not change again. */
+export const isTerminalRunState = (status: string): boolean => (TERMINAL_RUN_STATES as readonly string[]).includes(status);
+
 /** Stepflow's per-item ExecutionStatus enum (its Python SDK validates it). */
 export type ItemWireStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'paused';
 

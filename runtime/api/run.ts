@@ -1,4 +1,5 @@
 import type { ResultOrder, RunStatus } from '../../protocol/index.js';
+import { isTerminalRunState } from '../../protocol/index.js';
 import type { RunEvent } from '../store/state-store.js';
 import type { RunManager } from '../runs/run-manager.js';
 
@@ -55,7 +56,7 @@ export function runEvents(runs: RunManager, runId: string, since: number): Async
   queue.unshift(...backlog);
   const finishedAlready = () => {
     const status = runs.storeState.getRun(runId)?.status;
-    return status === 'success' || status === 'failed' || status === 'cancelled';
+    return status !== undefined && isTerminalRunState(status);
   };
 
   const iterator: AsyncIterableIterator<RunEvent> = {

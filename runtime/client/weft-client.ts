@@ -1,4 +1,5 @@
 import type { BlobId, RunState, RunStatus } from '../../protocol/index.js';
+import { isTerminalRunState } from '../../protocol/index.js';
 import type {
   BlobResponse, ComponentListing, FlowSummary, ForkRunRequest, GetRunOptions, RunPage, SubmitRunRequest, WeftEvent,
 } from './client-types.js';
@@ -80,7 +81,7 @@ export class WeftClient {
         headers: { ...this.auth(), accept: 'text/event-stream', ...(lastEventId > 0 ? { 'last-event-id': String(lastEventId) } : {}) },
         signal,
       }),
-      isFinished: async () => ['success', 'failed', 'cancelled'].includes((await this.getRun(runId)).status),
+      isFinished: async () => isTerminalRunState((await this.getRun(runId)).status),
     }, opts);
   }
 

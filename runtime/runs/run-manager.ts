@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type {
   AwaitInputParams, BlobId, BlobType, Flow, FlowResult, GetRunParams, RunState, RunStatus, SubmitRunParams,
 } from '../../protocol/index.js';
-import { ErrorCodes, ProtocolError, TERMINAL_RUN_STATES } from '../../protocol/index.js';
+import { ErrorCodes, ProtocolError, isTerminalRunState as isTerminal } from '../../protocol/index.js';
 import type { CallerContext, RuntimeContext } from '../plugins/runtime-context.js';
 import type { PluginRouter } from '../plugins/plugin-router.js';
 import type { ItemRecord, RunEvent, RunEventType, RunOwner, RunRecord, Store } from '../store/state-store.js';
@@ -496,8 +496,6 @@ export class RunManager implements RuntimeContext, ItemRunner {
   get storeState() { return this.state; }
   journal(op: () => void): Promise<void> { return this.commit.write(op); }
 }
-
-function isTerminal(status: RunState): boolean { return TERMINAL_RUN_STATES.includes(status); }
 
 function unknownRun(runId: string): ProtocolError {
   return new ProtocolError(ErrorCodes.NotFound, `run not found: ${runId}`, { runId });

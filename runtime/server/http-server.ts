@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { BlobId, Flow, RunStatus } from '../../protocol/index.js';
-import { ErrorCodes, ProtocolError, TERMINAL_RUN_STATES, normalizeBlobId } from '../../protocol/index.js';
+import { ErrorCodes, ProtocolError, isTerminalRunState, normalizeBlobId } from '../../protocol/index.js';
 import type { Runtime } from '../api/runtime.js';
 import { bearerAuth } from './bearer-auth.js';
 import { checkBody } from './check-body.js';
@@ -181,7 +181,7 @@ function flag(v: string | undefined): boolean {
 }
 
 function isTerminal(status: RunStatus): boolean {
-  return TERMINAL_RUN_STATES.includes(status.status);
+  return isTerminalRunState(status.status);
 }
 
 function blobIdParam(id: string): BlobId {

@@ -1,4 +1,5 @@
 import { openRuntime, type CommonOptions } from '../open-runtime.js';
+import { isTerminalRunState } from '../../../protocol/index.js';
 import { EXIT, UsageError } from '../usage-error.js';
 import type { CliIo } from './run.js';
 
@@ -13,7 +14,7 @@ export async function resumeCommand(runId: string | undefined, opts: CommonOptio
     if (runId) {
       const run = rt.store.state.getRun(runId);
       if (!run) throw new UsageError(`run not found: ${runId}`);
-      if (!ids.includes(runId) && !['success', 'failed', 'cancelled'].includes(run.status)) {
+      if (!ids.includes(runId) && !isTerminalRunState(run.status)) {
         throw new UsageError(`run ${runId} is being executed by another weft process; it was not resumed`);
       }
       ids = [runId];

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../runtime/api/index.js';
 import { ErrorCodes } from '../../../protocol/index.js';
 import { FLOW_SCHEMA, configWithServers, openTestRuntime } from '../../helpers/runtime-fixture.js';
+import { until } from '../../helpers/weft-process.js';
 
 const flowOf = (component: string, extra: Record<string, unknown> = {}) => ({
   schema: FLOW_SCHEMA, name: `one step ${component}`,
@@ -13,13 +14,6 @@ const flowOf = (component: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-async function until(pred: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('RunManager through the embedding API (real SDK server over stdio, SQLite store)', () => {
   let fx: Awaited<ReturnType<typeof openTestRuntime>>;
