@@ -29,3 +29,5 @@ export type { NdjsonReaderOptions } from './ndjson.js';
 export { validatorFor, compileUserSchema, validationIssues, formatValidationError, pointerToPath } from './validate.js';
 export type { ValidationIssue } from './validate.js';
 export { packageRoot } from './package-root.js';
+export { parsePath, applyPath, JsonPathError, NOT_FOUND, EMPTY_PATH } from './json-path.js';
+export type { JsonPath, PathSegment } from './json-path.js';

@@ -1,7 +1,7 @@
 import { failure, success } from '../../protocol/index.js';
 import type { FlowResult } from '../../protocol/index.js';
 import { childPath } from './diagnostic.js';
-import { applyPath, EMPTY_PATH, JsonPath, JsonPathError, NOT_FOUND, parsePath } from './json-path.js';
+import { applyPath, EMPTY_PATH, JsonPath, JsonPathError, NOT_FOUND, parsePath } from '../../protocol/json-path.js';
 
 /**
  * A value expression parsed once at load (flows.md §5). Objects and arrays without any

@@ -1,4 +1,5 @@
-import { canonicalJson } from '../../protocol/index.js';
+import { NOT_FOUND, applyPath, canonicalJson, parsePath } from '../../protocol/index.js';
+import type { JsonPath } from '../../protocol/index.js';
 import type { RouteRule } from '../api/config-types.js';
 import type { Plugin } from './plugin.js';
 import type { PluginRouter, ResolvedRoute } from './plugin-router.js';
@@ -31,6 +32,13 @@ export class RouteTable implements PluginRouter {
         if (!this.byName.has(rule.plugin)) {
           throw new Error(`routes["${pattern}"][${i}].plugin: unknown plugin "${rule.plugin}" (configured: ${[...this.byName.keys()].join(', ') || 'none'})`);
         }
+        (rule.conditions ?? []).forEach((condition, c) => {
+          try {
+            parsePath(condition.path);
+          } catch (error) {
+            throw new Error(`routes["${pattern}"][${i}].conditions[${c}].path: ${(error as Error).message}`, { cause: error });
+          }
+        });
       });
       return { pattern, segments: compilePattern(pattern), rules };
     });
@@ -137,30 +145,22 @@ function resolvedName(rule: RouteRule, params: Record<string, string>): string |
   return params.component === undefined ? undefined : `/${params.component}`;
 }
 
+const parsedPaths = new Map<string, JsonPath>();
+
 /**
- * A private JSONPath subset for route conditions: `$`, `$.a.b`, `$[0]`, `$["k"]`, and a
- * bare `name` (one key). Kept here because plugins/ may not import flow/'s evaluator.
+ * A route condition's path into the step input: the same JSONPath subset as flows
+ * (flows.md §5.1), parsed once per distinct path.
  */
 export function evaluatePath(path: string, value: unknown): { ok: true; value: unknown } | { ok: false } {
-  if (!path.startsWith('$')) return lookup(value, path);
-  let current = value;
-  const token = /\.([A-Za-z_$][\w$-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*"|'[^']*')\]/y;
-  let at = 1;
-  while (at < path.length) {
-    token.lastIndex = at;
-    const m = token.exec(path);
-    if (!m) return { ok: false };
-    at = token.lastIndex;
-    const key = m[1] ?? (m[2] !== undefined ? Number(m[2]) : m[3].startsWith('"') ? (JSON.parse(m[3]) as string) : m[3].slice(1, -1));
-    const next = lookup(current, key);
-    if (!next.ok) return next;
-    current = next.value;
+  let parsed = parsedPaths.get(path);
+  if (!parsed) {
+    try {
+      parsed = parsePath(path);
+    } catch {
+      return { ok: false };
+    }
+    parsedPaths.set(path, parsed);
   }
-  return { ok: true, value: current };
-}
-
-function lookup(value: unknown, key: string | number): { ok: true; value: unknown } | { ok: false } {
-  if (typeof key === 'number') return Array.isArray(value) && key < value.length ? { ok: true, value: value[key] } : { ok: false };
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, key)) return { ok: false };
-  return { ok: true, value: (value as Record<string, unknown>)[key] };
+  const found = applyPath(value, parsed);
+  return found === NOT_FOUND ? { ok: false } : { ok: true, value: found };
 }

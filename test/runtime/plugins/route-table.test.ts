@@ -80,4 +80,15 @@ describe('route condition paths', () => {
     expect(evaluatePath('$', input)).toEqual({ ok: true, value: input });
     expect(evaluatePath('$.a.c', input)).toEqual({ ok: false });
   });
+
+  it('follows the flows JSONPath rules: a field runs to the next . or [, whitespace is trimmed', () => {
+    const input = { model: { 'gpt-4:beta': 'yes' } };
+    expect(evaluatePath('$.model.gpt-4:beta', input)).toEqual({ ok: true, value: 'yes' });
+    expect(evaluatePath('  $.model  ', input)).toEqual({ ok: true, value: input.model });
+  });
+
+  it('rejects a malformed condition path when the table is built, naming route, rule and condition', () => {
+    expect(() => new RouteTable({ '/llm/{component}': [{ plugin: 'openai', conditions: [{ path: '$model', value: 'x' }] }] }, plugins))
+      .toThrow(/routes\["\/llm\/\{component\}"\]\[0\]\.conditions\[0\]\.path: .*'m'/);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyPath, JsonPathError, NOT_FOUND, parsePath } from '../../../runtime/flow/json-path.js';
+import { applyPath, JsonPathError, NOT_FOUND, parsePath } from '../../protocol/json-path.js';
 
 describe('parsePath (flows.md §5.1)', () => {
   it.each([

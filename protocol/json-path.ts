@@ -1,5 +1,6 @@
 /**
- * The JSONPath subset of flows.md §5.1, parsed once into segments. A string segment is
+ * The JSONPath subset of flows.md §5.1 (step `path`, `$input`, `$variable` and route
+ * conditions alike), parsed once into segments. A string segment is
  * a field, a number an array index. No wildcards, slices, filters or unions.
  */
 export type PathSegment = string | number;
