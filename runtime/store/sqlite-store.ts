@@ -181,14 +181,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   }
 
   private flushSteps(): void {
-    const rows = this.pendingSteps;
-    const count = rows.length / STEP_COLUMNS_N;
-    for (let done = 0; done < count;) {
-      const n = Math.min(count - done, MAX_STEP_ROWS);
-      this.stepUpsert(n).run(rows.slice(done * STEP_COLUMNS_N, (done + n) * STEP_COLUMNS_N));
-      done += n;
-    }
-    rows.length = 0;
+    writeRows(this.pendingSteps, STEP_COLUMNS_N, MAX_STEP_ROWS, (n) => this.stepUpsert(n));
   }
 
   private stepUpsert(rows: number): Statement {
@@ -238,14 +231,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   }
 
   private flushEvents(): void {
-    const rows = this.pendingEvents;
-    const count = rows.length / EVENT_COLUMNS;
-    for (let done = 0; done < count;) {
-      const n = Math.min(count - done, MAX_EVENT_ROWS);
-      this.eventInsert(n).run(rows.slice(done * EVENT_COLUMNS, (done + n) * EVENT_COLUMNS));
-      done += n;
-    }
-    rows.length = 0;
+    writeRows(this.pendingEvents, EVENT_COLUMNS, MAX_EVENT_ROWS, (n) => this.eventInsert(n));
   }
 
   private eventInsert(rows: number): Statement {
@@ -761,4 +747,18 @@ export function toStoreError(location: string, error: unknown, during?: 'open'):
     return new StoreError(location, during ?? 'io', `cannot be ${during === 'open' ? 'opened' : 'read or written'} ${detail}.`, options);
   }
   return error;
+}
+
+/**
+ * Writes buffered rows (flattened, `columns` values each) with multi-row statements of at
+ * most `maxRows` rows, in order, then empties the buffer.
+ */
+function writeRows(rows: unknown[], columns: number, maxRows: number, statementFor: (n: number) => Statement): void {
+  const count = rows.length / columns;
+  for (let done = 0; done < count;) {
+    const n = Math.min(count - done, maxRows);
+    statementFor(n).run(rows.slice(done * columns, (done + n) * columns));
+    done += n;
+  }
+  rows.length = 0;
 }
