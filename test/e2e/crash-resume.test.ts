@@ -99,8 +99,16 @@ describe('crash and resume', () => {
     const byKey = new Map<string, number[]>();
     for (const e of all) byKey.set(`${e.item}:${e.step}`, [...(byKey.get(`${e.item}:${e.step}`) ?? []), e.attempt]);
     expect(byKey.size).toBe(400);
-    // Attempts keep counting across crashes: 1, 2, 3... never back to 1.
-    for (const [key, attempts] of byKey) expect(attempts, key).toEqual(attempts.map((_, i) => i + 1));
+    // Attempts keep counting across crashes: strictly increasing, never back to 1. An attempt
+    // is journaled *before* its request is written, so a kill in between leaves a number the
+    // component never saw (e.g. [2]): gaps are possible, repeats and resets are not.
+    for (const [key, attempts] of byKey) {
+      expect(attempts[0], key).toBeGreaterThanOrEqual(1);
+      for (let i = 1; i < attempts.length; i++) expect(attempts[i], key).toBeGreaterThan(attempts[i - 1]);
+    }
+    // Attempts journaled but never delivered happen only at a kill, at most one per slot.
+    const skipped = [...byKey.values()].reduce((n, a) => n + (a[a.length - 1] - a.length), 0);
+    expect(skipped).toBeLessThanOrEqual(kills.length * maxConcurrency);
     // What was journaled before a kill never ran again after it.
     for (const kill of kills) {
       const after = all.slice(kill.at).filter((e) => kill.journaled.has(`${e.item}:${e.step}`));
@@ -109,10 +117,11 @@ describe('crash and resume', () => {
     // Only steps in flight at a kill ran again: at most maxConcurrency per kill.
     const rerun = [...byKey.values()].filter((a) => a.length > 1).reduce((n, a) => n + a.length - 1, 0);
     expect(rerun).toBeLessThanOrEqual(kills.length * maxConcurrency);
-    // Item results carry the attempt that produced them.
+    // Item results carry the attempt that produced them: the last one the component saw.
     for (const r of status.results!) {
       const v = (r.result as { value: { second: { attempt: number }; first: { attempt: number } } }).value;
-      expect(v.second.attempt).toBe(byKey.get(`${r.itemIndex}:second`)!.length);
+      expect(v.second.attempt).toBe(byKey.get(`${r.itemIndex}:second`)!.at(-1));
+      expect(v.first.attempt).toBe(byKey.get(`${r.itemIndex}:first`)!.at(-1));
     }
   }, 120_000);
 
@@ -177,7 +186,8 @@ output: {$step: spawn}
     expect(all.slice(at).filter((e) => journaled.has(e.item))).toEqual([]);
     for (const e of all.slice(at)) {
       const before = all.slice(0, at).filter((b) => b.item === e.item);
-      if (before.length > 0) expect(e.attempt, `item ${e.item}`).toBe(before.length + 1);
+      // Re-executed with a higher attempt (+1, or more if a journaled attempt never reached it).
+      if (before.length > 0) expect(e.attempt, `item ${e.item}`).toBeGreaterThan(Math.max(...before.map((b) => b.attempt)));
     }
   }, 120_000);
 
