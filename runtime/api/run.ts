@@ -52,8 +52,7 @@ export function runEvents(runs: RunManager, runId: string, since: number): Async
     queue.push(event);
     wake?.();
   });
-  const backlog = runs.listEvents(runId, since);
-  queue.unshift(...backlog);
+  let backlogRead = false;
   const finishedAlready = () => {
     const status = runs.storeState.getRun(runId)?.status;
     return status !== undefined && isTerminalRunState(status);
@@ -64,6 +63,13 @@ export function runEvents(runs: RunManager, runId: string, since: number): Async
     async next(): Promise<IteratorResult<RunEvent>> {
       for (;;) {
         if (done) return { value: undefined, done: true };
+        if (!backlogRead) {
+          // Read once durable (RunManager.durable); live events queued meanwhile are either
+          // in it or newer, and repeats are dropped by seq below.
+          backlogRead = true;
+          await runs.durable();
+          queue.unshift(...runs.storeState.listEvents(runId, since));
+        }
         const event = queue.shift();
         if (event) {
           if (event.seq <= last) continue;
@@ -75,8 +81,9 @@ export function runEvents(runs: RunManager, runId: string, since: number): Async
           // Not executed by this process (finished, or run by another one): read the store.
           // Status first: the terminal status commits with run_completed, so if it is
           // terminal now, the events read next include the end.
+          await runs.durable();
           const finished = finishedAlready();
-          const rest = runs.listEvents(runId, last);
+          const rest = runs.storeState.listEvents(runId, last);
           if (rest.length > 0) { queue.push(...rest); continue; }
           if (finished) { done = true; unsubscribe(); return { value: undefined, done: true }; }
         }

@@ -1,11 +1,14 @@
 import type { StateStore } from '../store/state-store.js';
 
+const DEFER_SYNC = { deferSync: true };
+
 /**
  * Batches store writes into one transaction per event-loop turn ("group commit"), so
  * durability costs one commit for many items. `write` resolves only once its
- * transaction has committed: callers await it before acknowledging a result, so no
+ * transaction has committed (and, on a store that fsyncs, once an fsync shared with
+ * other commits has covered it): callers await it before acknowledging a result, so no
  * acknowledged state is lost if the process dies. `after` callbacks (live event
- * fan-out) run after the commit, in order.
+ * fan-out) run after that, in order.
  */
 export class GroupCommit {
   private ops: Array<() => void> = [];
@@ -46,16 +49,27 @@ export class GroupCommit {
     if (this.ops.length === 0) return;
     const ops = this.ops; const afters = this.afters; const pending = this.pending;
     this.ops = []; this.afters = []; this.pending = undefined;
+    let synced: Promise<void> | undefined;
     try {
-      this.state.transaction(() => { for (const op of ops) op(); });
+      // Committed now (a process kill loses none of it); on a store that fsyncs, it is
+      // acknowledged only once the shared fsync that covers it is done.
+      this.state.transaction(() => { for (const op of ops) op(); }, DEFER_SYNC);
+      synced = this.state.synced();
     } catch (error) {
-      const e = error as Error;
-      this.failed = new Error(`store ${this.describeStore}: write failed: ${e.message}`, { cause: e });
-      pending?.reject(this.failed);
+      this.fail(error as Error, pending);
       return;
     }
-    pending?.resolve();
-    for (const a of afters) a();
+    const acknowledge = (): void => {
+      pending?.resolve();
+      for (const a of afters) a();
+    };
+    if (!synced) acknowledge();
+    else synced.then(acknowledge, (error: Error) => this.fail(error, pending));
+  }
+
+  private fail(e: Error, pending: { reject: (e: Error) => void } | undefined): void {
+    this.failed ??= new Error(`store ${this.describeStore}: write failed: ${e.message}`, { cause: e });
+    pending?.reject(this.failed);
   }
 
   /** The error that stopped all writes (full disk, read-only file), if any. */

@@ -139,6 +139,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     const timeout = timeoutMs(params.timeoutSecs);
     if (!this.state.getRun(params.runId)) throw unknownRun(params.runId);
     if (params.wait) await this.waitForRun(params.runId, timeout);
+    await this.durable();
     const run = this.state.getRun(params.runId)!;
     return toRunStatus(run, params.includeResults ? this.state.listResults(run.runId, order) : undefined);
   }
@@ -154,6 +155,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
 
   private async waitAndGet(runId: string, timeoutSecs: number | undefined, withResults: boolean): Promise<RunStatus> {
     await this.waitForRun(runId, timeoutMs(timeoutSecs));
+    await this.durable();
     const run = this.state.getRun(runId)!;
     return toRunStatus(run, withResults ? this.state.listResults(runId, 'byIndex') : undefined);
   }
@@ -277,10 +279,21 @@ export class RunManager implements RuntimeContext, ItemRunner {
     return this.inputs.send(runId, itemIndex, stepId, value);
   }
 
-  /** Events of a run from the store (after `sinceSeq`). */
+  /** Events of a run from the store (after `sinceSeq`), for this process's own use. */
   listEvents(runId: string, sinceSeq = 0, limit?: number): RunEvent[] {
     this.commit.flush();
     return this.state.listEvents(runId, sinceSeq, limit);
+  }
+
+  /**
+   * Settles when everything written so far is durable. A commit is readable before its
+   * shared fsync is done (GroupCommit); whatever answers a caller outside this process
+   * (runs/get, event streams) waits for this first, so it never shows state a power cut
+   * could still take back.
+   */
+  durable(): Promise<void> | undefined {
+    this.commit.flush();
+    return this.state.synced();
   }
 
   isActive(runId: string): boolean { return this.active.has(runId); }

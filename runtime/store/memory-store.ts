@@ -108,6 +108,8 @@ export class MemoryStore implements BlobStore, StateStore, Store {
     return fn();
   }
 
+  synced(): undefined { return undefined; }
+
   createRun(run: RunRecord): void {
     if (this.runs.has(run.runId)) throw new Error(`run ${run.runId} already exists`);
     // Counters start at zero whatever the record says: addItems and the item methods keep them.

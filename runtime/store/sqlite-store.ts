@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { decode, encode } from '@msgpack/msgpack';
 import Database from 'better-sqlite3';
@@ -6,6 +6,7 @@ import { normalizeBlobId } from '../../protocol/index.js';
 import type { BlobId, BlobType, FlowError, FlowResult, RunState } from '../../protocol/index.js';
 import type { BlobStore, FlowSummary, StoredBlob } from './blob-store.js';
 import { prepareBlob } from './blob-values.js';
+import { GroupSync } from './group-sync.js';
 import { mayTakeOver } from './run-ownership.js';
 import { checkStoreFile, migrate } from './sqlite-migrations.js';
 import type {
@@ -17,14 +18,15 @@ export interface SqliteStoreOptions {
   /** The database file (its directory is created), or `:memory:`. */
   path: string;
   /**
-   * `full` (default): WAL with synchronous=FULL, an fsync on every commit: what
-   * `transaction` returned survives a power cut or OS crash too. One fsync per group
-   * commit costs ~10% of journal throughput on this machine (npm run bench -- --only
-   * batch,sqlite: batch_items_per_s_sqlite vs _sqlite_normal), so it is the default: an
-   * acknowledged result is never lost.
-   * `normal`: synchronous=NORMAL. A commit is in the WAL file (the OS has it) when
-   * `transaction` returns, so it survives the process being killed; a power cut may
-   * lose the last commits (their steps then run again), never corrupt the file.
+   * `full` (default): every commit is fsynced before it counts as durable, so what was
+   * acknowledged survives a power cut or OS crash too. The store does that fsync itself
+   * (fdatasync of the WAL; SQLite runs with synchronous=NORMAL): at once for an ordinary
+   * `transaction`, exactly as synchronous=FULL would, and on a libuv thread for a
+   * `deferSync` one, shared by every commit waiting for it (`synced()`), so the group
+   * commits of a running batch do not stop the event loop for the disk.
+   * `normal`: synchronous=NORMAL and no fsync of ours. A commit is in the WAL file (the
+   * OS has it) when `transaction` returns, so it survives the process being killed; a
+   * power cut may lose the last commits (their steps then run again), never corrupt the file.
    */
   durability?: 'normal' | 'full';
   /** How long a write waits for another process's lock before failing (default 5000). */
@@ -60,6 +62,8 @@ const WAL_AUTOCHECKPOINT_PAGES = 10000;
  */
 export class SqliteStore implements BlobStore, StateStore, Store {
   readonly location: string;
+  /** See SqliteStoreOptions; `normal` for an in-memory database, which has no file to sync. */
+  readonly durability: 'normal' | 'full';
   readonly blobs: BlobStore = this;
   readonly state: StateStore = this;
 
@@ -96,6 +100,11 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   /** Owners that claimed runs through this connection: released on close. */
   private readonly owners = new Set<string>();
   private closed = false;
+  /** `full` durability on a file: this store fsyncs the WAL itself (see SqliteStoreOptions). */
+  private readonly groupSync: GroupSync | undefined;
+  private walFd: number | undefined;
+  /** A `deferSync` transaction committed since the last sync was requested. */
+  private unsynced = false;
 
   constructor(options: SqliteStoreOptions) {
     const inMemory = options.path === ':memory:';
@@ -113,7 +122,9 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     try {
       checkStoreFile(db, this.location); // before any write: a foreign file stays untouched
       db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
+      // NORMAL in both modes: in WAL mode it still syncs the WAL before each checkpoint and
+      // the database after it; `full` adds an fsync of the WAL per commit (syncWal).
+      db.pragma('synchronous = NORMAL');
       db.pragma('cache_size = -16000'); // KiB: keeps a big run's item pages in memory
       db.pragma('journal_size_limit = 67108864'); // shrink the WAL back after a big run
       db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
@@ -127,6 +138,15 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     // BEGIN IMMEDIATE: a group commit takes the write lock up front (waiting busy_timeout for
     // another process), rather than failing with SQLITE_BUSY when a read turns into a write.
     this.tx = db.transaction((fn: () => unknown) => this.inTransaction(fn)).immediate;
+    this.durability = inMemory || options.durability === 'normal' ? 'normal' : 'full';
+    if (this.durability === 'full') {
+      this.groupSync = new GroupSync(() => new Promise<void>((done, fail) => {
+        const fd = this.closed ? undefined : this.openWal();
+        // Closed: closing checkpointed the WAL into the database and synced both.
+        if (fd === undefined) { done(); return; }
+        fdatasync(fd, (error) => (error ? fail(new StoreError(this.location, 'io', `cannot be synced to disk (${error.message}).`, { cause: error })) : done()));
+      }));
+    }
   }
 
   /** A PRAGMA on this connection, for diagnostics and tests (e.g. `journal_mode`, `max_page_count = 64`). */
@@ -134,15 +154,59 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     return this.guard(() => this.db.pragma(source, { simple: true }));
   }
 
-  transaction<T>(fn: () => T): T {
+  transaction<T>(fn: () => T, options?: { deferSync?: boolean }): T {
+    let result: T;
     try {
       // Buffered events belong to the enclosing level: write them there, before a savepoint
       // that may be rolled back.
       if (this.depth > 0) this.flushPending();
-      return this.tx(fn) as T; // nested calls become savepoints (better-sqlite3)
+      result = this.tx(fn) as T; // nested calls become savepoints (better-sqlite3)
     } catch (error) {
       throw toStoreError(this.location, error);
     }
+    if (this.depth === 0) {
+      if (options?.deferSync) this.unsynced = this.groupSync !== undefined;
+      else this.syncWal();
+    }
+    return result;
+  }
+
+  synced(): Promise<void> | undefined {
+    if (!this.unsynced) return this.groupSync?.idle;
+    this.unsynced = false;
+    return this.groupSync!.request();
+  }
+
+  /** Makes every commit so far durable now (`full`; ordinary transactions and single writes). */
+  private syncWal(): void {
+    if (!this.groupSync) return;
+    const fd = this.openWal();
+    if (fd === undefined) return;
+    try {
+      fdatasyncSync(fd);
+    } catch (error) {
+      throw new StoreError(this.location, 'io', `cannot be synced to disk (${(error as Error).message}).`, { cause: error });
+    }
+  }
+
+  /** The WAL file, opened once; SQLite keeps it while any connection is open. */
+  private openWal(): number | undefined {
+    if (this.walFd === undefined) {
+      try {
+        this.walFd = openSync(`${this.location}-wal`, 'r');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // nothing written yet
+        throw error;
+      }
+    }
+    return this.walFd;
+  }
+
+  /** One write outside any transaction (autocommit), durable when it returns. */
+  private autocommit<T>(fn: () => T): T {
+    const result = this.guard(fn);
+    if (this.depth === 0) this.syncWal();
+    return result;
   }
 
   private inTransaction(fn: () => unknown): unknown {
@@ -257,6 +321,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
         // The same JSON stored as `data` earlier becomes a flow now: listable and runnable.
         this.s.upgradeToFlow.run(p.name ?? null, p.description ?? null, now, p.id);
       }
+      if (this.depth === 0) this.syncWal();
       return p.id;
     } catch (error) {
       throw toStoreError(this.location, error);
@@ -346,7 +411,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   }
 
   setRunStatus(runId: string, status: RunState, completedAt?: string, error?: FlowError): void {
-    this.guard(() => {
+    this.autocommit(() => {
       if (this.s.setRunStatus.run(status, completedAt ?? null, json(error), runId).changes === 0) throw new Error(`unknown run ${runId}`);
     });
   }
@@ -423,19 +488,19 @@ export class SqliteStore implements BlobStore, StateStore, Store {
 
   startStep(runId: string, itemIndex: number, stepId: string, attempt: number, at: string): void {
     if (this.depth > 0) { this.pendingSteps.push(runId, itemIndex, stepId, attempt, 'running', null, at, null); return; }
-    this.guard(() => this.s.startStep.run(runId, itemIndex, stepId, attempt, at));
+    this.autocommit(() => this.s.startStep.run(runId, itemIndex, stepId, attempt, at));
   }
 
   finishStep(runId: string, itemIndex: number, stepId: string, attempt: number, result: FlowResult, at: string): void {
     const state: StepState = result.outcome === 'success' ? 'success' : 'failed';
     const resultJson = JSON.stringify(result);
     if (this.depth > 0) { this.pendingSteps.push(runId, itemIndex, stepId, attempt, state, resultJson, at, at); return; }
-    this.guard(() => this.s.finishStep.run(runId, itemIndex, stepId, attempt, state, resultJson, at, at));
+    this.autocommit(() => this.s.finishStep.run(runId, itemIndex, stepId, attempt, state, resultJson, at, at));
   }
 
   awaitStepInput(runId: string, itemIndex: number, stepId: string, prompt: { prompt: string; schema?: unknown }, at: string): void {
     const promptJson = JSON.stringify(prompt);
-    this.guard(() => {
+    this.autocommit(() => {
       this.flushSteps(); // in order with the buffered starts and finishes
       this.s.awaitStepInput.run(runId, itemIndex, stepId, at, promptJson);
     });
@@ -459,7 +524,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
       this.pendingEvents.push(seq, event.runId, event.type, event.at, event.itemIndex ?? null, event.stepId ?? null, event.attempt ?? null, dataJson);
       return seq;
     }
-    return this.guard(() => Number(this.s.insertEvent.run(
+    return this.autocommit(() => Number(this.s.insertEvent.run(
       event.runId, event.type, event.at, event.itemIndex ?? null, event.stepId ?? null, event.attempt ?? null, dataJson,
     ).lastInsertRowid));
   }
@@ -474,7 +539,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   // ---- ownership --------------------------------------------------------------------
 
   claimRun(runId: string, owner: RunOwner): boolean {
-    return this.guard(() => {
+    return this.autocommit(() => {
       const now = new Date().toISOString();
       // Each write below is atomic under SQLite's write lock; the update is a
       // compare-and-swap on the holder we saw, so two claimants never both win.
@@ -497,7 +562,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   }
 
   releaseRuns(ownerId: string): void {
-    this.guard(() => this.s.releaseOwner.run(ownerId));
+    this.autocommit(() => this.s.releaseOwner.run(ownerId));
     this.owners.delete(ownerId);
   }
 
@@ -509,7 +574,14 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     } catch {
       // e.g. a full disk: the claims stay, and are taken over once this pid is gone.
     }
-    this.db.close();
+    this.db.close(); // checkpoints the WAL into the database and syncs both
+    const fd = this.walFd;
+    this.walFd = undefined;
+    if (fd === undefined) return;
+    // A sync on a libuv thread may still use the descriptor: close it after that one.
+    const busy = this.groupSync?.idle;
+    if (busy) busy.then(() => closeSync(fd), () => closeSync(fd)).catch(() => {});
+    else closeSync(fd);
   }
 
   // ---- helpers ----------------------------------------------------------------------

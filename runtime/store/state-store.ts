@@ -90,7 +90,16 @@ export interface ListRunsFilter {
  * A write that has returned from a committed `transaction` survives a process kill.
  */
 export interface StateStore {
-  transaction<T>(fn: () => T): T;
+  /**
+   * Runs `fn` as one transaction. It is durable when this returns, unless `deferSync` is
+   * set: then it survives a process kill at once, and a power cut once `synced()` settles.
+   */
+  transaction<T>(fn: () => T, options?: { deferSync?: boolean }): T;
+  /**
+   * Settles when every transaction committed so far survives a power cut; `undefined`
+   * when they already do (nothing deferred, or a store that does not sync).
+   */
+  synced(): Promise<void> | undefined;
 
   // runs
   /** Throws if the id exists. `run.items` is ignored: counters start at zero and follow the item methods. */

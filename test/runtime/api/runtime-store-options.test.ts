@@ -6,7 +6,8 @@ import { Runtime } from '../../../runtime/api/runtime.js';
 import type { SqliteStore } from '../../../runtime/store/sqlite-store.js';
 
 // The config's stateStore reaches the store Runtime.open creates: durability (full by
-// default: an fsync per group commit, so a power cut loses nothing acknowledged) and path.
+// default: every commit fsynced before it is acknowledged, so a power cut loses nothing
+// acknowledged) and path.
 describe('Runtime.open store options from the config', () => {
   const dir = mkdtempSync(join(tmpdir(), 'weft-store-opts-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,11 +16,19 @@ describe('Runtime.open store options from the config', () => {
     cwd: dir, resume: false,
   });
 
-  it('defaults to SQLite at .weft/weft.db with synchronous=FULL', async () => {
+  /** Whether a deferred commit waits for an fsync of this store's. */
+  const syncsDeferredCommits = (store: SqliteStore): boolean => {
+    store.transaction(() => store.putBlob({ probe: Math.random() }, 'data'), { deferSync: true });
+    return store.synced() !== undefined;
+  };
+
+  it('defaults to SQLite at .weft/weft.db with durability full', async () => {
     const rt = await open();
     try {
       expect(rt.store.location).toBe(join(dir, '.weft', 'weft.db'));
-      expect((rt.store as unknown as SqliteStore).pragma('synchronous')).toBe(2);
+      const store = rt.store as unknown as SqliteStore;
+      expect(store.durability).toBe('full');
+      expect(syncsDeferredCommits(store)).toBe(true);
     } finally { await rt.close(); }
   });
 
@@ -27,7 +36,9 @@ describe('Runtime.open store options from the config', () => {
     const rt = await open({ type: 'sqlite', path: 'custom/runs.db', durability: 'normal' });
     try {
       expect(rt.store.location).toBe(join(dir, 'custom', 'runs.db'));
-      expect((rt.store as unknown as SqliteStore).pragma('synchronous')).toBe(1);
+      const store = rt.store as unknown as SqliteStore;
+      expect(store.durability).toBe('normal');
+      expect(syncsDeferredCommits(store)).toBe(false);
     } finally { await rt.close(); }
   });
 });

@@ -141,11 +141,18 @@ describe('SqliteStore', () => {
     }
   });
 
-  it('applies synchronous=FULL by default and NORMAL when durability is normal', () => {
-    expect(openAt(freshPath()).pragma('synchronous')).toBe(2);
+  it('runs SQLite with synchronous=NORMAL and, by default, syncs deferred commits itself', () => {
+    const full = openAt(freshPath());
+    expect(full.pragma('synchronous')).toBe(1); // the WAL fsync per commit is the store's own
+    full.transaction(() => full.createRun(runRecord('a')));
+    expect(full.synced()).toBeUndefined(); // an ordinary transaction is durable when it returns
+    full.transaction(() => full.createRun(runRecord('b')), { deferSync: true });
+    expect(full.synced()).toBeInstanceOf(Promise);
     const normal = new SqliteStore({ path: freshPath(), durability: 'normal' });
     try {
       expect(normal.pragma('synchronous')).toBe(1);
+      normal.transaction(() => normal.createRun(runRecord('b')), { deferSync: true });
+      expect(normal.synced()).toBeUndefined();
     } finally {
       normal.close();
     }
@@ -338,3 +345,57 @@ describe('openStore', () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+// Durability `full` is this store's own fdatasync of the WAL: at once for an ordinary
+// transaction, on a libuv thread (shared) for a deferSync one. strace shows the system
+// calls in order, so the test proves each acknowledgement came after a sync of the WAL.
+describe('SqliteStore fsyncs (strace)', () => {
+  const childScript = fileURLToPath(new URL('./sync-child.mjs', import.meta.url));
+  const strace = ['/usr/bin/strace', '/bin/strace'].find((p) => existsSync(p));
+
+  /** The child's WAL syncs (where each started) and markers, from OPEN to CLOSE, in the order the kernel saw them. */
+  async function traceChild(durability: 'full' | 'normal'): Promise<{ events: string[]; out: string }> {
+    const path = freshPath();
+    const log = `${path}.strace`;
+    const child = spawn(strace!, ['-f', '-y', '-e', 'trace=fdatasync,fsync,write', '-o', log, process.execPath, childScript, path, durability],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => { out += d; });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    const events: string[] = [];
+    for (const line of readFileSync(log, 'utf8').split('\n')) {
+      // A sync's start: a whole line, or the "<unfinished ...>" half when another thread interleaved.
+      if (/\b(fdatasync|fsync)\(\d+<[^>]*-wal>/.test(line)) events.push('sync');
+      const marker = /write\(2<[^>]*>, "(OPEN|COMMIT \d+|DEFERRED \d+|ORDINARY|CLOSE)\\n"/.exec(line);
+      if (marker) events.push(marker[1]);
+    }
+    return { events: events.slice(events.indexOf('OPEN'), events.indexOf('CLOSE')), out };
+  }
+
+  it.skipIf(!strace)('full: each deferred commit is acknowledged after an fsync of the WAL that began after it; they share fsyncs', async () => {
+    const { events, out } = await traceChild('full');
+    expect(events[0]).toBe('OPEN');
+    for (let k = 0; k < 10; k++) {
+      const committed = events.indexOf(`COMMIT ${k}`);
+      const acknowledged = events.indexOf(`DEFERRED ${k}`);
+      expect(committed).toBeGreaterThan(0);
+      expect(acknowledged).toBeGreaterThan(committed);
+      expect(events.slice(committed, acknowledged)).toContain('sync');
+    }
+    const ordinary = events.indexOf('ORDINARY');
+    expect(events[ordinary - 1]).toBe('sync'); // an ordinary transaction syncs before it returns
+    // Ten deferred commits in one turn share their fsyncs (the first, and one for the other nine).
+    const deferredSyncs = events.slice(0, events.indexOf('DEFERRED 9')).filter((e) => e === 'sync').length;
+    expect(deferredSyncs).toBeGreaterThanOrEqual(1);
+    expect(deferredSyncs).toBeLessThanOrEqual(3);
+    expect(JSON.parse(out)).toEqual({ after: 'undefined' }); // nothing left to sync
+  });
+
+  it.skipIf(!strace)('normal: no fsync of the WAL per commit', async () => {
+    const { events } = await traceChild('normal');
+    expect(events.filter((e) => e.startsWith('DEFERRED'))).toHaveLength(10);
+    expect(events).toContain('ORDINARY');
+    expect(events).not.toContain('sync');
+  });
+});
