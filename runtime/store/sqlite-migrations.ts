@@ -156,6 +156,102 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE steps_v2 RENAME TO steps;
     `,
   },
+  {
+    // Run state keyed by an integer run key instead of the run id's 36 characters, and
+    // events stored as one row per run and transaction: a JSON array of
+    // [seq, type, at, item_index, step_id, attempt, data_json]. A group commit of a batch
+    // appends ~4 events per item; one row per batch, and small keys in the item and step
+    // b-trees, write a fraction of the statements and WAL pages. Seqs come from event_seq,
+    // so a purge needs no placeholder row to keep them from going back.
+    version: 3,
+    name: 'run_keys_event_batches',
+    sql: `
+      CREATE TABLE runs_v3 (
+        run_key INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        flow_id TEXT NOT NULL,
+        flow_name TEXT,
+        flow_label TEXT,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        completed_at TEXT,
+        error_json TEXT,
+        parent_run_id TEXT,
+        parent_item_index INTEGER,
+        parent_step_id TEXT,
+        subflow_key TEXT,
+        root_run_id TEXT NOT NULL,
+        depth INTEGER NOT NULL,
+        max_concurrency INTEGER,
+        fork_of_run_id TEXT,
+        fork_from_step TEXT,
+        items_total INTEGER NOT NULL DEFAULT 0,
+        items_pending INTEGER NOT NULL DEFAULT 0,
+        items_running INTEGER NOT NULL DEFAULT 0,
+        items_paused INTEGER NOT NULL DEFAULT 0,
+        items_success INTEGER NOT NULL DEFAULT 0,
+        items_failed INTEGER NOT NULL DEFAULT 0,
+        items_cancelled INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO runs_v3 SELECT rowid, id, flow_id, flow_name, flow_label, status, created_at, completed_at, error_json,
+        parent_run_id, parent_item_index, parent_step_id, subflow_key, root_run_id, depth, max_concurrency, fork_of_run_id,
+        fork_from_step, items_total, items_pending, items_running, items_paused, items_success, items_failed, items_cancelled
+        FROM runs ORDER BY rowid;
+
+      CREATE TABLE items_v3 (
+        run_key INTEGER NOT NULL,
+        item_index INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        input_json TEXT NOT NULL,
+        result_json TEXT,
+        completed_at TEXT,
+        completion_seq INTEGER,
+        prev_status TEXT,
+        PRIMARY KEY (run_key, item_index)
+      );
+      INSERT INTO items_v3 SELECT r.rowid, i.item_index, i.status, i.input_json, i.result_json, i.completed_at, i.completion_seq, i.prev_status
+        FROM items i JOIN runs r ON r.id = i.run_id;
+
+      CREATE TABLE steps_v3 (
+        run_key INTEGER NOT NULL,
+        item_index INTEGER NOT NULL,
+        step_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        result_json TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        prompt_json TEXT,
+        PRIMARY KEY (run_key, item_index, step_id)
+      ) WITHOUT ROWID;
+      INSERT INTO steps_v3 SELECT r.rowid, s.item_index, s.step_id, s.attempt, s.state, s.result_json, s.started_at, s.finished_at, s.prompt_json
+        FROM steps s JOIN runs r ON r.id = s.run_id;
+
+      CREATE TABLE event_seq (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+      INSERT INTO event_seq (id, seq) VALUES (1, COALESCE((SELECT MAX(seq) FROM events), 0));
+      CREATE TABLE event_batches (
+        run_key INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        events_json TEXT NOT NULL,
+        PRIMARY KEY (run_key, first_seq)
+      ) WITHOUT ROWID;
+      INSERT INTO event_batches (run_key, first_seq, last_seq, events_json)
+        SELECT r.rowid, e.seq, e.seq, json_array(json_array(e.seq, e.type, e.at, e.item_index, e.step_id, e.attempt, e.data_json))
+        FROM events e JOIN runs r ON r.id = e.run_id;
+
+      DROP TABLE events;
+      DROP TABLE steps;
+      DROP TABLE items;
+      DROP TABLE runs;
+      ALTER TABLE runs_v3 RENAME TO runs;
+      ALTER TABLE items_v3 RENAME TO items;
+      ALTER TABLE steps_v3 RENAME TO steps;
+      CREATE INDEX runs_status ON runs (status);
+      CREATE INDEX runs_parent ON runs (parent_run_id, subflow_key);
+      CREATE INDEX items_completion ON items (run_key, completion_seq) WHERE completion_seq IS NOT NULL;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -9,8 +9,10 @@ import { prepareBlob } from './blob-values.js';
 import { GroupSync } from './group-sync.js';
 import { mayTakeOver } from './run-ownership.js';
 import { checkStoreFile, migrate } from './sqlite-migrations.js';
+import { RowStatements, toItemRecord, toRunEvent, toRunRecord, toStepRecord } from './sqlite-rows.js';
+import type { PackedEvent, PluckStatement, Row, Statement } from './sqlite-rows.js';
 import type {
-  ItemRecord, ItemState, ListRunsFilter, RunEvent, RunEventType, RunOwner, RunRecord, StateStore, StepRecord, StepState, Store,
+  ItemRecord, ItemState, ListRunsFilter, RunEvent, RunOwner, RunRecord, StateStore, StepRecord, StepState, Store,
 } from './state-store.js';
 import { StoreError } from './store-error.js';
 
@@ -33,35 +35,37 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-type Row = Record<string, unknown>;
-type Statement = Database.Statement<unknown[], Row>;
-
 const SQLITE_HEADER = 'SQLite format 3\u0000';
-const EVENT_COLUMNS = 8;
-/** Rows per multi-row event INSERT (8 × 64 parameters, far below SQLite's limit). */
-const MAX_EVENT_ROWS = 64;
-const STEP_COLUMNS_N = 8;
-const MAX_STEP_ROWS = 64;
-/** Slots of a run's item counters, in the order of `COUNTER_COLUMNS`. */
+/** Slots of a run's item counters, in the order of the addCounters statement. */
 const COUNTER_SLOT: Readonly<Record<string, number>> = { pending: 0, running: 1, paused: 2, success: 3, failed: 4, cancelled: 5 };
 const COUNTERS = 6;
+const FINISHED: ReadonlySet<string> = new Set(['success', 'failed', 'cancelled']);
 /**
  * Pages the WAL may grow to before a commit checkpoints it into the database (SQLite's
  * default is 1000, about 4 MB). A checkpoint fsyncs, and a page rewritten by many commits
- * is copied once per checkpoint: with the run manager's ~30 pages per group commit the
- * default checkpointed every ~30 commits. Durability is unchanged (WAL, synchronous
- * NORMAL or FULL); journal_size_limit still truncates the file after a big run.
+ * is copied once per checkpoint. Durability is unchanged (the WAL is synced before each
+ * checkpoint); journal_size_limit still truncates the file after a big run.
  */
 const WAL_AUTOCHECKPOINT_PAGES = 10000;
+
+/** An item status change waiting in the open transaction (see flushItems). */
+interface ItemChange { status: ItemState; resultJson: string | null; at: string | null; seq: number | null }
+interface PendingItems { runId: string; changes: Map<number, ItemChange> }
 
 /**
  * Blobs and run state in one SQLite file (better-sqlite3). Every statement is prepared
  * once; callers group writes with `transaction` so many items cost one commit.
  * Store failures (full disk, read-only or corrupt file, lock timeouts) are thrown as
  * StoreErrors naming the file; other errors are the caller's and pass through.
+ *
+ * Inside a transaction the hot-path writes (item status changes, step starts and
+ * finishes, events) are buffered and written at its end, or before anything reads what
+ * they change, as a few multi-row statements: a group commit of a batch run then costs a
+ * handful of statements rather than eight per item.
  */
 export class SqliteStore implements BlobStore, StateStore, Store {
   readonly location: string;
+  readonly persistent = true;
   /** See SqliteStoreOptions; `normal` for an in-memory database, which has no file to sync. */
   readonly durability: 'normal' | 'full';
   readonly blobs: BlobStore = this;
@@ -72,30 +76,26 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   private readonly tx: (fn: () => unknown) => unknown;
   /** Transactions open on this connection (0: autocommit). */
   private depth = 0;
-  /**
-   * Events appended inside a transaction, 8 columns each, written at its end as
-   * multi-row INSERTs (about half the cost of one INSERT per event: the run manager
-   * appends four per item). Their seqs are handed out from `nextSeq`, read once per
-   * transaction: the write lock (BEGIN IMMEDIATE) keeps other processes out until commit.
-   */
-  private pendingEvents: unknown[] = [];
-  private nextSeq = 0;
-  private readonly insertEventRows = new Map<number, Statement>();
-  /**
-   * Step journal writes (startStep, finishStep) of the open transaction, 8 columns each,
-   * written in order as multi-row upserts before the transaction ends or anything reads
-   * steps (one statement instead of one per step start and finish).
-   */
+  /** Run id → the integer key its items, steps and events are stored under. */
+  private readonly runKeys = new Map<string, number>();
+  /** Item status changes of the open transaction per run key, the last one per item (flushItems). */
+  private readonly pendingItems = new Map<number, PendingItems>();
+  private readonly updateItemRows: RowStatements;
+  private readonly insertItemRows: RowStatements;
+  /** Step starts and finishes of the open transaction, 8 values each, applied in order as multi-row upserts. */
   private pendingSteps: unknown[] = [];
-  private readonly upsertStepRows = new Map<number, Statement>();
+  private readonly upsertStepRows: RowStatements;
   /**
-   * Item counter changes of the open transaction per run (slots: COUNTER_SLOT), applied to
-   * the runs row with one UPDATE per run before the transaction ends or anything reads
-   * runs: the trigger of schema v1 rewrote the runs row on every item status change.
+   * Events of the open transaction per run key, written as one event_batches row per run.
+   * Seqs are handed out from `nextSeq`, read from event_seq once per transaction: the write
+   * lock (BEGIN IMMEDIATE) keeps other processes out until commit.
    */
-  private counterDeltas = new Map<string, number[]>();
-  /** The next completion seq per run, read once per transaction (the write lock keeps it ours). */
-  private nextCompletion = new Map<string, number>();
+  private readonly pendingEvents = new Map<number, PackedEvent[]>();
+  private nextSeq = 0;
+  /** Item counter changes of the open transaction per run key (slots: COUNTER_SLOT): one runs UPDATE per run. */
+  private readonly counterDeltas = new Map<number, number[]>();
+  /** The next completion seq per run key, read once per transaction (the write lock keeps it ours). */
+  private readonly nextCompletion = new Map<number, number>();
   private readonly listItemsByStatuses = new Map<string, Statement>();
   /** Owners that claimed runs through this connection: released on close. */
   private readonly owners = new Set<string>();
@@ -115,7 +115,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     }
     let db: Database.Database;
     try {
-      db = new Database(this.location === 'sqlite::memory:' ? ':memory:' : this.location, { timeout: options.busyTimeoutMs ?? 5000 });
+      db = new Database(inMemory ? ':memory:' : this.location, { timeout: options.busyTimeoutMs ?? 5000 });
     } catch (error) {
       throw toStoreError(this.location, error, 'open');
     }
@@ -135,6 +135,22 @@ export class SqliteStore implements BlobStore, StateStore, Store {
       throw toStoreError(this.location, error, 'open');
     }
     this.db = db;
+    // One UPDATE for many items: each value tuple is (item_index, status, result, at, seq).
+    // RETURNING gives every item's previous status (prev_status is set from the old row) for the counters.
+    this.updateItemRows = new RowStatements(db, 5, 64, (values) => `WITH v (idx, status, result, at, seq) AS (VALUES ${values})
+      UPDATE items SET prev_status = items.status, status = v.status, result_json = v.result, completed_at = v.at, completion_seq = v.seq
+      FROM v WHERE items.run_key = ? AND items.item_index = v.idx RETURNING items.item_index AS idx, items.prev_status AS prev`);
+    this.insertItemRows = new RowStatements(db, 3, 200, (values) => `INSERT INTO items (run_key, item_index, input_json, status)
+      SELECT column1, column2, column3, 'pending' FROM (VALUES ${values})`);
+    // Rows are applied in order, so a start and a finish of one step in one batch end as
+    // the separate statements would: a start (state running) restarts the row, a finish
+    // keeps its started_at.
+    this.upsertStepRows = new RowStatements(db, 8, 64, (values) => `INSERT INTO steps
+        (run_key, item_index, step_id, attempt, state, result_json, started_at, finished_at) VALUES ${values}
+      ON CONFLICT (run_key, item_index, step_id) DO UPDATE SET attempt = excluded.attempt, state = excluded.state,
+        result_json = excluded.result_json,
+        started_at = CASE WHEN excluded.state = 'running' THEN excluded.started_at ELSE steps.started_at END,
+        finished_at = excluded.finished_at, prompt_json = NULL`);
     // BEGIN IMMEDIATE: a group commit takes the write lock up front (waiting busy_timeout for
     // another process), rather than failing with SQLITE_BUSY when a read turns into a write.
     this.tx = db.transaction((fn: () => unknown) => this.inTransaction(fn)).immediate;
@@ -157,7 +173,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   transaction<T>(fn: () => T, options?: { deferSync?: boolean }): T {
     let result: T;
     try {
-      // Buffered events belong to the enclosing level: write them there, before a savepoint
+      // Buffered writes belong to the enclosing level: write them there, before a savepoint
       // that may be rolled back.
       if (this.depth > 0) this.flushPending();
       result = this.tx(fn) as T; // nested calls become savepoints (better-sqlite3)
@@ -219,93 +235,117 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     } catch (error) {
       // This level is rolled back (savepoint or whole transaction), and everything still
       // buffered was appended at this level or in levels merged into it: drop it too.
-      this.pendingEvents.length = 0;
+      this.dropPending();
       this.nextSeq = seqMark;
-      this.pendingSteps.length = 0;
-      this.counterDeltas.clear();
       this.nextCompletion.clear(); // re-read: the rolled-back level may have used some
+      this.runKeys.clear(); // a run created at this level is gone, and its key may be reused
       throw error;
     } finally {
       this.depth--;
       if (outermost) {
-        this.pendingEvents = [];
+        this.dropPending();
         this.nextSeq = 0; // another process may append before our next transaction
-        this.pendingSteps = [];
-        this.counterDeltas.clear();
         this.nextCompletion.clear();
       }
     }
   }
 
-  /** Writes everything buffered by this transaction level. */
+  private dropPending(): void {
+    this.pendingItems.clear();
+    this.pendingSteps.length = 0;
+    this.pendingEvents.clear();
+    this.counterDeltas.clear();
+  }
+
+  /** Writes everything buffered by this transaction level (items first: the counters follow from them). */
   private flushPending(): void {
+    this.flushItems();
     this.flushSteps();
     this.flushCounters();
     this.flushEvents();
   }
 
-  private flushSteps(): void {
-    writeRows(this.pendingSteps, STEP_COLUMNS_N, MAX_STEP_ROWS, (n) => this.stepUpsert(n));
+  /**
+   * Applies the buffered item changes, one multi-row UPDATE per run and 64 items, and
+   * counts each item's move from the status the row had to the one it gets.
+   */
+  private flushItems(): void {
+    if (this.pendingItems.size === 0) return;
+    for (const [key, { runId, changes }] of this.pendingItems) {
+      const values: unknown[] = [];
+      for (const [index, c] of changes) values.push(index, c.status, c.resultJson, c.at, c.seq);
+      const rows = this.updateItemRows.run(values, [key]);
+      for (const row of rows) {
+        const to = changes.get(row.idx as number)!.status;
+        this.count(key, row.prev as string, to);
+        // A finished item opened again: the next completion seq is MAX + 1 again.
+        if (FINISHED.has(row.prev as string) && !FINISHED.has(to)) this.nextCompletion.delete(key);
+      }
+      if (rows.length < changes.size) {
+        const missing = [...changes.keys()].find((index) => this.s.getItem.get(key, index) === undefined);
+        this.pendingItems.clear();
+        throw new Error(`unknown item ${missing} of run ${runId}`);
+      }
+    }
+    this.pendingItems.clear();
   }
 
-  private stepUpsert(rows: number): Statement {
-    let stmt = this.upsertStepRows.get(rows);
-    if (!stmt) {
-      const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-      // Rows are applied in order, so a start and a finish of one step in one batch end as
-      // the separate statements would: a start (state running) restarts the row, a finish
-      // keeps its started_at.
-      stmt = this.db.prepare<unknown[], Row>(`INSERT INTO steps (run_id, item_index, step_id, attempt, state, result_json, started_at, finished_at)
-        VALUES ${values}
-        ON CONFLICT (run_id, item_index, step_id) DO UPDATE SET attempt = excluded.attempt, state = excluded.state,
-          result_json = excluded.result_json,
-          started_at = CASE WHEN excluded.state = 'running' THEN excluded.started_at ELSE steps.started_at END,
-          finished_at = excluded.finished_at, prompt_json = NULL`);
-      this.upsertStepRows.set(rows, stmt);
-    }
-    return stmt;
+  private flushSteps(): void {
+    this.upsertStepRows.run(this.pendingSteps);
+    this.pendingSteps.length = 0;
   }
 
   private flushCounters(): void {
     if (this.counterDeltas.size === 0) return;
-    for (const [runId, d] of this.counterDeltas) this.s.addCounters.run(d[0], d[1], d[2], d[3], d[4], d[5], runId);
+    for (const [key, d] of this.counterDeltas) this.s.addCounters.run(d[0], d[1], d[2], d[3], d[4], d[5], key);
     this.counterDeltas.clear();
   }
 
-  /** An item of `runId` went from `from` to `to` (statuses). */
-  private count(runId: string, from: string, to: string, n = 1): void {
+  private flushEvents(): void {
+    if (this.pendingEvents.size === 0) return;
+    for (const [key, events] of this.pendingEvents) {
+      this.s.insertEventBatch.run(key, events[0][0], events[events.length - 1][0], JSON.stringify(events));
+    }
+    this.pendingEvents.clear();
+    this.s.setEventSeq.run(this.nextSeq - 1);
+  }
+
+  /** An item of the run went from `from` to `to` (statuses). */
+  private count(key: number, from: string, to: string, n = 1): void {
     if (from === to) return;
-    let d = this.counterDeltas.get(runId);
-    if (!d) { d = new Array<number>(COUNTERS).fill(0); this.counterDeltas.set(runId, d); }
+    let d = this.counterDeltas.get(key);
+    if (!d) { d = new Array<number>(COUNTERS).fill(0); this.counterDeltas.set(key, d); }
     d[COUNTER_SLOT[from]] -= n;
     d[COUNTER_SLOT[to]] += n;
   }
 
-  /** Runs `fn` in the open transaction, or in one of its own (counters are applied at its end). */
+  /** Runs `fn` in the open transaction, or in one of its own (buffered writes are applied at its end). */
   private write<T>(fn: () => T): T {
     return this.depth > 0 ? this.guard(fn) : this.transaction(fn);
   }
 
-  /** Reads of runs inside a transaction see its counter changes. */
-  private readRuns<T>(fn: () => T): T {
+  /** Reads inside a transaction see its buffered item changes and counters. */
+  private read<T>(fn: () => T): T {
     return this.guard(() => {
-      if (this.depth > 0) this.flushCounters();
+      if (this.depth > 0) { this.flushItems(); this.flushCounters(); }
       return fn();
     });
   }
 
-  private flushEvents(): void {
-    writeRows(this.pendingEvents, EVENT_COLUMNS, MAX_EVENT_ROWS, (n) => this.eventInsert(n));
+  /** The integer key of a run's items, steps and events; undefined for an unknown run. */
+  private keyOf(runId: string): number | undefined {
+    let key = this.runKeys.get(runId);
+    if (key === undefined) {
+      key = this.guard(() => this.s.runKey.get(runId)) as number | undefined;
+      if (key !== undefined) this.runKeys.set(runId, key);
+    }
+    return key;
   }
 
-  private eventInsert(rows: number): Statement {
-    let stmt = this.insertEventRows.get(rows);
-    if (!stmt) {
-      const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-      stmt = this.db.prepare<unknown[], Row>(`INSERT INTO events (seq, run_id, type, at, item_index, step_id, attempt, data_json) VALUES ${values}`);
-      this.insertEventRows.set(rows, stmt);
-    }
-    return stmt;
+  private keyOfKnown(runId: string): number {
+    const key = this.keyOf(runId);
+    if (key === undefined) throw new Error(`unknown run ${runId}`);
+    return key;
   }
 
   // ---- blobs ------------------------------------------------------------------------
@@ -372,26 +412,28 @@ export class SqliteStore implements BlobStore, StateStore, Store {
 
   addItems(runId: string, startIndex: number, inputs: readonly unknown[]): void {
     this.transaction(() => {
-      if (this.s.addItemCounts.run(inputs.length, inputs.length, runId).changes === 0) throw new Error(`unknown run ${runId}`);
-      const insert = this.s.insertItem;
-      let i = 0;
+      const key = this.keyOfKnown(runId);
+      this.s.addItemCounts.run(inputs.length, inputs.length, key);
+      const values: unknown[] = [];
+      for (let i = 0; i < inputs.length; i++) values.push(key, startIndex + i, JSON.stringify(inputs[i]) ?? 'null');
       try {
-        for (; i < inputs.length; i++) insert.run(runId, startIndex + i, JSON.stringify(inputs[i]) ?? 'null');
+        this.insertItemRows.run(values);
       } catch (error) {
-        if (isConstraint(error)) throw new Error(`item ${startIndex + i} of run ${runId} already exists`, { cause: error });
-        throw error;
+        if (!isConstraint(error)) throw error;
+        const taken = inputs.findIndex((_, i) => this.s.getItem.get(key, startIndex + i) !== undefined);
+        throw new Error(`item ${startIndex + taken} of run ${runId} already exists`, { cause: error });
       }
     });
   }
 
   getRun(runId: string): RunRecord | undefined {
-    const row = this.readRuns(() => this.s.getRun.get(runId));
+    const row = this.read(() => this.s.getRun.get(runId));
     return row && toRunRecord(row);
   }
 
   listRuns(filter: ListRunsFilter = {}): RunRecord[] {
     const { status, parentRunId, offset = 0, limit = -1 } = filter;
-    const rows = this.readRuns(() => this.s.listRuns.all({
+    const rows = this.read(() => this.s.listRuns.all({
       status: status ?? null,
       parent_mode: parentRunId === undefined ? 0 : parentRunId === null ? 1 : 2,
       parent: parentRunId ?? null,
@@ -402,11 +444,11 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   }
 
   listUnfinishedRuns(): RunRecord[] {
-    return this.readRuns(() => this.s.listUnfinishedRuns.all()).map(toRunRecord);
+    return this.read(() => this.s.listUnfinishedRuns.all()).map(toRunRecord);
   }
 
   findSubRun(parentRunId: string, subflowKey: string): RunRecord | undefined {
-    const row = this.readRuns(() => this.s.findSubRun.get(parentRunId, subflowKey));
+    const row = this.read(() => this.s.findSubRun.get(parentRunId, subflowKey));
     return row && toRunRecord(row);
   }
 
@@ -418,122 +460,135 @@ export class SqliteStore implements BlobStore, StateStore, Store {
 
   purgeRun(runId: string): void {
     this.transaction(() => {
+      const key = this.keyOfKnown(runId);
       const now = new Date().toISOString();
       this.cancelItems(runId, now); // counters: open items count as cancelled, as in cancel
-      this.flushSteps();
-      this.s.deleteItems.run(runId);
-      this.nextCompletion.delete(runId);
-      this.s.deleteSteps.run(runId);
-      // If this run had the newest events, keep their seq as a placeholder row (run_id ''),
-      // so the next event's seq is still higher than any a stream has seen.
-      this.flushEvents();
-      const before = this.maxEventSeq();
-      this.s.deleteEvents.run(runId);
-      if (this.maxEventSeq() < before) this.s.insertSeqMark.run(before, now);
-      if (this.s.purgeRun.run(now, runId).changes === 0) throw new Error(`unknown run ${runId}`);
+      this.flushPending();
+      this.s.deleteItems.run(key);
+      this.nextCompletion.delete(key);
+      this.s.deleteSteps.run(key);
+      this.s.deleteEventBatches.run(key); // event_seq keeps counting: seqs never go back
+      this.s.purgeRun.run(now, key);
     });
   }
 
   // ---- items ------------------------------------------------------------------------
 
   setItemStatus(runId: string, itemIndex: number, status: 'pending' | 'running' | 'paused'): void {
-    this.write(() => {
-      const from = this.s.setItemStatus.get(status, runId, itemIndex) as string | undefined;
-      if (from === undefined) throw new Error(`unknown item ${itemIndex} of run ${runId}`);
-      this.count(runId, from, status);
-      // Its completion seq is cleared: the next one handed out is MAX + 1 again.
-      if (from === 'success' || from === 'failed' || from === 'cancelled') this.nextCompletion.delete(runId);
-    });
+    this.write(() => this.changeItem(runId, itemIndex, { status, resultJson: null, at: null, seq: null }));
   }
 
   finishItem(runId: string, itemIndex: number, result: FlowResult, completedAt: string): void {
     const status = result.outcome === 'success' ? 'success' : 'failed';
     const resultJson = JSON.stringify(result);
     this.write(() => {
-      const seq = this.nextCompletion.get(runId) ?? (this.s.maxCompletionSeq.get(runId) as number) + 1;
-      const from = this.s.finishItem.get(status, resultJson, completedAt, seq, runId, itemIndex) as string | undefined;
-      if (from === undefined) throw new Error(`unknown item ${itemIndex} of run ${runId}`);
-      this.nextCompletion.set(runId, seq + 1);
-      this.count(runId, from, status);
+      const key = this.keyOf(runId);
+      if (key === undefined) throw new Error(`unknown item ${itemIndex} of run ${runId}`);
+      const seq = this.nextCompletion.get(key) ?? (this.s.maxCompletionSeq.get(key) as number) + 1;
+      this.nextCompletion.set(key, seq + 1);
+      this.changeItem(runId, itemIndex, { status, resultJson, at: completedAt, seq }, key);
     });
+  }
+
+  /** Buffers an item change (the last one per item wins; the counters follow at flushItems). */
+  private changeItem(runId: string, itemIndex: number, change: ItemChange, key = this.keyOf(runId)): void {
+    if (key === undefined) throw new Error(`unknown item ${itemIndex} of run ${runId}`);
+    let pending = this.pendingItems.get(key);
+    if (!pending) { pending = { runId, changes: new Map() }; this.pendingItems.set(key, pending); }
+    pending.changes.set(itemIndex, change);
   }
 
   cancelItems(runId: string, completedAt: string): void {
     this.write(() => {
-      if (this.s.runExists.get(runId) === undefined) throw new Error(`unknown run ${runId}`);
-      for (const { status, n } of this.s.countOpenItems.all(runId) as Array<{ status: string; n: number }>) this.count(runId, status, 'cancelled', n);
-      this.s.cancelItems.run({ run: runId, at: completedAt });
-      this.nextCompletion.delete(runId);
+      const key = this.keyOfKnown(runId);
+      this.flushItems();
+      for (const { status, n } of this.s.countOpenItems.all(key) as Array<{ status: string; n: number }>) this.count(key, status, 'cancelled', n);
+      this.s.cancelItems.run({ run: key, at: completedAt });
+      this.nextCompletion.delete(key);
     });
   }
 
   getItem(runId: string, itemIndex: number): ItemRecord | undefined {
-    const row = this.guard(() => this.s.getItem.get(runId, itemIndex));
-    return row && toItemRecord(row);
+    const key = this.keyOf(runId);
+    const row = key === undefined ? undefined : this.read(() => this.s.getItem.get(key, itemIndex));
+    return row && toItemRecord(runId, row);
   }
 
   listItems(runId: string, opts: { fromIndex?: number; limit?: number; statuses?: ItemState[] } = {}): ItemRecord[] {
     const { fromIndex = 0, limit = -1, statuses } = opts;
-    if (statuses && statuses.length === 0) return [];
+    const key = this.keyOf(runId);
+    if (key === undefined || (statuses && statuses.length === 0)) return [];
     const stmt = statuses ? this.itemsWithStatuses(statuses) : this.s.listItems;
-    return this.guard(() => stmt.all(runId, fromIndex, ...(statuses ?? []), limit)).map(toItemRecord);
+    return this.read(() => stmt.all(key, fromIndex, ...(statuses ?? []), limit)).map((row) => toItemRecord(runId, row));
   }
 
   listResults(runId: string, order: 'byIndex' | 'byCompletion', opts: { offset?: number; limit?: number } = {}): ItemRecord[] {
+    const key = this.keyOf(runId);
+    if (key === undefined) return [];
     const stmt = order === 'byCompletion' ? this.s.resultsByCompletion : this.s.resultsByIndex;
-    return this.guard(() => stmt.all(runId, opts.limit ?? -1, opts.offset ?? 0)).map(toItemRecord);
+    return this.read(() => stmt.all(key, opts.limit ?? -1, opts.offset ?? 0)).map((row) => toItemRecord(runId, row));
   }
 
   // ---- step journal -----------------------------------------------------------------
 
   startStep(runId: string, itemIndex: number, stepId: string, attempt: number, at: string): void {
-    if (this.depth > 0) { this.pendingSteps.push(runId, itemIndex, stepId, attempt, 'running', null, at, null); return; }
-    this.autocommit(() => this.s.startStep.run(runId, itemIndex, stepId, attempt, at));
+    this.write(() => { this.pendingSteps.push(this.keyOfKnown(runId), itemIndex, stepId, attempt, 'running', null, at, null); });
   }
 
   finishStep(runId: string, itemIndex: number, stepId: string, attempt: number, result: FlowResult, at: string): void {
     const state: StepState = result.outcome === 'success' ? 'success' : 'failed';
     const resultJson = JSON.stringify(result);
-    if (this.depth > 0) { this.pendingSteps.push(runId, itemIndex, stepId, attempt, state, resultJson, at, at); return; }
-    this.autocommit(() => this.s.finishStep.run(runId, itemIndex, stepId, attempt, state, resultJson, at, at));
+    this.write(() => { this.pendingSteps.push(this.keyOfKnown(runId), itemIndex, stepId, attempt, state, resultJson, at, at); });
   }
 
   awaitStepInput(runId: string, itemIndex: number, stepId: string, prompt: { prompt: string; schema?: unknown }, at: string): void {
     const promptJson = JSON.stringify(prompt);
-    this.autocommit(() => {
+    this.write(() => {
       this.flushSteps(); // in order with the buffered starts and finishes
-      this.s.awaitStepInput.run(runId, itemIndex, stepId, at, promptJson);
+      this.s.awaitStepInput.run(this.keyOfKnown(runId), itemIndex, stepId, at, promptJson);
     });
   }
 
   listSteps(runId: string, itemIndex?: number): StepRecord[] {
+    const key = this.keyOf(runId);
+    if (key === undefined) return [];
     const rows = this.guard(() => {
       this.flushSteps(); // inside a transaction: see its own steps
-      return itemIndex === undefined ? this.s.listSteps.all(runId) : this.s.listItemSteps.all(runId, itemIndex);
+      return itemIndex === undefined ? this.s.listSteps.all(key) : this.s.listItemSteps.all(key, itemIndex);
     });
-    return rows.map(toStepRecord);
+    return rows.map((row) => toStepRecord(runId, row));
   }
 
   // ---- events -----------------------------------------------------------------------
 
   appendEvent(event: Omit<RunEvent, 'seq'>): number {
+    if (this.depth === 0) return this.transaction(() => this.appendEvent(event));
+    const key = this.keyOfKnown(event.runId);
     const dataJson = event.data === undefined ? null : JSON.stringify(event.data);
-    if (this.depth > 0) {
-      if (this.nextSeq === 0) this.nextSeq = this.guard(() => this.maxEventSeq()) + 1;
-      const seq = this.nextSeq++;
-      this.pendingEvents.push(seq, event.runId, event.type, event.at, event.itemIndex ?? null, event.stepId ?? null, event.attempt ?? null, dataJson);
-      return seq;
-    }
-    return this.autocommit(() => Number(this.s.insertEvent.run(
-      event.runId, event.type, event.at, event.itemIndex ?? null, event.stepId ?? null, event.attempt ?? null, dataJson,
-    ).lastInsertRowid));
+    if (this.nextSeq === 0) this.nextSeq = (this.guard(() => this.s.getEventSeq.get()) as number) + 1;
+    const seq = this.nextSeq++;
+    const packed: PackedEvent = [seq, event.type, event.at, event.itemIndex ?? null, event.stepId ?? null, event.attempt ?? null, dataJson];
+    const batch = this.pendingEvents.get(key);
+    if (batch) batch.push(packed);
+    else this.pendingEvents.set(key, [packed]);
+    return seq;
   }
 
   listEvents(runId: string, sinceSeq = 0, limit = -1): RunEvent[] {
+    const key = this.keyOf(runId);
+    if (key === undefined) return [];
     return this.guard(() => {
       this.flushEvents(); // inside a transaction: see its own events
-      return this.s.listEvents.all(runId, sinceSeq, limit);
-    }).map(toRunEvent);
+      const out: RunEvent[] = [];
+      for (const json of this.s.listEventBatches.iterate({ run: key, since: sinceSeq }) as Iterable<string>) {
+        for (const packed of JSON.parse(json) as PackedEvent[]) {
+          if (packed[0] <= sinceSeq) continue;
+          if (out.length === limit) return out;
+          out.push(toRunEvent(runId, packed));
+        }
+      }
+      return out;
+    });
   }
 
   // ---- ownership --------------------------------------------------------------------
@@ -586,10 +641,6 @@ export class SqliteStore implements BlobStore, StateStore, Store {
 
   // ---- helpers ----------------------------------------------------------------------
 
-  private maxEventSeq(): number {
-    return (this.s.maxEventSeq.get()!.seq as number | null) ?? 0;
-  }
-
   /** Runs one statement group, naming the store in environment failures. */
   private guard<T>(fn: () => T): T {
     try {
@@ -603,8 +654,8 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     const key = statuses.join(',');
     let stmt = this.listItemsByStatuses.get(key);
     if (!stmt) {
-      stmt = this.db.prepare<unknown[], Row>(`${ITEM_COLUMNS} WHERE run_id = ? AND item_index >= ? AND status IN (${statuses.map(() => '?').join(', ')})
-        ORDER BY item_index LIMIT ?`);
+      stmt = this.db.prepare<unknown[], Row>(`SELECT item_index, status, input_json, result_json, completed_at, completion_seq FROM items
+        WHERE run_key = ? AND item_index >= ? AND status IN (${statuses.map(() => '?').join(', ')}) ORDER BY item_index LIMIT ?`);
       this.listItemsByStatuses.set(key, stmt);
     }
     return stmt;
@@ -612,12 +663,13 @@ export class SqliteStore implements BlobStore, StateStore, Store {
 }
 
 const RUN_COLUMNS = 'SELECT r.*, p.overrides_json, p.variables_json FROM runs r LEFT JOIN run_params p ON p.run_id = r.id';
-const ITEM_COLUMNS = 'SELECT run_id, item_index, status, input_json, result_json, completed_at, completion_seq FROM items';
-const STEP_COLUMNS = 'SELECT run_id, item_index, step_id, attempt, state, result_json, started_at, finished_at, prompt_json FROM steps';
+const ITEM_COLUMNS = 'SELECT item_index, status, input_json, result_json, completed_at, completion_seq FROM items';
+const STEP_COLUMNS = 'SELECT item_index, step_id, attempt, state, result_json, started_at, finished_at, prompt_json FROM steps';
 
+/** The store's fixed statements, prepared once per connection. Items, steps and events are keyed by the run's integer key. */
 function prepareStatements(db: Database.Database) {
   const p = (sql: string): Statement => db.prepare<unknown[], Row>(sql);
-  const pluck = (sql: string): Database.Statement<unknown[], unknown> => db.prepare<unknown[], unknown>(sql).pluck();
+  const pluck = (sql: string): PluckStatement => db.prepare<unknown[], unknown>(sql).pluck();
   return {
     insertBlob: p(`INSERT INTO blobs (id, type, data, name, description, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
     upgradeToFlow: p(`UPDATE blobs SET type = 'flow', name = ?, description = ?, created_at = ? WHERE id = ? AND type = 'data'`),
@@ -629,137 +681,58 @@ function prepareStatements(db: Database.Database) {
       VALUES (@id, @flow_id, @flow_name, @flow_label, @status, @created_at, @completed_at, @error_json,
         @parent_run_id, @parent_item_index, @parent_step_id, @subflow_key, @root_run_id, @depth, @max_concurrency, @fork_of_run_id, @fork_from_step)`),
     insertRunParams: p('INSERT INTO run_params (run_id, overrides_json, variables_json) VALUES (?, ?, ?)'),
+    runKey: pluck('SELECT run_key FROM runs WHERE id = ?'),
     getRun: p(`${RUN_COLUMNS} WHERE r.id = ?`),
-    runExists: p('SELECT 1 AS found FROM runs WHERE id = ?'),
-    // Newest first = most recently created (rowid), whatever createdAt the caller chose.
+    // Newest first = most recently created (run_key), whatever createdAt the caller chose.
     listRuns: p(`${RUN_COLUMNS} WHERE (@status IS NULL OR r.status = @status)
         AND (@parent_mode = 0 OR (@parent_mode = 1 AND r.parent_run_id IS NULL) OR (@parent_mode = 2 AND r.parent_run_id = @parent))
-      ORDER BY r.rowid DESC LIMIT @limit OFFSET @offset`),
+      ORDER BY r.run_key DESC LIMIT @limit OFFSET @offset`),
     // Oldest first: a parent is resumed before the sub-runs it will re-attach.
-    listUnfinishedRuns: p(`${RUN_COLUMNS} WHERE r.status IN ('pending', 'running', 'paused') ORDER BY r.rowid`),
-    findSubRun: p(`${RUN_COLUMNS} WHERE r.parent_run_id = ? AND r.subflow_key = ? ORDER BY r.rowid DESC LIMIT 1`),
+    listUnfinishedRuns: p(`${RUN_COLUMNS} WHERE r.status IN ('pending', 'running', 'paused') ORDER BY r.run_key`),
+    findSubRun: p(`${RUN_COLUMNS} WHERE r.parent_run_id = ? AND r.subflow_key = ? ORDER BY r.run_key DESC LIMIT 1`),
     setRunStatus: p('UPDATE runs SET status = ?, completed_at = ?, error_json = ? WHERE id = ?'),
-    purgeRun: p(`UPDATE runs SET status = 'cancelled', completed_at = COALESCE(completed_at, ?) WHERE id = ?`),
-    deleteItems: p('DELETE FROM items WHERE run_id = ?'),
-    deleteSteps: p('DELETE FROM steps WHERE run_id = ?'),
-    deleteEvents: p('DELETE FROM events WHERE run_id = ?'),
+    purgeRun: p(`UPDATE runs SET status = 'cancelled', completed_at = COALESCE(completed_at, ?) WHERE run_key = ?`),
+    deleteItems: p('DELETE FROM items WHERE run_key = ?'),
+    deleteSteps: p('DELETE FROM steps WHERE run_key = ?'),
+    deleteEventBatches: p('DELETE FROM event_batches WHERE run_key = ?'),
 
-    addItemCounts: p('UPDATE runs SET items_total = items_total + ?, items_pending = items_pending + ? WHERE id = ?'),
-    insertItem: p(`INSERT INTO items (run_id, item_index, status, input_json) VALUES (?, ?, 'pending', ?)`),
-    // Both return the item's previous status (prev_status is set from the old row) for the counters.
-    setItemStatus: pluck(`UPDATE items SET prev_status = status, status = ?, result_json = NULL, completed_at = NULL, completion_seq = NULL
-      WHERE run_id = ? AND item_index = ? RETURNING prev_status`),
-    finishItem: pluck(`UPDATE items SET prev_status = status, status = ?, result_json = ?, completed_at = ?, completion_seq = ?
-      WHERE run_id = ? AND item_index = ? RETURNING prev_status`),
-    maxCompletionSeq: pluck('SELECT COALESCE(MAX(completion_seq), 0) FROM items WHERE run_id = ? AND completion_seq IS NOT NULL'),
-    countOpenItems: p(`SELECT status, COUNT(*) AS n FROM items WHERE run_id = ? AND status IN ('pending', 'running', 'paused') GROUP BY status`),
+    addItemCounts: p('UPDATE runs SET items_total = items_total + ?, items_pending = items_pending + ? WHERE run_key = ?'),
+    maxCompletionSeq: pluck('SELECT COALESCE(MAX(completion_seq), 0) FROM items WHERE run_key = ? AND completion_seq IS NOT NULL'),
+    countOpenItems: p(`SELECT status, COUNT(*) AS n FROM items WHERE run_key = ? AND status IN ('pending', 'running', 'paused') GROUP BY status`),
     addCounters: p(`UPDATE runs SET items_pending = items_pending + ?, items_running = items_running + ?, items_paused = items_paused + ?,
-        items_success = items_success + ?, items_failed = items_failed + ?, items_cancelled = items_cancelled + ? WHERE id = ?`),
+        items_success = items_success + ?, items_failed = items_failed + ?, items_cancelled = items_cancelled + ? WHERE run_key = ?`),
     // Open items get consecutive completion seqs in index order.
     cancelItems: p(`UPDATE items SET status = 'cancelled', completed_at = @at, completion_seq = prev.seq + todo.n
       FROM (SELECT item_index, row_number() OVER (ORDER BY item_index) AS n FROM items
-              WHERE run_id = @run AND status IN ('pending', 'running', 'paused')) AS todo,
-           (SELECT COALESCE(MAX(completion_seq), 0) AS seq FROM items WHERE run_id = @run AND completion_seq IS NOT NULL) AS prev
-      WHERE items.run_id = @run AND items.item_index = todo.item_index`),
-    getItem: p(`${ITEM_COLUMNS} WHERE run_id = ? AND item_index = ?`),
-    listItems: p(`${ITEM_COLUMNS} WHERE run_id = ? AND item_index >= ? ORDER BY item_index LIMIT ?`),
+              WHERE run_key = @run AND status IN ('pending', 'running', 'paused')) AS todo,
+           (SELECT COALESCE(MAX(completion_seq), 0) AS seq FROM items WHERE run_key = @run AND completion_seq IS NOT NULL) AS prev
+      WHERE items.run_key = @run AND items.item_index = todo.item_index`),
+    getItem: p(`${ITEM_COLUMNS} WHERE run_key = ? AND item_index = ?`),
+    listItems: p(`${ITEM_COLUMNS} WHERE run_key = ? AND item_index >= ? ORDER BY item_index LIMIT ?`),
     // Finished = has a completion seq; by status here so the primary key (index order) is used.
-    resultsByIndex: p(`${ITEM_COLUMNS} WHERE run_id = ? AND status IN ('success', 'failed', 'cancelled')
+    resultsByIndex: p(`${ITEM_COLUMNS} WHERE run_key = ? AND status IN ('success', 'failed', 'cancelled')
       ORDER BY item_index LIMIT ? OFFSET ?`),
-    resultsByCompletion: p(`${ITEM_COLUMNS} WHERE run_id = ? AND completion_seq IS NOT NULL ORDER BY completion_seq LIMIT ? OFFSET ?`),
+    resultsByCompletion: p(`${ITEM_COLUMNS} WHERE run_key = ? AND completion_seq IS NOT NULL ORDER BY completion_seq LIMIT ? OFFSET ?`),
 
-    startStep: p(`INSERT INTO steps (run_id, item_index, step_id, attempt, state, started_at) VALUES (?, ?, ?, ?, 'running', ?)
-      ON CONFLICT (run_id, item_index, step_id) DO UPDATE SET attempt = excluded.attempt, state = 'running', result_json = NULL,
-        started_at = excluded.started_at, finished_at = NULL, prompt_json = NULL`),
-    finishStep: p(`INSERT INTO steps (run_id, item_index, step_id, attempt, state, result_json, started_at, finished_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (run_id, item_index, step_id) DO UPDATE SET attempt = excluded.attempt, state = excluded.state,
-        result_json = excluded.result_json, finished_at = excluded.finished_at, prompt_json = NULL`),
-    awaitStepInput: p(`INSERT INTO steps (run_id, item_index, step_id, attempt, state, started_at, prompt_json)
+    awaitStepInput: p(`INSERT INTO steps (run_key, item_index, step_id, attempt, state, started_at, prompt_json)
         VALUES (?, ?, ?, 1, 'awaiting_input', ?, ?)
-      ON CONFLICT (run_id, item_index, step_id) DO UPDATE SET state = 'awaiting_input', result_json = NULL, finished_at = NULL,
+      ON CONFLICT (run_key, item_index, step_id) DO UPDATE SET state = 'awaiting_input', result_json = NULL, finished_at = NULL,
         prompt_json = excluded.prompt_json`),
-    listItemSteps: p(`${STEP_COLUMNS} WHERE run_id = ? AND item_index = ? ORDER BY step_id`),
-    listSteps: p(`${STEP_COLUMNS} WHERE run_id = ? ORDER BY item_index, step_id`),
+    listItemSteps: p(`${STEP_COLUMNS} WHERE run_key = ? AND item_index = ? ORDER BY step_id`),
+    listSteps: p(`${STEP_COLUMNS} WHERE run_key = ? ORDER BY item_index, step_id`),
 
-    maxEventSeq: p('SELECT MAX(seq) AS seq FROM events'),
-    insertSeqMark: p(`INSERT INTO events (seq, run_id, type, at) VALUES (?, '', 'purged', ?)`),
-    insertEvent: p('INSERT INTO events (run_id, type, at, item_index, step_id, attempt, data_json) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    listEvents: p('SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    getEventSeq: pluck('SELECT seq FROM event_seq WHERE id = 1'),
+    setEventSeq: p('UPDATE event_seq SET seq = ? WHERE id = 1'),
+    insertEventBatch: p('INSERT INTO event_batches (run_key, first_seq, last_seq, events_json) VALUES (?, ?, ?, ?)'),
+    // From the batch holding seq @since (batches of a run never overlap) on, in seq order.
+    listEventBatches: pluck(`SELECT events_json FROM event_batches WHERE run_key = @run AND first_seq >= COALESCE(
+        (SELECT MAX(first_seq) FROM event_batches WHERE run_key = @run AND first_seq <= @since), 0) ORDER BY first_seq`),
 
     getOwner: p('SELECT owner_id, pid, host FROM run_owners WHERE run_id = ?'),
     insertOwner: p('INSERT INTO run_owners (run_id, owner_id, pid, host, heartbeat_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING'),
     takeOwner: p('UPDATE run_owners SET owner_id = ?, pid = ?, host = ?, heartbeat_at = ? WHERE run_id = ? AND owner_id = ?'),
     releaseOwner: p('DELETE FROM run_owners WHERE owner_id = ?'),
   };
-}
-
-// ---- rows → records ---------------------------------------------------------------------
-
-function toRunRecord(r: Row): RunRecord {
-  const run: RunRecord = {
-    runId: r.id as string,
-    flowId: r.flow_id as BlobId,
-    status: r.status as RunState,
-    createdAt: r.created_at as string,
-    rootRunId: r.root_run_id as string,
-    depth: r.depth as number,
-    items: {
-      total: r.items_total as number, pending: r.items_pending as number, running: r.items_running as number,
-      paused: r.items_paused as number, success: r.items_success as number, failed: r.items_failed as number,
-      cancelled: r.items_cancelled as number,
-    },
-  };
-  if (r.flow_name !== null) run.flowName = r.flow_name as string;
-  if (r.flow_label !== null) run.flowLabel = r.flow_label as string;
-  if (r.completed_at !== null) run.completedAt = r.completed_at as string;
-  if (r.error_json !== null) run.error = JSON.parse(r.error_json as string);
-  if (r.parent_run_id !== null) run.parentRunId = r.parent_run_id as string;
-  if (r.parent_item_index !== null) run.parentItemIndex = r.parent_item_index as number;
-  if (r.parent_step_id !== null) run.parentStepId = r.parent_step_id as string;
-  if (r.subflow_key !== null) run.subflowKey = r.subflow_key as string;
-  if (r.max_concurrency !== null) run.maxConcurrency = r.max_concurrency as number;
-  if (r.overrides_json != null) run.overrides = JSON.parse(r.overrides_json as string);
-  if (r.variables_json != null) run.variables = JSON.parse(r.variables_json as string);
-  if (r.fork_of_run_id !== null) run.forkOf = { runId: r.fork_of_run_id as string, fromStep: r.fork_from_step as string };
-  return run;
-}
-
-function toItemRecord(r: Row): ItemRecord {
-  const item: ItemRecord = {
-    runId: r.run_id as string,
-    itemIndex: r.item_index as number,
-    status: r.status as ItemState,
-    input: JSON.parse(r.input_json as string),
-  };
-  if (r.result_json !== null) item.result = JSON.parse(r.result_json as string);
-  if (r.completed_at !== null) item.completedAt = r.completed_at as string;
-  if (r.completion_seq !== null) item.completionSeq = r.completion_seq as number;
-  return item;
-}
-
-function toStepRecord(r: Row): StepRecord {
-  const step: StepRecord = {
-    runId: r.run_id as string,
-    itemIndex: r.item_index as number,
-    stepId: r.step_id as string,
-    attempt: r.attempt as number,
-    state: r.state as StepState,
-    startedAt: r.started_at as string,
-  };
-  if (r.result_json !== null) step.result = JSON.parse(r.result_json as string);
-  if (r.finished_at !== null) step.finishedAt = r.finished_at as string;
-  if (r.prompt_json !== null) step.prompt = JSON.parse(r.prompt_json as string);
-  return step;
-}
-
-function toRunEvent(r: Row): RunEvent {
-  const event: RunEvent = { seq: r.seq as number, runId: r.run_id as string, type: r.type as RunEventType, at: r.at as string };
-  if (r.item_index !== null) event.itemIndex = r.item_index as number;
-  if (r.step_id !== null) event.stepId = r.step_id as string;
-  if (r.attempt !== null) event.attempt = r.attempt as number;
-  if (r.data_json !== null) event.data = JSON.parse(r.data_json as string);
-  return event;
 }
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
@@ -821,16 +794,3 @@ export function toStoreError(location: string, error: unknown, during?: 'open'):
   return error;
 }
 
-/**
- * Writes buffered rows (flattened, `columns` values each) with multi-row statements of at
- * most `maxRows` rows, in order, then empties the buffer.
- */
-function writeRows(rows: unknown[], columns: number, maxRows: number, statementFor: (n: number) => Statement): void {
-  const count = rows.length / columns;
-  for (let done = 0; done < count;) {
-    const n = Math.min(count - done, maxRows);
-    statementFor(n).run(rows.slice(done * columns, (done + n) * columns));
-    done += n;
-  }
-  rows.length = 0;
-}

@@ -71,7 +71,7 @@ describe('SqliteStore', () => {
     }
   });
 
-  it('migrates a schema v1 file (counters by trigger, steps with rowid) and keeps its runs, steps and counters going', () => {
+  it('migrates a schema v1 file (counters by trigger, steps with rowid, an event per row) and keeps its runs, steps, events and counters going', () => {
     const path = freshPath();
     const v1 = new Database(path);
     v1.pragma('journal_mode = WAL');
@@ -86,12 +86,21 @@ describe('SqliteStore', () => {
     v1.exec(`UPDATE items SET status = 'success', result_json = '${JSON.stringify(success(2))}', completed_at = 'x', completion_seq = 1 WHERE item_index = 0`);
     v1.exec(`UPDATE items SET status = 'running' WHERE item_index = 1`);
     v1.exec(`INSERT INTO steps (run_id, item_index, step_id, attempt, state, started_at) VALUES ('r', 1, 'double', 2, 'running', 't')`);
+    // Events one row each (v1); seq 9 is the placeholder a purge left at the high-water mark.
+    v1.exec(`INSERT INTO events (seq, run_id, type, at, item_index, step_id, attempt, data_json) VALUES
+      (1, 'r', 'run_created', 'a', NULL, NULL, NULL, '{"total":3}'), (2, 'r', 'step_started', 'b', 1, 'double', 2, NULL),
+      (9, '', 'purged', 'c', NULL, NULL, NULL, NULL)`);
     v1.close();
 
     const store = openAt(path);
     try {
       expect(store.getRun('r')!.items).toEqual({ total: 3, pending: 1, running: 1, paused: 0, success: 1, failed: 0, cancelled: 0 });
       expect(store.listSteps('r', 1)).toEqual([{ runId: 'r', itemIndex: 1, stepId: 'double', attempt: 2, state: 'running', startedAt: 't' }]);
+      expect(store.listEvents('r')).toEqual([
+        { seq: 1, runId: 'r', type: 'run_created', at: 'a', data: { total: 3 } },
+        { seq: 2, runId: 'r', type: 'step_started', at: 'b', itemIndex: 1, stepId: 'double', attempt: 2 },
+      ]);
+      expect(store.appendEvent({ runId: 'r', type: 'run_status', at: 'd' })).toBe(10); // after the high-water mark
       store.transaction(() => {
         store.finishStep('r', 1, 'double', 2, success(4), 'u');
         store.finishItem('r', 1, success(4), 'u');
@@ -234,6 +243,30 @@ describe('SqliteStore', () => {
     const run = reopened.getRun('r')!;
     expect(run.items.total).toBe(committed);
     expect(reopened.listItems('r')).toHaveLength(committed); // no half-written chunk
+  });
+
+  it('applies a transaction\'s item changes together: reads in it see them, an unknown item fails it whole', () => {
+    const store = openAt(freshPath());
+    store.createRun(runRecord('r'));
+    store.addItems('r', 0, [1, 2, 3]);
+    store.transaction(() => {
+      store.setItemStatus('r', 0, 'running');
+      store.setItemStatus('r', 1, 'running');
+      store.finishItem('r', 0, success(1), 't1'); // running → success in one transaction: counted once
+      expect(store.getItem('r', 0)).toMatchObject({ status: 'success', completionSeq: 1 });
+      expect(store.getRun('r')!.items).toMatchObject({ pending: 1, running: 1, success: 1 });
+      store.finishItem('r', 1, success(2), 't2');
+    });
+    expect(store.getRun('r')!.items).toMatchObject({ pending: 1, running: 0, success: 2 });
+    expect(store.listResults('r', 'byCompletion').map((i) => [i.itemIndex, i.completionSeq])).toEqual([[0, 1], [1, 2]]);
+    expect(() => store.transaction(() => {
+      store.setItemStatus('r', 2, 'running');
+      store.finishItem('r', 7, success(7), 't3');
+    })).toThrow(/unknown item 7 of run r/);
+    expect(store.getItem('r', 2)!.status).toBe('pending'); // rolled back with the rest
+    expect(store.getRun('r')!.items).toMatchObject({ pending: 1, running: 0, success: 2 });
+    expect(() => store.addItems('r', 2, [3, 4])).toThrow(/item 2 of run r already exists/);
+    expect(store.getRun('r')!.items.total).toBe(3);
   });
 
   it('runs 100,000 items added in chunks through the whole journal', () => {
