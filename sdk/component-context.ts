@@ -1,10 +1,11 @@
 import { ResponseError } from 'vscode-jsonrpc/node';
-import type { CancellationToken, MessageConnection } from 'vscode-jsonrpc/node';
+import type { CancellationToken, RequestType } from 'vscode-jsonrpc/node';
 import { BlobsGet, BlobsPut, InputsAwait, RunsGet, RunsSubmit } from '../protocol/index.js';
 import type {
   BlobId, BlobType, ComponentExecuteParams, GetRunParams, ObservabilityContext, RunStatus, SubmitRunParams,
 } from '../protocol/index.js';
 import { RuntimeCallError } from './runtime-call-error.js';
+import type { RuntimeCalls } from './runtime-calls.js';
 
 /** runs/submit params as a component writes them; observability is filled in by the context. */
 export type SubmitRunOptions = Omit<SubmitRunParams, 'observability'>;
@@ -51,7 +52,7 @@ export class ExecutionContext implements ComponentContext {
   private readonly controller = new AbortController();
 
   constructor(
-    private readonly connection: MessageConnection,
+    private readonly calls: RuntimeCalls,
     params: ComponentExecuteParams,
     private readonly token: CancellationToken,
   ) {
@@ -71,32 +72,25 @@ export class ExecutionContext implements ComponentContext {
 
   async putBlob(data: unknown, type: BlobType = 'data'): Promise<BlobId> {
     const wire = type === 'binary' && data instanceof Uint8Array ? Buffer.from(data).toString('base64') : data;
-    const result = await this.call(BlobsPut.method,
-      () => this.connection.sendRequest(BlobsPut, { data: wire, blob_type: type, observability: this.observability }, this.token));
-    return result.blob_id;
+    return (await this.call(BlobsPut, { data: wire, blob_type: type })).blob_id;
   }
 
   async getBlob<T = unknown>(id: string): Promise<T> {
-    const result = await this.call(BlobsGet.method,
-      () => this.connection.sendRequest(BlobsGet, { blob_id: id, observability: this.observability }, this.token));
+    const result = await this.call(BlobsGet, { blob_id: id });
     if (result.blob_type === 'binary' && typeof result.data === 'string') return new Uint8Array(Buffer.from(result.data, 'base64')) as T;
     return result.data as T;
   }
 
   submitRun(options: SubmitRunOptions): Promise<RunStatus> {
-    return this.call(RunsSubmit.method,
-      () => this.connection.sendRequest(RunsSubmit, { ...options, observability: this.observability }, this.token));
+    return this.call(RunsSubmit, options);
   }
 
   getRun(options: GetRunOptions): Promise<RunStatus> {
-    return this.call(RunsGet.method,
-      () => this.connection.sendRequest(RunsGet, { ...options, observability: this.observability }, this.token));
+    return this.call(RunsGet, options);
   }
 
   async awaitInput<T = unknown>(options: AwaitInputOptions): Promise<T> {
-    const result = await this.call(InputsAwait.method,
-      () => this.connection.sendRequest(InputsAwait, { ...options, observability: this.observability }, this.token));
-    return result.value as T;
+    return (await this.call(InputsAwait, options)).value as T;
   }
 
   /** Aborts `signal` (a cancel from the runtime, or the connection going away). */
@@ -109,12 +103,15 @@ export class ExecutionContext implements ComponentContext {
     this.abortOnCancel.dispose();
   }
 
-  /** Runs one callback; a JSON-RPC error becomes a RuntimeCallError naming the method. */
-  private async call<R>(method: string, send: () => Promise<R>): Promise<R> {
+  /**
+   * Runs one callback with this execution's observability, cancelled along with it; a
+   * JSON-RPC error becomes a RuntimeCallError naming the method.
+   */
+  private async call<P extends { observability?: ObservabilityContext | null }, R>(type: RequestType<P, R, void>, params: Omit<P, 'observability'>): Promise<R> {
     try {
-      return await send();
+      return await this.calls.request(type, { ...params, observability: this.observability } as P, this.token);
     } catch (error) {
-      if (error instanceof ResponseError) throw new RuntimeCallError(method, error.code, error.message, error.data);
+      if (error instanceof ResponseError) throw new RuntimeCallError(type.method, error.code, error.message, error.data);
       throw error;
     }
   }

@@ -10,7 +10,9 @@ import type { ComponentExecuteParams, ComponentInfo } from '../protocol/index.js
 import { ExecutionContext } from './component-context.js';
 import { defineComponent } from './define-component.js';
 import type { ComponentDefinition, ComponentHandler, ComponentOptions } from './define-component.js';
+import { interceptReader } from './intercept-reader.js';
 import { RequestTracker } from './request-tracker.js';
+import { RuntimeCalls } from './runtime-calls.js';
 import { guardStdout } from './stdio-guard.js';
 
 /** The protocol version this SDK speaks (Stepflow's stdio era is 1). */
@@ -60,9 +62,11 @@ export class ComponentServer {
   /** Serves on any reader/writer pair (stdio, a socket, a test stream). */
   listen(reader: MessageReader, writer: MessageWriter, options?: ConnectionOptions): MessageConnection {
     if (this.connection) throw new Error('this ComponentServer is already serving');
-    const connection = createMessageConnection(reader, writer, undefined, options);
+    const calls = new RuntimeCalls(writer);
+    const connection = createMessageConnection(interceptReader(reader, calls.intercept), writer, undefined, options);
+    calls.follow(connection);
     this.connection = connection;
-    this.registerHandlers(connection);
+    this.registerHandlers(connection, calls);
     connection.listen();
     return connection;
   }
@@ -113,22 +117,22 @@ export class ComponentServer {
     });
   }
 
-  private registerHandlers(connection: MessageConnection): void {
+  private registerHandlers(connection: MessageConnection, calls: RuntimeCalls): void {
     connection.onRequest(Initialize, () => ({ server_protocol_version: SERVER_PROTOCOL_VERSION }));
     // The handshake is not enforced (as in Stepflow's SDK): components/* are served before it.
     connection.onNotification(Initialized, () => undefined);
     connection.onRequest(ComponentsList, () => ({ components: this.listComponents() }));
     connection.onRequest(ComponentsInfo, (params) => ({ info: this.find(params?.component).info }));
     connection.onRequest(ComponentsInferSchema, (params) => ({ output_schema: this.find(params?.component).info.output_schema ?? null }));
-    connection.onRequest(ComponentsExecute, (params, token) => this.execute(connection, params, token));
+    connection.onRequest(ComponentsExecute, (params, token) => this.execute(calls, params, token));
     connection.onRequest((method) => {
       throw new ProtocolError(ErrorCodes.MethodNotFound, `Method not found: '${method}'`);
     });
   }
 
-  private async execute(connection: MessageConnection, params: ComponentExecuteParams, token: CancellationToken): Promise<{ output: unknown }> {
+  private async execute(calls: RuntimeCalls, params: ComponentExecuteParams, token: CancellationToken): Promise<{ output: unknown }> {
     const definition = this.find(params?.component);
-    const ctx = new ExecutionContext(connection, params, token);
+    const ctx = new ExecutionContext(calls, params, token);
     this.running.add(ctx);
     try {
       return { output: await definition.execute(params.input ?? null, ctx) };

@@ -1,5 +1,6 @@
 import { Message } from 'vscode-jsonrpc/node';
-import type { DataCallback, MessageReader, MessageStrategy } from 'vscode-jsonrpc/node';
+import type { MessageReader, MessageStrategy } from 'vscode-jsonrpc/node';
+import { interceptReader } from './intercept-reader.js';
 
 type HandleResult = ReturnType<MessageStrategy['handleMessage']>;
 
@@ -17,16 +18,10 @@ export class RequestTracker implements MessageStrategy {
 
   /** The same reader, counting requests as they arrive. */
   wrap(reader: MessageReader): MessageReader {
-    return {
-      onError: reader.onError,
-      onClose: reader.onClose,
-      onPartialMessage: reader.onPartialMessage,
-      dispose: () => reader.dispose(),
-      listen: (callback: DataCallback) => reader.listen((message) => {
-        if (Message.isRequest(message)) this.received++;
-        callback(message);
-      }),
-    };
+    return interceptReader(reader, (message) => {
+      if (Message.isRequest(message)) this.received++;
+      return false;
+    });
   }
 
   handleMessage(message: Message, next: (message: Message) => HandleResult): HandleResult {

@@ -1,5 +1,5 @@
-import { CancellationToken, Disposable, ResponseError } from 'vscode-jsonrpc/node';
-import type { MessageConnection } from 'vscode-jsonrpc/node';
+import { Disposable, RequestType, ResponseError } from 'vscode-jsonrpc/node';
+import type { CancellationToken, MessageConnection } from 'vscode-jsonrpc/node';
 import type { ValidateFunction } from 'ajv';
 import {
   BlobsGet, BlobsPut, ErrorCodes, InputsAwait, ProtocolError, RunsGet, RunsSubmit,
@@ -8,28 +8,38 @@ import {
 import type { ObservabilityContext } from '../../protocol/index.js';
 import type { CallerContext, RuntimeContext } from './runtime-context.js';
 
+/** Answers one callback's params; `signal` aborts when the server cancels the request. */
+export type CallbackHandler = (params: unknown, signal?: AbortSignal) => Promise<unknown>;
+
 /**
- * Answers a component server's calls back into the runtime (blobs/*, runs/*,
- * inputs/await) on its connection, through `runtime`. Params are validated against
- * schemas/protocol.json when it has a $def for them (-32602 naming the path);
- * ProtocolErrors go back with their own code; anything else becomes -32000. Methods
- * not registered here get vscode-jsonrpc's -32601.
+ * A component server's calls back into the runtime (blobs/*, runs/*, inputs/await) by
+ * method, answered through `runtime`. Params are validated against schemas/protocol.json
+ * when it has a $def for them (-32602 naming the path); ProtocolErrors go back with their
+ * own code; anything else becomes -32000.
  */
-export function serveCallbacks(connection: MessageConnection, runtime: RuntimeContext): Disposable {
-  return combine([
-    connection.onRequest(BlobsPut, handler(BlobsPut.method, 'PutBlobParams', async (p, caller) =>
-      ({ blob_id: await runtime.putBlob(p.blob_type === 'binary' ? bytesFromWire(p.data) : p.data, p.blob_type, caller) }))),
-    connection.onRequest(BlobsGet, handler(BlobsGet.method, 'GetBlobParams', async (p, caller) => {
+export function runtimeCallbacks(runtime: RuntimeContext): Map<string, CallbackHandler> {
+  return new Map([
+    [BlobsPut.method, handler(BlobsPut, 'PutBlobParams', async (p, caller) =>
+      ({ blob_id: await runtime.putBlob(p.blob_type === 'binary' ? bytesFromWire(p.data) : p.data, p.blob_type, caller) }))],
+    [BlobsGet.method, handler(BlobsGet, 'GetBlobParams', async (p, caller) => {
       const blob = await runtime.getBlob(p.blob_id, caller);
       // JSON has no bytes: binary blobs travel as base64 strings both ways (the SDK does the same).
       const data = blob.blobType === 'binary' ? Buffer.from(blob.data as Uint8Array).toString('base64') : blob.data;
       return { data, blob_type: blob.blobType };
-    })),
-    connection.onRequest(RunsSubmit, handler(RunsSubmit.method, 'SubmitRunParams', (p, caller) => runtime.submitRun(p, caller))),
-    connection.onRequest(RunsGet, handler(RunsGet.method, 'GetRunParams', (p, caller) => runtime.getRun(p, caller))),
-    connection.onRequest(InputsAwait, handler(InputsAwait.method, 'AwaitInputParams', async (p, caller) =>
-      ({ value: await runtime.awaitInput(p, caller) }))),
+    })],
+    [RunsSubmit.method, handler(RunsSubmit, 'SubmitRunParams', (p, caller) => runtime.submitRun(p, caller))],
+    [RunsGet.method, handler(RunsGet, 'GetRunParams', (p, caller) => runtime.getRun(p, caller))],
+    [InputsAwait.method, handler(InputsAwait, 'AwaitInputParams', async (p, caller) =>
+      ({ value: await runtime.awaitInput(p, caller) }))],
   ]);
+}
+
+/** Serves `callbacks` on a vscode-jsonrpc connection; methods not among them get its -32601. */
+export function serveCallbacks(connection: MessageConnection, callbacks: Map<string, CallbackHandler>): Disposable {
+  const registered = [...callbacks].map(([method, handle]) =>
+    // A RequestType (one param), so a request without params gets vscode-jsonrpc's -32602.
+    connection.onRequest(new RequestType<unknown, unknown, void>(method), (params, token) => handle(params, abortSignalOf(token))));
+  return Disposable.create(() => { for (const d of registered) d.dispose(); });
 }
 
 /** A binary blob's data on the wire: a base64 string. */
@@ -38,8 +48,9 @@ function bytesFromWire(data: unknown): Uint8Array {
   return new Uint8Array(Buffer.from(data, 'base64'));
 }
 
-function handler<P, R>(method: string, def: string, answer: (params: P, caller: CallerContext) => Promise<R>) {
-  return async (params: P, token: CancellationToken): Promise<R> => {
+function handler<P, R>(type: RequestType<P, R, void>, def: string, answer: (params: P, caller: CallerContext) => Promise<R>): CallbackHandler {
+  const method = type.method;
+  return async (params: unknown, signal?: AbortSignal): Promise<R> => {
     const validate = protocolValidator(def);
     if (validate && !validate(params)) {
       const detail = formatValidationError(undefined, validationIssues(validate.errors, 'params'));
@@ -47,7 +58,7 @@ function handler<P, R>(method: string, def: string, answer: (params: P, caller: 
     }
     const observability = (params as { observability?: ObservabilityContext | null } | undefined)?.observability ?? undefined;
     try {
-      return await answer(params, callerOf(observability, token));
+      return await answer(params as P, callerOf(observability, signal));
     } catch (error) {
       if (error instanceof ResponseError) throw error;
       throw new ResponseError(ErrorCodes.ServerError, `${method} failed: ${(error as Error)?.message ?? String(error)}`);
@@ -56,12 +67,12 @@ function handler<P, R>(method: string, def: string, answer: (params: P, caller: 
 }
 
 /** The execution a callback belongs to, from the observability context the server echoes back. */
-export function callerOf(observability: ObservabilityContext | undefined, token?: CancellationToken): CallerContext {
+export function callerOf(observability: ObservabilityContext | undefined, signal?: AbortSignal): CallerContext {
   const caller: CallerContext = {};
   if (observability?.run_id) caller.runId = observability.run_id;
   if (typeof observability?.item_index === 'number') caller.itemIndex = observability.item_index;
   if (observability?.step_id) caller.stepId = observability.step_id;
-  if (token) caller.signal = abortSignalOf(token);
+  if (signal) caller.signal = signal;
   return caller;
 }
 
@@ -83,8 +94,4 @@ function protocolValidator(def: string): ValidateFunction | undefined {
     }
   }
   return validators.get(def) ?? undefined;
-}
-
-function combine(disposables: Disposable[]): Disposable {
-  return Disposable.create(() => { for (const d of disposables) d.dispose(); });
 }

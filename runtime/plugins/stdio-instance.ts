@@ -1,12 +1,14 @@
 import {
-  CancellationTokenSource, ErrorCodes as RpcErrorCodes, ResponseError, StreamMessageReader, StreamMessageWriter, createMessageConnection,
+  CancellationTokenSource, Disposable, ErrorCodes as RpcErrorCodes, ResponseError, StreamMessageReader, StreamMessageWriter, createMessageConnection,
 } from 'vscode-jsonrpc/node';
-import type { Disposable, Logger, MessageConnection, MessageReader, MessageWriter, RequestType } from 'vscode-jsonrpc/node';
+import type { Logger, MessageConnection, MessageReader, MessageWriter, RequestType } from 'vscode-jsonrpc/node';
 import { Initialize, Initialized, NdjsonMessageReader, NdjsonMessageWriter, RUNTIME_PROTOCOL_VERSION } from '../../protocol/index.js';
 import type { RuntimeContext } from './runtime-context.js';
-import { DirectCalls } from './direct-calls.js';
+import { DirectCalls } from '../../protocol/direct-calls.js';
+import { DirectCallbacks } from './direct-callbacks.js';
 import { onAbort } from './on-abort.js';
-import { serveCallbacks } from './serve-callbacks.js';
+import { runtimeCallbacks, serveCallbacks } from './serve-callbacks.js';
+import type { CallbackHandler } from './serve-callbacks.js';
 import { spawnServer } from './spawn-server.js';
 import type { ServerExit, ServerProcess } from './spawn-server.js';
 
@@ -71,9 +73,11 @@ export class StdioInstance {
   private fatal?: Error;
   private backoffMs: number;
   private readonly closed = new AbortController();
+  private readonly callbacks: Map<string, CallbackHandler>;
 
   constructor(private readonly o: StdioInstanceOptions) {
     this.backoffMs = o.backoff.initialMs;
+    this.callbacks = runtimeCallbacks(o.runtime);
   }
 
   get pid(): number | undefined { return this.current?.proc.pid; }
@@ -163,9 +167,10 @@ export class StdioInstance {
     void proc.exited.then(() => this.procs.delete(proc));
     if (this.closing) { await proc.stop(this.o.stopGraceMs); throw new Error(`plugin "${pluginName}" is closed`); }
 
-    const { reader, writer, direct } = this.framing(proc);
+    const { reader, writer, direct, directCallbacks } = this.framing(proc);
     const connection = createMessageConnection(reader, writer, this.logger());
-    const callbacks: Disposable = serveCallbacks(connection, this.o.runtime);
+    const served = serveCallbacks(connection, this.callbacks);
+    const callbacks = Disposable.create(() => { served.dispose(); directCallbacks?.dispose(); });
     const gen: Generation = { proc, connection, pending: new Set(), startedAt: Date.now(), crashed: undefined as never, direct };
     // A broken pipe or stream error: the process is useless; kill it and take the crash path.
     connection.onError(([error]) => {
@@ -258,20 +263,22 @@ export class StdioInstance {
     };
   }
 
-  private framing(proc: ServerProcess): { reader: MessageReader; writer: MessageWriter; direct?: DirectCalls } {
+  /** NDJSON framing also takes responses to the runtime's requests and the server's callbacks off vscode-jsonrpc. */
+  private framing(proc: ServerProcess): { reader: MessageReader; writer: MessageWriter; direct?: DirectCalls; directCallbacks?: DirectCallbacks } {
     if (this.o.framing === 'content-length') {
       return { reader: new StreamMessageReader(proc.stdout), writer: new StreamMessageWriter(proc.stdin) };
     }
     const writer = new NdjsonMessageWriter(proc.stdin);
-    const direct = new DirectCalls(writer);
+    const direct = new DirectCalls(writer, 'w');
+    const directCallbacks = new DirectCallbacks(writer, this.callbacks);
     const reader = new NdjsonMessageReader(proc.stdout, {
       onInvalidLine: (line, reason) => {
         this.o.onInvalidLine();
         this.o.log(`plugin "${this.o.pluginName}": ignored a line on stdout (${reason}): ${line.slice(0, 200)}`);
       },
-      intercept: direct.intercept,
+      intercept: (message) => direct.intercept(message) || directCallbacks.intercept(message),
     });
-    return { reader, writer, direct };
+    return { reader, writer, direct, directCallbacks };
   }
 
   private logger(): Logger {

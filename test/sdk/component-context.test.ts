@@ -9,8 +9,8 @@ import { spawnSdkServer } from '../helpers/spawn-sdk-server.js';
 import type { SpawnedServer } from '../helpers/spawn-sdk-server.js';
 
 const servers: SpawnedServer[] = [];
-function start(): SpawnedServer {
-  const server = spawnSdkServer('sdk-callback-server.mjs');
+function start(framing: 'ndjson' | 'content-length' = 'ndjson'): SpawnedServer {
+  const server = spawnSdkServer('sdk-callback-server.mjs', { framing, args: ['--framing', framing] });
   servers.push(server);
   return server;
 }
@@ -61,6 +61,15 @@ describe('SDK component context: calls back into the runtime', () => {
     expect(calls[2].params).toEqual({ blob_id: id, observability });
     expect(validatorFor('protocol', 'PutBlobParams')(calls[0].params)).toBe(true);
     expect(validatorFor('protocol', 'GetBlobParams')(calls[2].params)).toBe(true);
+  });
+
+  it('calls back the same way over content-length framing', async () => {
+    const server = start('content-length');
+    const { calls } = serveBlobs(server);
+    const data = { framing: 'content-length' };
+    const result = await execute(server, '/blob_round_trip', { data });
+    expect(result.output).toEqual({ blobId: blobIdOf(data), again: blobIdOf(data), data });
+    expect(calls.map((c) => c.method)).toEqual(['blobs/put', 'blobs/put', 'blobs/get']);
   });
 
   it('sends binary blobs as base64 and returns them as bytes', async () => {
@@ -129,9 +138,9 @@ describe('SDK component context: calls back into the runtime', () => {
   });
 });
 
-describe('SDK component context: cancellation', () => {
+describe.each(['ndjson', 'content-length'] as const)('SDK component context: cancellation over %s', (framing) => {
   it('aborts ctx.signal when the runtime sends $/cancelRequest', async () => {
-    const server = start();
+    const server = start(framing);
     const source = new CancellationTokenSource();
     const pending = server.connection.sendRequest(ComponentsExecute, { component: '/wait_for_abort', input: null, attempt: 1, observability }, source.token);
     await server.waitForStderr('wait_for_abort: waiting');
@@ -141,7 +150,7 @@ describe('SDK component context: cancellation', () => {
   });
 
   it('answers a component that fails because it was cancelled with RequestCancelled', async () => {
-    const server = start();
+    const server = start(framing);
     const source = new CancellationTokenSource();
     const pending = server.connection.sendRequest(ComponentsExecute, { component: '/throw_on_abort', input: null, attempt: 1, observability }, source.token);
     await server.waitForStderr('throw_on_abort: waiting');
@@ -151,7 +160,7 @@ describe('SDK component context: cancellation', () => {
   });
 
   it('forwards the cancellation to a callback in flight (runs/submit with wait)', async () => {
-    const server = start();
+    const server = start(framing);
     let markCancelled!: () => void;
     const submitCancelled = new Promise<void>((resolve) => { markCancelled = resolve; });
     let markSubmitted!: () => void;

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../../protocol/index.js';
-import type { FlowResult } from '../../../protocol/index.js';
+import { ErrorCodes, ProtocolError, packageRoot } from '../../../protocol/index.js';
+import type { AwaitInputParams, FlowResult } from '../../../protocol/index.js';
 import { StdioPlugin } from '../../../runtime/plugins/stdio-plugin.js';
 import type { StdioPluginOptions } from '../../../runtime/plugins/stdio-plugin.js';
 import { executeWithRetries } from '../../../runtime/plugins/execute-with-retries.js';
 import type { ExecuteRequest } from '../../../runtime/plugins/plugin.js';
+import type { CallerContext } from '../../../runtime/plugins/runtime-context.js';
 import { MapRuntimeContext } from '../../helpers/map-runtime-context.js';
 import { isProcessAlive as isPidAlive } from '../../../runtime/store/run-ownership.js';
 
@@ -245,5 +246,47 @@ describe('StdioPlugin over a raw NDJSON server', () => {
     expect(isPidAlive(pid!)).toBe(true);
     await plugin.close();
     expect(isPidAlive(pid!)).toBe(false);
+  });
+});
+
+/** inputs/await answers once the caller's signal aborts (the server cancelled the callback). */
+class AbortAwareInputs extends MapRuntimeContext {
+  override awaitInput(_params: AwaitInputParams, caller?: CallerContext): Promise<never> {
+    return new Promise((_resolve, reject) => {
+      const cancelled = () => reject(new ProtocolError(ErrorCodes.RequestCancelled, 'inputs/await was cancelled by the server'));
+      // vscode-jsonrpc may see the cancel before it dispatches the request: the signal starts aborted.
+      if (caller?.signal?.aborted) cancelled();
+      else caller?.signal?.addEventListener('abort', cancelled, { once: true });
+    });
+  }
+}
+
+// NDJSON answers callbacks straight from the reader; Content-Length through the connection.
+// Both must answer alike.
+describe.each(['ndjson', 'content-length'] as const)('StdioPlugin: a server\'s callbacks over %s', (framing) => {
+  const start = (runtime?: MapRuntimeContext) =>
+    startRaw({ framing, args: [join(servers, 'raw-server.mjs'), '--framing', framing] }, runtime);
+  const callRuntime = async (plugin: StdioPlugin, input: Record<string, unknown>) => output(await plugin.execute(request('/call_runtime', input)));
+
+  it('answers a callback whatever the type of its id', async () => {
+    const { plugin } = await start();
+    const put = await callRuntime(plugin, { method: 'blobs/put', params: { data: { a: 1 }, blob_type: 'data' }, numeric_id: true });
+    expect(put.result.blob_id).toMatch(/^sha256:/);
+    const got = await callRuntime(plugin, { method: 'blobs/get', params: { blob_id: put.result.blob_id } });
+    expect(got.result).toEqual({ data: { a: 1 }, blob_type: 'data' });
+  });
+
+  it('answers params by position and missing params as vscode-jsonrpc does', async () => {
+    const { plugin } = await start();
+    const put = await callRuntime(plugin, { method: 'blobs/put', params: [{ data: 'x', blob_type: 'data' }] });
+    expect(put.result.blob_id).toMatch(/^sha256:/);
+    const none = await callRuntime(plugin, { method: 'blobs/get' });
+    expect(none.error).toEqual({ code: ErrorCodes.InvalidParams, message: 'Request blobs/get defines 1 params but received none.' });
+  });
+
+  it('aborts the caller\'s signal when the server sends $/cancelRequest for its callback', async () => {
+    const { plugin } = await start(new AbortAwareInputs());
+    const cancelled = await callRuntime(plugin, { method: 'inputs/await', params: { prompt: 'Approve?' }, cancel: true });
+    expect(cancelled.error).toEqual({ code: ErrorCodes.RequestCancelled, message: 'inputs/await was cancelled by the server' });
   });
 });
