@@ -251,7 +251,7 @@ describe('StdioPlugin over a raw NDJSON server', () => {
 
 /** inputs/await answers once the caller's signal aborts (the server cancelled the callback). */
 class AbortAwareInputs extends MapRuntimeContext {
-  override awaitInput(_params: AwaitInputParams, caller?: CallerContext): Promise<never> {
+  override awaitInput(_params?: AwaitInputParams, caller?: CallerContext): Promise<never> {
     return new Promise((_resolve, reject) => {
       const cancelled = () => reject(new ProtocolError(ErrorCodes.RequestCancelled, 'inputs/await was cancelled by the server'));
       // vscode-jsonrpc may see the cancel before it dispatches the request: the signal starts aborted.
