@@ -1,10 +1,10 @@
-import { v7 as uuidv7 } from 'uuid';
 import type { RunRecord } from '../store/state-store.js';
 import { isoNow } from './iso-now.js';
+import { newRunId } from './run-id.js';
 
 /** A new pending run: id, creation time, root (itself unless given) and zero counters filled in. */
 export function newRunRecord(fields: Omit<RunRecord, 'runId' | 'status' | 'createdAt' | 'rootRunId' | 'items'> & { rootRunId?: string }): RunRecord {
-  const runId = uuidv7();
+  const runId = newRunId();
   return {
     ...fields,
     runId,
