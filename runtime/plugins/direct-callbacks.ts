@@ -40,7 +40,7 @@ export class DirectCallbacks {
   private answer(id: RequestId, method: string, handle: CallbackHandler, params: unknown): void {
     const controller = new AbortController();
     this.running.set(id, controller);
-    handle(params, controller.signal).then(
+    handle(params, () => controller.signal).then(
       (result) => this.reply({ jsonrpc: '2.0', id, result: result ?? null }, id),
       (error: unknown) => this.reply({ jsonrpc: '2.0', id, error: responseError(method, error).toJson() }, id),
     );

@@ -8,8 +8,8 @@ import {
 import type { ObservabilityContext } from '../../protocol/index.js';
 import type { CallerContext, RuntimeContext } from './runtime-context.js';
 
-/** Answers one callback's params; `signal` aborts when the server cancels the request. */
-export type CallbackHandler = (params: unknown, signal?: AbortSignal) => Promise<unknown>;
+/** Answers one callback's params; `signal()` gives the signal that aborts when the server cancels the request. */
+export type CallbackHandler = (params: unknown, signal?: () => AbortSignal) => Promise<unknown>;
 
 /**
  * A component server's calls back into the runtime (blobs/*, runs/*, inputs/await) by
@@ -38,7 +38,10 @@ export function runtimeCallbacks(runtime: RuntimeContext): Map<string, CallbackH
 export function serveCallbacks(connection: MessageConnection, callbacks: Map<string, CallbackHandler>): Disposable {
   const registered = [...callbacks].map(([method, handle]) =>
     // A RequestType (one param), so a request without params gets vscode-jsonrpc's -32602.
-    connection.onRequest(new RequestType<unknown, unknown, void>(method), (params, token) => handle(params, abortSignalOf(token))));
+    connection.onRequest(new RequestType<unknown, unknown, void>(method), (params, token) => {
+      let signal: AbortSignal | undefined;
+      return handle(params, () => (signal ??= abortSignalOf(token)));
+    }));
   return Disposable.create(() => { for (const d of registered) d.dispose(); });
 }
 
@@ -50,7 +53,7 @@ function bytesFromWire(data: unknown): Uint8Array {
 
 function handler<P, R>(type: RequestType<P, R, void>, def: string, answer: (params: P, caller: CallerContext) => Promise<R>): CallbackHandler {
   const method = type.method;
-  return async (params: unknown, signal?: AbortSignal): Promise<R> => {
+  return async (params: unknown, signal?: () => AbortSignal): Promise<R> => {
     const validate = protocolValidator(def);
     if (validate && !validate(params)) {
       const detail = formatValidationError(undefined, validationIssues(validate.errors, 'params'));
@@ -67,12 +70,13 @@ function handler<P, R>(type: RequestType<P, R, void>, def: string, answer: (para
 }
 
 /** The execution a callback belongs to, from the observability context the server echoes back. */
-export function callerOf(observability: ObservabilityContext | undefined, signal?: AbortSignal): CallerContext {
+export function callerOf(observability: ObservabilityContext | undefined, signal?: () => AbortSignal): CallerContext {
   const caller: CallerContext = {};
   if (observability?.run_id) caller.runId = observability.run_id;
   if (typeof observability?.item_index === 'number') caller.itemIndex = observability.item_index;
   if (observability?.step_id) caller.stepId = observability.step_id;
-  if (signal) caller.signal = signal;
+  // Made when first read: an AbortSignal costs ~2 µs, and most callbacks never look at theirs.
+  if (signal) Object.defineProperty(caller, 'signal', { get: signal, enumerable: true });
   return caller;
 }
 
