@@ -1,6 +1,7 @@
 import type { FlowResult } from '../../protocol/index.js';
 import type { LoadedFlow } from '../flow/load-flow.js';
 import { downstreamSteps } from '../flow/step-graph.js';
+import { CallbackAbortController } from '../plugins/on-abort.js';
 import type { PriorStep } from '../flow/item-execution.js';
 import type { ItemRecord, RunRecord } from '../store/state-store.js';
 
@@ -27,10 +28,10 @@ export interface ItemRunner {
  */
 export class ActiveRun {
   /**
-   * Every in-flight step and paused item waits on this one signal, through onAbort (one real
-   * listener per signal): no MaxListeners limit to lift, which cost ~3 µs per run.
+   * Every in-flight step and paused item waits on this one signal through onAbort, which
+   * this controller calls itself: the signal has no listener limit to lift (~3 µs per run).
    */
-  readonly abort = new AbortController();
+  readonly abort = new CallbackAbortController();
   /** For a fork: the steps it runs again (the rest reuse the source run's results). */
   readonly forkRedo: ReadonlySet<string> | undefined;
   inFlight = 0;
