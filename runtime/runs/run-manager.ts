@@ -304,7 +304,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
     this.closed = true;
     for (const run of this.active.values()) { run.cancelled = true; run.abort.abort(); }
     this.active.clear();
-    this.commit.flush();
+    // Queued writes commit, and their shared fsync finishes, before the store can be closed.
+    await this.durable()?.catch(() => undefined);
     try { this.state.releaseRuns(this.owner.id); } catch { /* store may already be unusable */ }
   }
 
