@@ -9,6 +9,8 @@ import {
 import type { ComponentExecuteParams, ComponentInfo } from '../protocol/index.js';
 import { ExecutionContext } from './component-context.js';
 import { defineComponent } from './define-component.js';
+import { DirectExecutes } from './direct-executes.js';
+import type { DirectRequestHooks } from './direct-executes.js';
 import type { ComponentDefinition, ComponentHandler, ComponentOptions } from './define-component.js';
 import { interceptReader } from './intercept-reader.js';
 import { RequestTracker } from './request-tracker.js';
@@ -59,11 +61,17 @@ export class ComponentServer {
     return [...this.components.values()].map((c) => c.info);
   }
 
-  /** Serves on any reader/writer pair (stdio, a socket, a test stream). */
-  listen(reader: MessageReader, writer: MessageWriter, options?: ConnectionOptions): MessageConnection {
+  /**
+   * Serves on any reader/writer pair (stdio, a socket, a test stream). `hooks` hear of the
+   * components/execute requests answered past the connection (serveStdio counts them).
+   */
+  listen(reader: MessageReader, writer: MessageWriter, options?: ConnectionOptions, hooks?: DirectRequestHooks): MessageConnection {
     if (this.connection) throw new Error('this ComponentServer is already serving');
     const calls = new RuntimeCalls(writer);
-    const connection = createMessageConnection(interceptReader(reader, calls.intercept), writer, undefined, options);
+    // Executions start, and the runtime's answers to our callbacks arrive, as they are read.
+    const executes = new DirectExecutes(writer, (params, token) => this.execute(calls, params, token), hooks);
+    const connection = createMessageConnection(
+      interceptReader(reader, (message) => calls.intercept(message) || executes.intercept(message)), writer, undefined, options);
     calls.follow(connection);
     this.connection = connection;
     this.registerHandlers(connection, calls);
@@ -81,7 +89,7 @@ export class ComponentServer {
       ? [new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout)]
       : [new NdjsonMessageReader(process.stdin, { onInvalidLine: reportInvalidLine }), new NdjsonMessageWriter(process.stdout)];
     const tracker = new RequestTracker();
-    const connection = this.listen(tracker.wrap(reader), writer, { messageStrategy: tracker });
+    const connection = this.listen(tracker.wrap(reader), writer, { messageStrategy: tracker }, tracker.direct);
     return new Promise((resolve) => {
       let closing = false;
       let finished = false;

@@ -28,11 +28,19 @@ export class RequestTracker implements MessageStrategy {
     if (!Message.isRequest(message)) return next(message);
     this.dispatched++;
     // `next` resolves once the response has been handed to the writer.
-    return Promise.resolve(next(message)).finally(() => {
-      this.settled++;
-      for (const wake of this.onSettled.splice(0)) wake();
-    });
+    return Promise.resolve(next(message)).finally(() => this.settle());
   }
+
+  private settle(): void {
+    this.settled++;
+    for (const wake of this.onSettled.splice(0)) wake();
+  }
+
+  /** Hooks for requests answered past the connection (DirectExecutes). */
+  readonly direct = {
+    dispatched: (): void => { this.dispatched++; },
+    settled: (): void => { this.settle(); },
+  };
 
   /** Resolves once every request received so far has reached its handler. */
   async allDispatched(): Promise<void> {

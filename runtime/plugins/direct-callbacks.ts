@@ -1,5 +1,5 @@
-import { ErrorCodes as RpcErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
 import type { Message, MessageWriter, ResponseMessage } from 'vscode-jsonrpc/node';
+import { handlerError } from '../../protocol/handler-error.js';
 import type { CallbackHandler } from './serve-callbacks.js';
 
 type RequestId = string | number;
@@ -42,7 +42,7 @@ export class DirectCallbacks {
     this.running.set(id, controller);
     handle(params, () => controller.signal).then(
       (result) => this.reply({ jsonrpc: '2.0', id, result: result ?? null }, id),
-      (error: unknown) => this.reply({ jsonrpc: '2.0', id, error: responseError(method, error).toJson() }, id),
+      (error: unknown) => this.reply({ jsonrpc: '2.0', id, error: handlerError(method, error).toJson() }, id),
     );
   }
 
@@ -59,13 +59,4 @@ export class DirectCallbacks {
     // A failed write surfaces through the writer's onError (the connection kills the process).
     this.writer.write(response).catch(() => undefined);
   }
-}
-
-/** What vscode-jsonrpc answers for a handler's rejection. */
-function responseError(method: string, error: unknown): ResponseError<unknown> {
-  if (error instanceof ResponseError) return error;
-  const message = (error as Error | undefined)?.message;
-  return typeof message === 'string'
-    ? new ResponseError(RpcErrorCodes.InternalError, `Request ${method} failed with message: ${message}`)
-    : new ResponseError(RpcErrorCodes.InternalError, `Request ${method} failed unexpectedly without providing any details.`);
 }
