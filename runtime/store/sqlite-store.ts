@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { decode, encode } from '@msgpack/msgpack';
 import Database from 'better-sqlite3';
@@ -6,7 +6,6 @@ import { normalizeBlobId } from '../../protocol/index.js';
 import type { BlobId, BlobType, FlowError, FlowResult, RunState } from '../../protocol/index.js';
 import type { BlobStore, FlowSummary, StoredBlob } from './blob-store.js';
 import { prepareBlob } from './blob-values.js';
-import { GroupSync } from './group-sync.js';
 import { mayTakeOver } from './run-ownership.js';
 import { checkStoreFile, migrate } from './sqlite-migrations.js';
 import { RowStatements, toItemRecord, toRunEvent, toRunRecord, toStepRecord } from './sqlite-rows.js';
@@ -15,6 +14,7 @@ import type {
   ItemRecord, ItemState, ListRunsFilter, RunEvent, RunOwner, RunRecord, StateStore, StepRecord, StepState, Store,
 } from './state-store.js';
 import { StoreError } from './store-error.js';
+import { WalSync } from './wal-sync.js';
 
 export interface SqliteStoreOptions {
   /** The database file (its directory is created), or `:memory:`. */
@@ -101,10 +101,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   private readonly owners = new Set<string>();
   private closed = false;
   /** `full` durability on a file: this store fsyncs the WAL itself (see SqliteStoreOptions). */
-  private readonly groupSync: GroupSync | undefined;
-  private walFd: number | undefined;
-  /** A `deferSync` transaction committed since the last sync was requested. */
-  private unsynced = false;
+  private readonly walSync: WalSync | undefined;
 
   constructor(options: SqliteStoreOptions) {
     const inMemory = options.path === ':memory:';
@@ -123,7 +120,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
       checkStoreFile(db, this.location); // before any write: a foreign file stays untouched
       db.pragma('journal_mode = WAL');
       // NORMAL in both modes: in WAL mode it still syncs the WAL before each checkpoint and
-      // the database after it; `full` adds an fsync of the WAL per commit (syncWal).
+      // the database after it; `full` adds an fsync of the WAL per commit (WalSync).
       db.pragma('synchronous = NORMAL');
       db.pragma('cache_size = -16000'); // KiB: keeps a big run's item pages in memory
       db.pragma('journal_size_limit = 67108864'); // shrink the WAL back after a big run
@@ -155,14 +152,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     // another process), rather than failing with SQLITE_BUSY when a read turns into a write.
     this.tx = db.transaction((fn: () => unknown) => this.inTransaction(fn)).immediate;
     this.durability = inMemory || options.durability === 'normal' ? 'normal' : 'full';
-    if (this.durability === 'full') {
-      this.groupSync = new GroupSync(() => new Promise<void>((done, fail) => {
-        const fd = this.closed ? undefined : this.openWal();
-        // Closed: closing checkpointed the WAL into the database and synced both.
-        if (fd === undefined) { done(); return; }
-        fdatasync(fd, (error) => (error ? fail(new StoreError(this.location, 'io', `cannot be synced to disk (${error.message}).`, { cause: error })) : done()));
-      }));
-    }
+    if (this.durability === 'full') this.walSync = new WalSync(`${this.location}-wal`, this.location);
   }
 
   /** A PRAGMA on this connection, for diagnostics and tests (e.g. `journal_mode`, `max_page_count = 64`). */
@@ -181,47 +171,20 @@ export class SqliteStore implements BlobStore, StateStore, Store {
       throw toStoreError(this.location, error);
     }
     if (this.depth === 0) {
-      if (options?.deferSync) this.unsynced = this.groupSync !== undefined;
-      else this.syncWal();
+      if (options?.deferSync) this.walSync?.deferred();
+      else this.walSync?.now();
     }
     return result;
   }
 
   synced(): Promise<void> | undefined {
-    if (!this.unsynced) return this.groupSync?.idle;
-    this.unsynced = false;
-    return this.groupSync!.request();
-  }
-
-  /** Makes every commit so far durable now (`full`; ordinary transactions and single writes). */
-  private syncWal(): void {
-    if (!this.groupSync) return;
-    const fd = this.openWal();
-    if (fd === undefined) return;
-    try {
-      fdatasyncSync(fd);
-    } catch (error) {
-      throw new StoreError(this.location, 'io', `cannot be synced to disk (${(error as Error).message}).`, { cause: error });
-    }
-  }
-
-  /** The WAL file, opened once; SQLite keeps it while any connection is open. */
-  private openWal(): number | undefined {
-    if (this.walFd === undefined) {
-      try {
-        this.walFd = openSync(`${this.location}-wal`, 'r');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // nothing written yet
-        throw error;
-      }
-    }
-    return this.walFd;
+    return this.walSync?.synced();
   }
 
   /** One write outside any transaction (autocommit), durable when it returns. */
   private autocommit<T>(fn: () => T): T {
     const result = this.guard(fn);
-    if (this.depth === 0) this.syncWal();
+    if (this.depth === 0) this.walSync?.now();
     return result;
   }
 
@@ -361,7 +324,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
         // The same JSON stored as `data` earlier becomes a flow now: listable and runnable.
         this.s.upgradeToFlow.run(p.name ?? null, p.description ?? null, now, p.id);
       }
-      if (this.depth === 0) this.syncWal();
+      if (this.depth === 0) this.walSync?.now();
       return p.id;
     } catch (error) {
       throw toStoreError(this.location, error);
@@ -630,13 +593,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
       // e.g. a full disk: the claims stay, and are taken over once this pid is gone.
     }
     this.db.close(); // checkpoints the WAL into the database and syncs both
-    const fd = this.walFd;
-    this.walFd = undefined;
-    if (fd === undefined) return;
-    // A sync on a libuv thread may still use the descriptor: close it after that one.
-    const busy = this.groupSync?.idle;
-    if (busy) busy.then(() => closeSync(fd), () => closeSync(fd)).catch(() => {});
-    else closeSync(fd);
+    this.walSync?.close();
   }
 
   // ---- helpers ----------------------------------------------------------------------
