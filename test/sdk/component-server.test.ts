@@ -64,8 +64,8 @@ describe('SDK component server: handshake and discovery', () => {
       server.connection.sendRequest(ComponentsInferSchema, { component: '/nope' }),
       server.connection.sendRequest(ComponentsExecute, { component: '/nope', input: {}, attempt: 1, observability: {} }),
     ];
-    for (const call of calls) {
-      const error = await rejection(call);
+    // Answers may come in any order (executions start as they are read): wait for all at once.
+    for (const error of await Promise.all(calls.map(rejection))) {
       expect(error.code).toBe(ErrorCodes.ComponentNotFound);
       expect(error.message).toBe("Component '/nope' not found");
       expect(error.data).toEqual({ component: '/nope' });
