@@ -110,6 +110,7 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
     const q = checkBody<ListRunsQuery>('ListRunsQuery', req.query, 'query');
     const limit = Math.min(Number(q.limit ?? 50), 1000);
     const offset = Number(q.offset ?? 0);
+    await rt.runs.durable(); // list nothing a power cut could still take back (RunManager.durable)
     // One extra row tells whether there is a next page without counting.
     const page = rt.listRuns({ ...(q.status ? { status: q.status } : {}), limit: limit + 1, offset });
     const runs = page.slice(0, limit);
