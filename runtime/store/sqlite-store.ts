@@ -40,6 +40,8 @@ const SQLITE_HEADER = 'SQLite format 3\u0000';
 const COUNTER_SLOT: Readonly<Record<string, number>> = { pending: 0, running: 1, paused: 2, success: 3, failed: 4, cancelled: 5 };
 const COUNTERS = 6;
 const FINISHED: ReadonlySet<string> = new Set(['success', 'failed', 'cancelled']);
+/** Run keys remembered at most (a lookup by the runs table's unique id index is cheap anyway). */
+const RUN_KEY_CACHE = 10_000;
 /**
  * Pages the WAL may grow to before a commit checkpoints it into the database (SQLite's
  * default is 1000, about 4 MB). A checkpoint fsyncs, and a page rewritten by many commits
@@ -300,7 +302,10 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     let key = this.runKeys.get(runId);
     if (key === undefined) {
       key = this.guard(() => this.s.runKey.get(runId)) as number | undefined;
-      if (key !== undefined) this.runKeys.set(runId, key);
+      if (key === undefined) return undefined;
+      // A long-lived server touches ever more runs: start over rather than grow without end.
+      if (this.runKeys.size >= RUN_KEY_CACHE) this.runKeys.clear();
+      this.runKeys.set(runId, key);
     }
     return key;
   }
