@@ -7,10 +7,10 @@ import {
   Initialize, Initialized, NdjsonMessageReader, NdjsonMessageWriter, ProtocolError, RUNTIME_PROTOCOL_VERSION,
 } from '../protocol/index.js';
 import type { ComponentExecuteParams, ComponentInfo } from '../protocol/index.js';
+import { DirectRequests } from '../protocol/direct-requests.js';
+import type { DirectRequestHooks } from '../protocol/direct-requests.js';
 import { ExecutionContext } from './component-context.js';
 import { defineComponent } from './define-component.js';
-import { DirectExecutes } from './direct-executes.js';
-import type { DirectRequestHooks } from './direct-executes.js';
 import type { ComponentDefinition, ComponentHandler, ComponentOptions } from './define-component.js';
 import { interceptReader } from './intercept-reader.js';
 import { RequestTracker } from './request-tracker.js';
@@ -69,7 +69,8 @@ export class ComponentServer {
     if (this.connection) throw new Error('this ComponentServer is already serving');
     const calls = new RuntimeCalls(writer);
     // Executions start, and the runtime's answers to our callbacks arrive, as they are read.
-    const executes = new DirectExecutes(writer, (params, token) => this.execute(calls, params, token), hooks);
+    const executes = new DirectRequests(writer,
+      new Map([[ComponentsExecute.method, (params, token) => this.execute(calls, params as ComponentExecuteParams, token)]]), hooks);
     const connection = createMessageConnection(
       interceptReader(reader, (message) => calls.intercept(message) || executes.intercept(message)), writer, undefined, options);
     calls.follow(connection);

@@ -6,10 +6,11 @@ import {
   formatValidationError, validationIssues, validatorFor,
 } from '../../protocol/index.js';
 import type { ObservabilityContext } from '../../protocol/index.js';
+import type { DirectHandler } from '../../protocol/direct-requests.js';
 import type { CallerContext, RuntimeContext } from './runtime-context.js';
 
-/** Answers one callback's params; `signal()` gives the signal that aborts when the server cancels the request. */
-export type CallbackHandler = (params: unknown, signal?: () => AbortSignal) => Promise<unknown>;
+/** Answers one callback's params; `token` is cancelled when the server cancels the request. */
+export type CallbackHandler = DirectHandler;
 
 /**
  * A component server's calls back into the runtime (blobs/*, runs/*, inputs/await) by
@@ -38,10 +39,7 @@ export function runtimeCallbacks(runtime: RuntimeContext): Map<string, CallbackH
 export function serveCallbacks(connection: MessageConnection, callbacks: Map<string, CallbackHandler>): Disposable {
   const registered = [...callbacks].map(([method, handle]) =>
     // A RequestType (one param), so a request without params gets vscode-jsonrpc's -32602.
-    connection.onRequest(new RequestType<unknown, unknown, void>(method), (params, token) => {
-      let signal: AbortSignal | undefined;
-      return handle(params, () => (signal ??= abortSignalOf(token)));
-    }));
+    connection.onRequest(new RequestType<unknown, unknown, void>(method), handle));
   return Disposable.create(() => { for (const d of registered) d.dispose(); });
 }
 
@@ -53,7 +51,7 @@ function bytesFromWire(data: unknown): Uint8Array {
 
 function handler<P, R>(type: RequestType<P, R, void>, def: string, answer: (params: P, caller: CallerContext) => Promise<R>): CallbackHandler {
   const method = type.method;
-  return async (params: unknown, signal?: () => AbortSignal): Promise<R> => {
+  return async (params: unknown, token: CancellationToken): Promise<R> => {
     const validate = protocolValidator(def);
     if (validate && !validate(params)) {
       const detail = formatValidationError(undefined, validationIssues(validate.errors, 'params'));
@@ -61,7 +59,8 @@ function handler<P, R>(type: RequestType<P, R, void>, def: string, answer: (para
     }
     const observability = (params as { observability?: ObservabilityContext | null } | undefined)?.observability ?? undefined;
     try {
-      return await answer(params as P, callerOf(observability, signal));
+      let signal: AbortSignal | undefined;
+      return await answer(params as P, callerOf(observability, () => (signal ??= abortSignalOf(token))));
     } catch (error) {
       if (error instanceof ResponseError) throw error;
       throw new ResponseError(ErrorCodes.ServerError, `${method} failed: ${(error as Error)?.message ?? String(error)}`);

@@ -5,7 +5,7 @@ import type { Logger, MessageConnection, MessageReader, MessageWriter, RequestTy
 import { Initialize, Initialized, NdjsonMessageReader, NdjsonMessageWriter, RUNTIME_PROTOCOL_VERSION } from '../../protocol/index.js';
 import type { RuntimeContext } from './runtime-context.js';
 import { DirectCalls } from '../../protocol/direct-calls.js';
-import { DirectCallbacks } from './direct-callbacks.js';
+import { DirectRequests } from '../../protocol/direct-requests.js';
 import { onAbort } from './on-abort.js';
 import { runtimeCallbacks, serveCallbacks } from './serve-callbacks.js';
 import type { CallbackHandler } from './serve-callbacks.js';
@@ -264,13 +264,13 @@ export class StdioInstance {
   }
 
   /** NDJSON framing also takes responses to the runtime's requests and the server's callbacks off vscode-jsonrpc. */
-  private framing(proc: ServerProcess): { reader: MessageReader; writer: MessageWriter; direct?: DirectCalls; directCallbacks?: DirectCallbacks } {
+  private framing(proc: ServerProcess): { reader: MessageReader; writer: MessageWriter; direct?: DirectCalls; directCallbacks?: DirectRequests } {
     if (this.o.framing === 'content-length') {
       return { reader: new StreamMessageReader(proc.stdout), writer: new StreamMessageWriter(proc.stdin) };
     }
     const writer = new NdjsonMessageWriter(proc.stdin);
     const direct = new DirectCalls(writer, 'w');
-    const directCallbacks = new DirectCallbacks(writer, this.callbacks);
+    const directCallbacks = new DirectRequests(writer, this.callbacks);
     const reader = new NdjsonMessageReader(proc.stdout, {
       onInvalidLine: (line, reason) => {
         this.o.onInvalidLine();

@@ -17,10 +17,10 @@ export type PackedEvent = [number, RunEventType, string, number | null, string |
 export class RowStatements {
   private readonly byRows = new Map<number, Statement>();
 
-  constructor(private readonly db: Database.Database, private readonly columns: number, readonly maxRows: number,
+  constructor(private readonly db: Database.Database, private readonly columns: number, private readonly maxRows: number,
     private readonly sql: (values: string) => string) {}
 
-  for(rows: number): Statement {
+  private for(rows: number): Statement {
     let stmt = this.byRows.get(rows);
     if (!stmt) {
       const tuple = `(${Array.from({ length: this.columns }, () => '?').join(', ')})`;

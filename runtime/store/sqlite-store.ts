@@ -67,7 +67,6 @@ interface PendingItems { runId: string; changes: Map<number, ItemChange> }
  */
 export class SqliteStore implements BlobStore, StateStore, Store {
   readonly location: string;
-  readonly persistent = true;
   /** See SqliteStoreOptions; `normal` for an in-memory database, which has no file to sync. */
   readonly durability: 'normal' | 'full';
   readonly blobs: BlobStore = this;
@@ -616,8 +615,8 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     const key = statuses.join(',');
     let stmt = this.listItemsByStatuses.get(key);
     if (!stmt) {
-      stmt = this.db.prepare<unknown[], Row>(`SELECT item_index, status, input_json, result_json, completed_at, completion_seq FROM items
-        WHERE run_key = ? AND item_index >= ? AND status IN (${statuses.map(() => '?').join(', ')}) ORDER BY item_index LIMIT ?`);
+      stmt = this.db.prepare<unknown[], Row>(`${ITEM_COLUMNS} WHERE run_key = ? AND item_index >= ? AND status IN (${statuses.map(() => '?').join(', ')})
+        ORDER BY item_index LIMIT ?`);
       this.listItemsByStatuses.set(key, stmt);
     }
     return stmt;
