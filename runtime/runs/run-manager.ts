@@ -401,7 +401,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       journal: {
         stepStarted: (stepId, attempt) => {
           const t = now();
-          return this.commit.write(() => {
+          return this.commit.committed(() => {
             this.state.startStep(runId, i, stepId, attempt, t);
           }, this.eventAfterCommit(runId, 'step_started', { itemIndex: i, stepId, attempt }, t));
         },
