@@ -243,6 +243,8 @@ export function describeStore(name: string, open: () => Store, caps: StoreCapabi
         expect(idx({ fromIndex: 1, limit: 2 })).toEqual([1, 2]);
         expect(idx({ statuses: ['pending'] })).toEqual([0, 2, 4]);
         expect(idx({ statuses: ['pending'], fromIndex: 1, limit: 1 })).toEqual([2]);
+        // The pending page (the run manager's hot read) is the same records as the unfiltered list.
+        expect(store.state.listItems('r', { statuses: ['pending'] })).toEqual(store.state.listItems('r').filter((i) => i.status === 'pending'));
         expect(idx({ statuses: ['running', 'success'] })).toEqual([1, 3]);
         expect(idx({ statuses: [] })).toEqual([]);
         expect(store.state.listItems('ghost')).toEqual([]);
