@@ -1,6 +1,7 @@
 import { ResponseError } from 'vscode-jsonrpc/node';
 import type { CancellationToken, RequestType } from 'vscode-jsonrpc/node';
-import { BlobsGet, BlobsPut, InputsAwait, RunsGet, RunsSubmit } from '../protocol/index.js';
+import { BlobsGet, BlobsPut } from '../protocol/methods/blobs.js';
+import { InputsAwait, RunsGet, RunsSubmit } from '../protocol/methods/runs.js';
 import type {
   BlobId, BlobType, ComponentExecuteParams, GetRunParams, ObservabilityContext, RunStatus, SubmitRunParams,
 } from '../protocol/index.js';

@@ -1,5 +1,5 @@
 import { ResponseError } from 'vscode-jsonrpc/node';
-import { ComponentErrorCodes } from '../protocol/index.js';
+import { ComponentErrorCodes } from '../protocol/errors.js';
 
 export interface ComponentErrorOptions<D = unknown> {
   /** JSON-RPC error code; default -32003 (COMPONENT_FAILED in the runtime). */

@@ -2,10 +2,10 @@ import {
   StreamMessageReader, StreamMessageWriter, createMessageConnection,
 } from 'vscode-jsonrpc/node';
 import type { CancellationToken, ConnectionOptions, MessageConnection, MessageReader, MessageWriter } from 'vscode-jsonrpc/node';
-import {
-  ComponentErrorCodes, ComponentsExecute, ComponentsInferSchema, ComponentsInfo, ComponentsList, ErrorCodes,
-  Initialize, Initialized, NdjsonMessageReader, NdjsonMessageWriter, ProtocolError, RUNTIME_PROTOCOL_VERSION,
-} from '../protocol/index.js';
+import { ComponentErrorCodes, ErrorCodes, ProtocolError } from '../protocol/errors.js';
+import { ComponentsExecute, ComponentsInferSchema, ComponentsInfo, ComponentsList } from '../protocol/methods/components.js';
+import { Initialize, Initialized, RUNTIME_PROTOCOL_VERSION } from '../protocol/methods/initialize.js';
+import { NdjsonMessageReader, NdjsonMessageWriter } from '../protocol/ndjson.js';
 import type { ComponentExecuteParams, ComponentInfo } from '../protocol/index.js';
 import { DirectRequests } from '../protocol/direct-requests.js';
 import type { DirectRequestHooks } from '../protocol/direct-requests.js';

@@ -1,6 +1,7 @@
 import { ResponseError } from 'vscode-jsonrpc/node';
 import type { ValidateFunction } from 'ajv';
-import { ComponentErrorCodes, ProtocolError, compileUserSchema, validationIssues } from '../protocol/index.js';
+import { ComponentErrorCodes, ProtocolError } from '../protocol/errors.js';
+import { compileUserSchema, validationIssues } from '../protocol/validate.js';
 import type { ComponentInfo, ValidationIssue } from '../protocol/index.js';
 import type { ComponentContext } from './component-context.js';
 

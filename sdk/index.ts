@@ -11,7 +11,7 @@ export { ComponentError } from './component-error.js';
 export type { ComponentErrorOptions } from './component-error.js';
 export { RuntimeCallError } from './runtime-call-error.js';
 export { guardStdout } from './stdio-guard.js';
-export { ErrorCodes, ComponentErrorCodes } from '../protocol/index.js';
+export { ErrorCodes, ComponentErrorCodes } from '../protocol/errors.js';
 export type {
   BlobId, BlobType, ComponentInfo, ObservabilityContext, RunStatus, RunState, ItemResult, ItemStatistics,
   WireFlowResult, FlowError, SubmitRunParams, GetRunParams,
