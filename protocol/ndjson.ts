@@ -114,12 +114,7 @@ export class NdjsonMessageWriter extends AbstractMessageWriter {
   private readonly waiting: Array<() => void> = [];
   private errorCount = 0;
 
-  /**
-   * `beforeWrite` runs before each write of a batch; if it throws, the batch is dropped and
-   * the error reported (onError), as a broken pipe would be. The runtime writes its step
-   * attempts ahead there (runs/attempt-log.ts).
-   */
-  constructor(private readonly stream: Writable, private readonly options: { beforeWrite?: () => void } = {}) {
+  constructor(private readonly stream: Writable) {
     super();
     stream.on('error', (error: Error) => this.fireError(error, undefined, ++this.errorCount));
     stream.on('close', () => this.fireClose());
@@ -153,14 +148,6 @@ export class NdjsonMessageWriter extends AbstractMessageWriter {
     if (this.batch === '') return;
     const text = this.batch;
     this.batch = '';
-    if (this.options.beforeWrite) {
-      try {
-        this.options.beforeWrite();
-      } catch (error) {
-        this.fireError(error as Error, undefined, ++this.errorCount);
-        return;
-      }
-    }
     if (!this.stream.write(text)) this.blocked = true;
   };
 

@@ -5,8 +5,7 @@ import type { LoadedFlow } from './load-flow.js';
 /** Durability hooks: the executor awaits them, so a result is journaled before it is used. */
 export interface StepJournal {
   /** Before each execution of a step (every attempt, including transport retries). */
-  /** `writesAhead`: the step's plugin writes attempts ahead of its requests (Plugin.writesAhead). */
-  stepStarted(stepId: string, attempt: number, writesAhead?: boolean): void | Promise<void>;
+  stepStarted(stepId: string, attempt: number): void | Promise<void>;
   /** Before the step's result is used by any other step or the output. */
   stepFinished(stepId: string, attempt: number, result: FlowResult): void | Promise<void>;
 }

@@ -137,7 +137,7 @@ class ItemRun {
       attempt = a;
       if (!journal) return;
       try {
-        await journal.stepStarted(step.id, a, route.plugin.writesAhead === true);
+        await journal.stepStarted(step.id, a);
       } catch (e) {
         journalError = e;
         throw e;

@@ -22,12 +22,6 @@ export interface ExecuteRequest {
  */
 export interface Plugin {
   readonly name: string;
-  /**
-   * Calls `RuntimeContext.writeAhead` before any of its requests leaves the process, so
-   * a step's attempt need not be committed before the step executes (it is written
-   * ahead instead, and the commit runs while the component works).
-   */
-  readonly writesAhead?: boolean;
   /** Spawns/handshakes as needed; `runtime` answers the plugin's callbacks. */
   init(runtime: RuntimeContext): Promise<void>;
   listComponents(): Promise<ComponentInfo[]>;

@@ -21,10 +21,4 @@ export interface RuntimeContext {
   getRun(params: GetRunParams, caller?: CallerContext): Promise<RunStatus>;
   /** Pauses the calling item until a human supplies a value matching `schema` (issue 7). */
   awaitInput(params: AwaitInputParams, caller?: CallerContext): Promise<unknown>;
-  /**
-   * Called by a plugin whose `writesAhead` is set, right before its requests leave the
-   * process: the step attempts started so far are made to survive a kill. Throws if they
-   * cannot be; the requests must not be sent then.
-   */
-  writeAhead?(): void;
 }

@@ -268,8 +268,7 @@ export class StdioInstance {
     if (this.o.framing === 'content-length') {
       return { reader: new StreamMessageReader(proc.stdout), writer: new StreamMessageWriter(proc.stdin) };
     }
-    const runtime = this.o.runtime;
-    const writer = new NdjsonMessageWriter(proc.stdin, { beforeWrite: () => runtime.writeAhead?.() });
+    const writer = new NdjsonMessageWriter(proc.stdin);
     const direct = new DirectCalls(writer, 'w');
     const directCallbacks = new DirectRequests(writer, this.callbacks);
     const reader = new NdjsonMessageReader(proc.stdout, {

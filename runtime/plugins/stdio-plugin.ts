@@ -39,9 +39,6 @@ export class StdioPlugin implements Plugin {
     this.name = options.name;
   }
 
-  /** The NDJSON writer writes the runtime's step attempts ahead of each batch (content-length framing has no such hook). */
-  get writesAhead(): boolean { return (this.options.framing ?? 'ndjson') === 'ndjson'; }
-
   async init(runtime: RuntimeContext): Promise<void> {
     const o = this.options;
     const log = o.log ?? ((message: string) => process.stderr.write(`${message}\n`));

@@ -24,8 +24,7 @@ export class GroupCommit {
   private scheduled = false;
   private failed: Error | undefined;
 
-  /** `afterCommit` runs after each successful commit, before its fsync (the attempt log empties itself). */
-  constructor(private readonly state: StateStore, private readonly describeStore: string, private readonly afterCommit?: () => void) {}
+  constructor(private readonly state: StateStore, private readonly describeStore: string) {}
 
   /** Queues `op` for the next commit; the promise settles when that commit does. */
   write(op: () => void, after?: () => void): Promise<void> {
@@ -70,7 +69,6 @@ export class GroupCommit {
       pendingCommit?.reject(this.failed!);
       return;
     }
-    this.afterCommit?.();
     pendingCommit?.resolve();
     const acknowledge = (): void => {
       pending?.resolve();

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { isAbsolute } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type {
   AwaitInputParams, BlobId, BlobType, Flow, FlowResult, GetRunParams, RunState, RunStatus, SubmitRunParams,
@@ -12,7 +11,6 @@ import type { LoadedFlow } from '../flow/load-flow.js';
 import type { PriorStep } from '../flow/item-execution.js';
 import { executeItem } from '../flow/item-executor.js';
 import { ActiveRun, type ItemRunner } from './active-run.js';
-import { AttemptLog, attemptLogPath, recoverAttemptLogs } from './attempt-log.js';
 import { GroupCommit } from './group-commit.js';
 import { RunEventHub } from './run-events.js';
 import { toRunStatus } from './run-status.js';
@@ -54,8 +52,6 @@ export class RunManager implements RuntimeContext, ItemRunner {
   private readonly active = new Map<string, ActiveRun>();
   private readonly completions = new Map<string, Deferred<void>>();
   private readonly commit: GroupCommit;
-  /** On a store in a file: step attempts written ahead of the requests of plugins that allow it. */
-  private readonly attempts: AttemptLog | undefined;
   private readonly flows: FlowCache;
   private readonly inputs: HumanInputs;
   private readonly maxDepth: number;
@@ -63,9 +59,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
   private closed = false;
 
   constructor(private readonly options: RunManagerOptions) {
-    const { location } = options.store;
-    this.attempts = isAbsolute(location) ? new AttemptLog(attemptLogPath(location, this.owner.pid, this.owner.id)) : undefined;
-    this.commit = new GroupCommit(options.store.state, location, this.attempts && (() => this.attempts!.committed()));
+    this.commit = new GroupCommit(options.store.state, options.store.location);
     this.flows = new FlowCache(options.store.blobs, options.router);
     this.inputs = new HumanInputs(this);
     this.maxDepth = options.maxNestingDepth ?? 16;
@@ -97,17 +91,6 @@ export class RunManager implements RuntimeContext, ItemRunner {
 
   awaitInput(params: AwaitInputParams, caller?: CallerContext): Promise<unknown> {
     return this.inputs.await(params, caller);
-  }
-
-  writeAhead(): void {
-    try {
-      this.attempts?.writeAhead();
-    } catch {
-      // The file cannot be written (a full disk, a directory in its place): commit the
-      // attempts instead, before the requests leave; only if that fails too, stop them.
-      this.commit.flush();
-      if (this.commit.error) throw this.commit.error;
-    }
   }
 
   // ---- Runs ---------------------------------------------------------------------------
@@ -268,8 +251,6 @@ export class RunManager implements RuntimeContext, ItemRunner {
   /** Continues every unfinished run of the store that no live process owns. Returns their ids. */
   resumeAll(): string[] {
     const resumed: string[] = [];
-    // Attempts that dead processes wrote ahead but never committed count as journaled.
-    if (this.attempts) recoverAttemptLogs(this.options.store.location, this.state);
     for (const run of this.state.listUnfinishedRuns()) {
       if (this.active.has(run.runId) || !this.state.claimRun(run.runId, this.owner)) continue;
       let loaded: LoadedFlow;
@@ -325,8 +306,6 @@ export class RunManager implements RuntimeContext, ItemRunner {
     this.active.clear();
     // Queued writes commit, and their shared fsync finishes, before the store can be closed.
     await this.durable()?.catch(() => undefined);
-    // Every attempt written ahead is journaled now, unless the store failed: then the file stays for recovery.
-    this.attempts?.close(!this.commit.error);
     try { this.state.releaseRuns(this.owner.id); } catch { /* store may already be unusable */ }
   }
 
@@ -420,18 +399,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
       transportRetries: this.transportRetries,
       ...(prior ? { prior } : {}),
       journal: {
-        stepStarted: (stepId, attempt, writesAhead) => {
+        stepStarted: (stepId, attempt) => {
           const t = now();
-          if (writesAhead && this.attempts) {
-            // The plugin writes this attempt ahead of its request (writeAhead); the commit
-            // that journals it runs while the component works.
-            if (this.commit.error) throw this.commit.error;
-            this.attempts.add(runId, i, stepId, attempt);
-            this.commit.post(() => {
-              this.state.startStep(runId, i, stepId, attempt, t);
-            }, this.eventAfterCommit(runId, 'step_started', { itemIndex: i, stepId, attempt }, t));
-            return;
-          }
           return this.commit.committed(() => {
             this.state.startStep(runId, i, stepId, attempt, t);
           }, this.eventAfterCommit(runId, 'step_started', { itemIndex: i, stepId, attempt }, t));

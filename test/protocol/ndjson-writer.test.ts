@@ -17,35 +17,6 @@ function recordingStream() {
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('NdjsonMessageWriter', () => {
-  it('runs beforeWrite before each batch reaches the stream, with nothing written yet', async () => {
-    const { stream, writes } = recordingStream();
-    const seen: number[] = [];
-    const writer = new NdjsonMessageWriter(stream, { beforeWrite: () => { seen.push(writes.length); } });
-    await writer.write({ jsonrpc: '2.0', id: 1, method: 'a', params: {} } as Message);
-    await writer.write({ jsonrpc: '2.0', id: 2, method: 'b', params: {} } as Message);
-    await tick();
-    await writer.write({ jsonrpc: '2.0', id: 3, method: 'c', params: {} } as Message);
-    await tick();
-    expect(seen).toEqual([0, 1]); // once per batch, each time before that batch's write
-    expect(writes).toHaveLength(2);
-  });
-
-  it('drops the batch and reports the error when beforeWrite throws', async () => {
-    const { stream, writes } = recordingStream();
-    let fail = true;
-    const writer = new NdjsonMessageWriter(stream, { beforeWrite: () => { if (fail) throw new Error('disk full'); } });
-    const errors: string[] = [];
-    writer.onError(([error]) => errors.push(error.message));
-    await writer.write({ jsonrpc: '2.0', id: 1, method: 'a', params: {} } as Message);
-    await tick();
-    expect(writes).toEqual([]);
-    expect(errors).toEqual(['disk full']);
-    fail = false;
-    await writer.write({ jsonrpc: '2.0', id: 2, method: 'b', params: {} } as Message);
-    await tick();
-    expect(writes.join('')).toBe('{"jsonrpc":"2.0","id":2,"method":"b","params":{}}\n');
-  });
-
   it('writes one compact JSON object per line', async () => {
     const { stream, writes } = recordingStream();
     const writer = new NdjsonMessageWriter(stream);
