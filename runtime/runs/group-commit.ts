@@ -65,8 +65,7 @@ export class GroupCommit {
       this.state.transaction(() => { for (const op of ops) op(); }, DEFER_SYNC);
       synced = this.state.synced();
     } catch (error) {
-      this.fail(error as Error, pending);
-      pendingCommit?.reject(this.failed!);
+      this.fail(error as Error, pending, pendingCommit);
       return;
     }
     pendingCommit?.resolve();
@@ -78,9 +77,9 @@ export class GroupCommit {
     else synced.then(acknowledge, (error: Error) => this.fail(error, pending));
   }
 
-  private fail(e: Error, pending: Deferred<void> | undefined): void {
+  private fail(e: Error, ...waiting: Array<Deferred<void> | undefined>): void {
     this.failed ??= new Error(`store ${this.describeStore}: write failed: ${e.message}`, { cause: e });
-    pending?.reject(this.failed);
+    for (const w of waiting) w?.reject(this.failed);
   }
 
   /** The error that stopped all writes (full disk, read-only file), if any. */
