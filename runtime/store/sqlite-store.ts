@@ -108,7 +108,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     const inMemory = options.path === ':memory:';
     this.location = inMemory ? 'sqlite::memory:' : resolve(options.path);
     if (!inMemory) {
-      mkdirSync(dirname(this.location), { recursive: true });
+      createPrivately(this.location);
       checkHeader(this.location);
     }
     let db: Database.Database;
@@ -762,3 +762,16 @@ export function toStoreError(location: string, error: unknown, during?: 'open'):
   return error;
 }
 
+/**
+ * The store holds every input and result: its folder is made 0700 and the file 0600 before
+ * SQLite opens it (SQLite gives the -wal and -shm files the database file's mode). Only
+ * what this creates is restricted; an existing folder or file keeps the mode its owner chose.
+ */
+function createPrivately(location: string): void {
+  mkdirSync(dirname(location), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(location, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
