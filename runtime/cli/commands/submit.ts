@@ -4,10 +4,12 @@ import { WeftHttpError } from '../../client/weft-http-error.js';
 import { readInputs } from '../read-inputs.js';
 import { EXIT, UsageError } from '../usage-error.js';
 import { parseConcurrency, printStatus, type CliIo } from './run.js';
+import { readToken } from '../read-token.js';
 
 export interface SubmitOptions {
   url?: string;
   token?: string;
+  tokenFile?: string;
   input?: string;
   inputFile?: string;
   wait?: boolean;
@@ -26,7 +28,7 @@ export async function submitCommand(flow: string, opts: SubmitOptions, io: CliIo
   if (!url) throw new UsageError('--url is required (the address weft serve printed, e.g. http://127.0.0.1:7837), or set WEFT_URL');
   const inputs = [...readInputs(opts)]; // the HTTP body carries them as one JSON array
   const maxConcurrency = parseConcurrency(opts.maxConcurrency);
-  const token = opts.token ?? (process.env.WEFT_TOKEN || undefined);
+  const token = readToken(opts);
   const client = new WeftClient({ url, ...(token ? { token } : {}) });
   try {
     const flowId = existsSync(flow) ? (await client.putFlow(readFileSync(flow, 'utf8'))).flowId : flow;
