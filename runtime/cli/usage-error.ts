@@ -6,4 +6,5 @@ export class UsageError extends Error {
   }
 }
 
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/** Exit codes: 3 = stdout or stderr could not be written (closed pipe, full disk; see output-errors.ts). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, output: 3 } as const;
