@@ -60,4 +60,6 @@ export interface RuntimeLimits {
   maxNestingDepth?: number;
   /** Transport retries per step execution (crash, broken pipe) (default 3). */
   transportRetries?: number;
+  /** Deepest array/object nesting in HTTP bodies, flow files, component outputs and callbacks (default 256). */
+  maxJsonDepth?: number;
 }

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { exitOnOutputErrors } from './output-errors.js';
 import { EXIT, UsageError } from './usage-error.js';
 
 const io = { stdout: process.stdout, stderr: process.stderr };
@@ -62,7 +63,9 @@ export function buildCli(setExit: (code: number) => void): Command {
     .description('serve the HTTP API, live event streams and the debug page (at /) on the embedded store; resumes unfinished runs')
     .option('--port <n>', 'port (0: any free one)', '7837')
     .option('--host <host>', 'interface to bind; anything but loopback requires a token', '127.0.0.1')
-    .option('--token <token>', 'require "Authorization: Bearer <token>" (default: $WEFT_TOKEN)')
+    .option('--token <token>', 'require "Authorization: Bearer <token>" (default: $WEFT_TOKEN; visible in the process list, prefer these two)')
+    .option('--token-file <file>', 'read the token from this file (one line)')
+    .option('--allowed-host <name...>', 'host names the server answers to besides loopback and --host (requests with another Host header get 403)')
     .option('--body-limit <bytes>', 'largest request body; larger ones get 413 (default 8 MiB)')
     .option('--heartbeat <seconds>', 'event-stream heartbeat interval (default 15)')
     .option('--store <kind>', 'sqlite (default, .weft/weft.db) or memory'))
@@ -71,7 +74,8 @@ export function buildCli(setExit: (code: number) => void): Command {
   program.command('submit <flow>')
     .description('start a run on a weft server: FLOW is a flow file or a stored flow id/name; prints the run status as JSON')
     .option('--url <url>', 'the server (default: $WEFT_URL)')
-    .option('--token <token>', 'bearer token (default: $WEFT_TOKEN)')
+    .option('--token <token>', 'bearer token (default: $WEFT_TOKEN; visible in the process list, prefer these two)')
+    .option('--token-file <file>', 'read the token from this file (one line)')
     .option('--input <json>', 'one input as JSON')
     .option('--input-file <file>', 'inputs: .json (one input, or an array = a batch), .jsonl (one per line), .yaml')
     .option('--max-concurrency <n>', 'items in flight at once')
@@ -83,6 +87,7 @@ export function buildCli(setExit: (code: number) => void): Command {
 }
 
 async function main(): Promise<void> {
+  exitOnOutputErrors({ stdout: process.stdout, stderr: process.stderr });
   let code: number = EXIT.ok;
   const program = buildCli((c) => { code = c; });
   try {

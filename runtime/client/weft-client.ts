@@ -59,7 +59,7 @@ export class WeftClient {
   }
 
   cancel(runId: string, opts: { purge?: boolean } = {}): Promise<RunStatus & { purged: boolean }> {
-    return this.request('POST', `/runs/${encodeURIComponent(runId)}/cancel${query(opts)}`);
+    return this.request('POST', `/runs/${encodeURIComponent(runId)}/cancel`, { ...(opts.purge ? { purge: true } : {}) });
   }
 
   fork(runId: string, request: ForkRunRequest): Promise<RunStatus> {

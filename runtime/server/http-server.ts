@@ -1,7 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { BlobId, Flow, RunStatus } from '../../protocol/index.js';
-import { ErrorCodes, ProtocolError, isTerminalRunState, normalizeBlobId } from '../../protocol/index.js';
+import {
+  DEFAULT_MAX_JSON_DEPTH, ErrorCodes, ProtocolError, isTerminalRunState, jsonTooDeep, normalizeBlobId, tooDeepMessage, yamlTooDeep,
+} from '../../protocol/index.js';
 import type { Runtime } from '../api/runtime.js';
 import { bearerAuth } from './bearer-auth.js';
 import { checkBody } from './check-body.js';
@@ -11,6 +13,7 @@ import { parseFlowBody } from './flow-body.js';
 import { HttpError } from './http-error.js';
 import { isLoopbackHost } from './is-loopback-host.js';
 import { registerDebugPage } from './register-debug-page.js';
+import { requestGuard } from './request-guard.js';
 
 export interface HttpServerOptions {
   host?: string;
@@ -21,6 +24,10 @@ export interface HttpServerOptions {
   bodyLimit?: number;
   /** Interval of event-stream heartbeats (default 15 s). */
   heartbeatMs?: number;
+  /** Host names accepted besides loopback and `host` itself (see request-guard.ts). */
+  allowedHosts?: readonly string[];
+  /** Deepest nesting of a JSON or YAML body (default: the runtime's limits.maxJsonDepth); deeper ones get 400. */
+  maxJsonDepth?: number;
 }
 
 export interface WeftHttpServer {
@@ -35,6 +42,7 @@ interface SubmitRunBody {
   flowId?: string; flow?: Flow; inputs: unknown[]; wait?: boolean; timeoutSecs?: number;
   maxConcurrency?: number; overrides?: Record<string, unknown>; variables?: Record<string, unknown>; flowLabel?: string;
 }
+interface CancelRunBody { purge?: boolean }
 interface ForkRunBody { fromStep: string; overrides?: unknown; inputs?: unknown[]; flowLabel?: string; maxConcurrency?: number }
 interface SendInputBody { itemIndex: number; stepId: string; value: unknown }
 interface PutBlobBody { data: unknown; blobType?: 'data' }
@@ -55,7 +63,21 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
   const app = Fastify({ bodyLimit: opts.bodyLimit ?? 8 * 1024 * 1024, forceCloseConnections: true, logger: false });
   const streams = new EventStreams(rt, opts.heartbeatMs ?? 15_000);
 
-  app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  const maxDepth = opts.maxJsonDepth ?? rt.config.limits?.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  const guard = requestGuard({ host, ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}), extraTypes: (path) => (path === '/flows' ? YAML_TYPES : []) });
+  // Before auth and before the body is read: a refused request costs nothing.
+  app.addHook('onRequest', async (req) => guard(req));
+  // Fastify's own JSON parser (with its __proto__ checks) behind a depth check on the text.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (jsonTooDeep(body as string, maxDepth)) return done(new ProtocolError(ErrorCodes.InvalidRequest, tooDeepMessage('the request body', maxDepth)), undefined);
+    return parseJson(req, body as string, done);
+  });
+  app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, body, done) => {
+    if (yamlTooDeep(body as string, maxDepth)) return done(new ProtocolError(ErrorCodes.InvalidRequest, tooDeepMessage('the request body', maxDepth)), undefined);
+    return done(null, body);
+  });
   app.setErrorHandler((error, _req, reply) => {
     const { status, body } = errorResponse(error);
     return reply.status(status).send(body);
@@ -127,7 +149,9 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
     return reply.status(wait && !isTerminal(status) ? 202 : 200).send(status);
   });
   app.post<IdParams & { Querystring: { purge?: string } }>('/runs/:id/cancel', async (req) => {
-    const purge = flag(req.query.purge);
+    // Deleting results takes the body field: a query flag is too easy to send by accident or from a link.
+    if (req.query.purge !== undefined) throw new ProtocolError(ErrorCodes.InvalidParams, 'query.purge: purging is asked in the body, {"purge": true}, not the query');
+    const purge = checkBody<CancelRunBody>('CancelRunBody', req.body).purge === true;
     const status = await rt.cancel(req.params.id, { purge });
     return { ...status, purged: purge };
   });

@@ -193,7 +193,7 @@ describe('weft serve: endpoints', () => {
     // request cancelled before the server dispatches it is dropped there).
     for (let i = 0; i < 200 && count('started') === startedBefore; i++) await new Promise((r) => setTimeout(r, 25));
     expect(count('started')).toBe(startedBefore + 1);
-    const cancelled = await call('POST', `/runs/${run.runId}/cancel`);
+    const cancelled = await call('POST', `/runs/${run.runId}/cancel`, {});
     expect(cancelled.json).toMatchObject({ status: 'cancelled', purged: false, items: { cancelled: 1 } });
     const stream = await readEventStream(`${url}/runs/${run.runId}/events`);
     expect(stream.events.at(-1)).toMatchObject({ type: 'run_completed', data: { status: 'cancelled' } });

@@ -2,11 +2,14 @@ import { createHttpServer } from '../../server/http-server.js';
 import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { EXIT, UsageError } from '../usage-error.js';
 import type { CliIo } from './run.js';
+import { readToken } from '../read-token.js';
 
 export interface ServeOptions extends CommonOptions {
   port?: string;
   host?: string;
   token?: string;
+  tokenFile?: string;
+  allowedHost?: string[];
   bodyLimit?: string;
   heartbeat?: string;
 }
@@ -19,7 +22,7 @@ export interface ServeOptions extends CommonOptions {
 export async function serveCommand(opts: ServeOptions, io: CliIo, signals: NodeJS.EventEmitter = process): Promise<number> {
   const port = intOption(opts.port ?? '7837', '--port', 0);
   const host = opts.host ?? '127.0.0.1';
-  const token = opts.token ?? (process.env.WEFT_TOKEN || undefined);
+  const token = readToken(opts);
   const bodyLimit = opts.bodyLimit === undefined ? undefined : intOption(opts.bodyLimit, '--body-limit', 1);
   const heartbeatMs = opts.heartbeat === undefined ? undefined : Math.round(Number(opts.heartbeat) * 1000);
   if (heartbeatMs !== undefined && !(heartbeatMs >= 10)) throw new UsageError(`--heartbeat must be a number of seconds (>= 0.01), got "${opts.heartbeat}"`);
@@ -27,7 +30,7 @@ export async function serveCommand(opts: ServeOptions, io: CliIo, signals: NodeJ
   const rt = await openRuntime(opts, undefined, { resume: true });
   let server;
   try {
-    server = createHttpServer(rt, { host, port, ...(token ? { token } : {}), ...(bodyLimit ? { bodyLimit } : {}), ...(heartbeatMs ? { heartbeatMs } : {}) });
+    server = createHttpServer(rt, { host, port, ...(opts.allowedHost ? { allowedHosts: opts.allowedHost } : {}), ...(token ? { token } : {}), ...(bodyLimit ? { bodyLimit } : {}), ...(heartbeatMs ? { heartbeatMs } : {}) });
   } catch (error) {
     await rt.close();
     throw new UsageError((error as Error).message);

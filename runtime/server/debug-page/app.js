@@ -232,7 +232,7 @@ async function sendInput(form, w) {
 
 async function cancelRun() {
   if (!run || !window.confirm(`Cancel run ${run.id}?`)) return;
-  const status = await api('POST', `/runs/${run.id}/cancel`);
+  const status = await api('POST', `/runs/${run.id}/cancel`, {});
   run.status = status.status;
   render();
   await loadRuns();
