@@ -22,6 +22,11 @@ export interface RuntimeOptions {
   cwd?: string;
   /** Continue the store's unfinished runs at open (default true). */
   resume?: boolean;
+  /**
+   * Start the config's component servers (default true). `false` for commands that only
+   * touch the store (`weft cancel`): no run can execute on such a runtime.
+   */
+  startPlugins?: boolean;
 }
 
 export interface SubmitOptions {
@@ -68,7 +73,7 @@ export class Runtime {
       ...(config.limits?.maxNestingDepth !== undefined ? { maxNestingDepth: config.limits.maxNestingDepth } : {}),
       ...(config.limits?.transportRetries !== undefined ? { transportRetries: config.limits.transportRetries } : {}),
     });
-    const list = [...plugins.values()];
+    const list = opts.startPlugins === false ? [] : [...plugins.values()];
     try {
       await Promise.all(list.map((p) => p.init(runs)));
     } catch (error) {
@@ -76,7 +81,7 @@ export class Runtime {
       store.close();
       throw error;
     }
-    const resumed = opts.resume === false ? [] : runs.resumeAll();
+    const resumed = opts.resume === false || opts.startPlugins === false ? [] : runs.resumeAll();
     return new Runtime(config, store, router, list, runs, resumed);
   }
 
@@ -167,6 +172,12 @@ export class Runtime {
       const record = this.store.state.getRun(e.runId);
       if (record) (listener as (e: RunCompletedEvent) => void)({ runId: e.runId, status: record.status, run: toRunStatus(record) });
     });
+  }
+
+  /** `unhealthy` (with the reason) while the store refuses writes; healthy again once a commit succeeds. */
+  health(): { status: 'healthy' } | { status: 'unhealthy'; error: string } {
+    const error = this.runs.storeError;
+    return error ? { status: 'unhealthy', error: error.message } : { status: 'healthy' };
   }
 
   /** Every component of every plugin, with the route path that reaches it. */

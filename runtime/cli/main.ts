@@ -59,6 +59,12 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--overrides <json>', 'step overrides for the fork only'))
     .action(act(async (runId: string, opts) => (await import('./commands/fork.js')).forkCommand(runId, opts, io)));
 
+  common(program.command('cancel <runId>')
+    .description('cancel a run and its sub-runs, wherever they execute; prints the final status as JSON')
+    .option('--purge', "also delete the run's items, steps and events (a finished run keeps its status)")
+    .option('--store <kind>', 'sqlite (default, .weft/weft.db) or memory'))
+    .action(act(async (runId: string, opts) => (await import('./commands/cancel.js')).cancelCommand(runId, opts, io)));
+
   common(program.command('serve')
     .description('serve the HTTP API, live event streams and the debug page (at /) on the embedded store; resumes unfinished runs')
     .option('--port <n>', 'port (0: any free one)', '7837')

@@ -10,7 +10,7 @@ export interface CommonOptions { config?: string; store?: string }
  * beside the flow (or cwd) and its parents; store from `--store` (sqlite at .weft/weft.db
  * by default).
  */
-export async function openRuntime(opts: CommonOptions, near?: string, extra: { resume?: boolean } = {}): Promise<Runtime> {
+export async function openRuntime(opts: CommonOptions, near?: string, extra: { resume?: boolean; startPlugins?: boolean } = {}): Promise<Runtime> {
   if (opts.store !== undefined && opts.store !== 'sqlite' && opts.store !== 'memory') {
     throw new UsageError(`--store must be "sqlite" or "memory", got "${opts.store}"`);
   }
@@ -25,5 +25,6 @@ export async function openRuntime(opts: CommonOptions, near?: string, extra: { r
     ...(config ? { config } : {}),
     ...(opts.store ? { store: opts.store as 'sqlite' | 'memory' } : {}),
     resume: extra.resume ?? false,
+    ...(extra.startPlugins === false ? { startPlugins: false } : {}),
   });
 }

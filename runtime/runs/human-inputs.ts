@@ -23,15 +23,20 @@ export class HumanInputs {
       throw new ProtocolError(ErrorCodes.InvalidParams, 'inputs/await: the calling run, item and step are unknown (send observability with run_id, item_index, step_id)');
     }
     if (!params || typeof params.prompt !== 'string') throw new ProtocolError(ErrorCodes.InvalidParams, 'inputs/await: prompt (string) is required');
+    const active = this.runs.activeRun(runId);
+    if (!active || active.cancelled) {
+      // A late call from a cancelled or finished run must not reopen its item.
+      throw new ProtocolError(ErrorCodes.InvalidParams, `inputs/await: run ${runId} is not running (it has ended or is being cancelled)`, { runId });
+    }
     // Already answered before a restart? Then continue at once.
     const received = this.runs.listEvents(runId).find((e) => e.type === 'input_received' && e.itemIndex === itemIndex && e.stepId === stepId);
     if (received) return received.data?.value;
 
-    const run = this.runs.activeRun(runId);
+    const run = active;
     const key = keyOf(runId, itemIndex, stepId);
     const value = new Promise<unknown>((resolve, reject) => this.waiters.set(key, { schema: params.schema, resolve, reject }));
     const store = this.runs.storeState;
-    await this.runs.journal(() => {
+    await this.runs.journal(runId, () => {
       store.awaitStepInput(runId, itemIndex, stepId, { prompt: params.prompt, ...(params.schema !== undefined ? { schema: params.schema } : {}) }, new Date().toISOString());
       store.setItemStatus(runId, itemIndex, 'paused');
     });
@@ -63,7 +68,7 @@ export class HumanInputs {
     }
     this.waiters.delete(key);
     const store = this.runs.storeState;
-    await this.runs.journal(() => store.setItemStatus(runId, itemIndex, 'running'));
+    await this.runs.journal(runId, () => store.setItemStatus(runId, itemIndex, 'running'));
     await this.runs.emit(runId, 'input_received', { itemIndex, stepId, data: { value } });
     const run = this.runs.activeRun(runId);
     if (run) {

@@ -32,6 +32,9 @@ export class RunEventHub {
     return () => this.global.delete(listener);
   }
 
+  /** Whether anyone listens to this run's events (directly or to all runs). */
+  hasListeners(runId: string): boolean { return this.byRun.has(runId) || this.global.size > 0; }
+
   get hasGlobalListeners(): boolean { return this.global.size > 0; }
 }
 

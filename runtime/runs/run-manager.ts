@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import type {
-  AwaitInputParams, BlobId, BlobType, Flow, FlowResult, GetRunParams, RunState, RunStatus, SubmitRunParams,
+  AwaitInputParams, BlobId, BlobType, Flow, FlowError, FlowResult, GetRunParams, RunStatus, SubmitRunParams,
 } from '../../protocol/index.js';
 import { ErrorCodes, ProtocolError, isTerminalRunState as isTerminal } from '../../protocol/index.js';
 import type { CallerContext, RuntimeContext } from '../plugins/runtime-context.js';
 import type { PluginRouter } from '../plugins/plugin-router.js';
-import type { ItemRecord, RunEvent, RunEventType, RunOwner, RunRecord, Store } from '../store/state-store.js';
+import type { ItemRecord, RunEvent, RunEventType, RunOwner, RunRecord, Store, TerminalRunState, OpenRunState } from '../store/state-store.js';
 import type { LoadedFlow } from '../flow/load-flow.js';
 import type { PriorStep } from '../flow/item-execution.js';
 import { executeItem } from '../flow/item-executor.js';
@@ -39,6 +39,8 @@ export interface ForkOptions { fromStep: string; overrides?: unknown; inputs?: u
 
 const now = isoNow;
 const POLL_MS = 100;
+/** How often this process looks for its runs ended by another process (a cancel from the CLI). */
+const FOREIGN_END_MS = 250;
 
 /**
  * The only place that knows about batches and concurrency: creates runs, schedules
@@ -57,13 +59,40 @@ export class RunManager implements RuntimeContext, ItemRunner {
   private readonly maxDepth: number;
   private readonly transportRetries: number;
   private closed = false;
+  private readonly foreignEnds: NodeJS.Timeout;
 
   constructor(private readonly options: RunManagerOptions) {
-    this.commit = new GroupCommit(options.store.state, options.store.location);
+    this.commit = new GroupCommit(options.store.state, options.store.location, (runId, error) => this.writeFailed(runId, error));
     this.flows = new FlowCache(options.store.blobs, options.router);
     this.inputs = new HumanInputs(this);
     this.maxDepth = options.maxNestingDepth ?? 16;
     this.transportRetries = options.transportRetries ?? 3;
+    this.foreignEnds = setInterval(() => this.watchForeignEnds(), FOREIGN_END_MS);
+    this.foreignEnds.unref();
+  }
+
+  /**
+   * A run this process executes may be ended by another one (a cancel or purge from the
+   * CLI, another server): the store has it terminal, and every write to it is already a
+   * no-op. Stop executing it, abort its component calls and tell local listeners.
+   */
+  private watchForeignEnds(): void {
+    if (this.active.size === 0) return;
+    for (const runId of [...this.active.keys()]) {
+      let record: RunRecord | undefined;
+      try {
+        record = this.state.getRun(runId);
+      } catch {
+        return; // the store is failing: GroupCommit reports that
+      }
+      if (record && !isTerminal(record.status)) continue;
+      this.stopLocally(runId);
+      if (this.events.hasListeners(runId)) {
+        const ended = this.state.listEvents(runId).findLast((e) => e.type === 'run_completed');
+        if (ended) this.events.emit(ended);
+      }
+      this.resolveCompletion(runId);
+    }
   }
 
   private get state() { return this.options.store.state; }
@@ -99,7 +128,12 @@ export class RunManager implements RuntimeContext, ItemRunner {
   async submit(params: SubmitRunParams, options: SubmitOptions = {}): Promise<RunStatus> {
     const p = checkSubmitParams(params);
     const caller = options.caller;
+    this.commit.flush(); // a cancel in progress has its terminal status committed first
     const parent = caller?.runId ? this.state.getRun(caller.runId) : undefined;
+    if (parent && (isTerminal(parent.status) || this.active.get(parent.runId)?.cancelled)) {
+      throw new ProtocolError(ErrorCodes.InvalidParams,
+        `runs/submit: the calling run ${parent.runId} is ${isTerminal(parent.status) ? parent.status : 'being cancelled'}: no sub-run may start under it`, { runId: parent.runId });
+    }
     if (parent && p.subflowKey) {
       const existing = this.state.findSubRun(parent.runId, p.subflowKey);
       // Re-attach (crash recovery, repeated calls) unless that sub-run failed or was
@@ -186,26 +220,21 @@ export class RunManager implements RuntimeContext, ItemRunner {
     return this.state.listRuns(filter).map((r) => toRunStatus(r));
   }
 
-  /** Cancels a run and its sub-runs: pending items never start, running ones are abandoned. */
+  /**
+   * Cancels a run and its sub-runs, whichever process executes them: the terminal status
+   * is written to the store at once (pending items never start, later writes to the run
+   * are no-ops), and the executing process, seeing it (watchForeignEnds), aborts its
+   * in-flight component calls. `purge` then deletes the run's journal; a run that had
+   * already finished keeps its status.
+   */
   async cancel(runId: string, opts: { purge?: boolean } = {}): Promise<RunStatus> {
     this.commit.flush();
     const run = this.state.getRun(runId);
     if (!run) throw unknownRun(runId);
     if (!isTerminal(run.status)) {
-      const active = this.active.get(runId);
-      if (active) {
-        active.cancelled = true;
-        active.abort.abort();
-        this.active.delete(runId);
-      }
-      this.inputs.dropRun(runId);
-      const at = now();
-      const event: RunEvent = { seq: 0, runId, type: 'run_completed', at, data: { status: 'cancelled' } };
-      await this.commit.write(() => {
-        this.state.cancelItems(runId, at);
-        this.state.setRunStatus(runId, 'cancelled', at);
-        event.seq = this.state.appendEvent(event);
-      }, () => this.events.emit(event));
+      this.stopLocally(runId);
+      await this.terminate(runId, 'cancelled');
+      // After the parent's terminal commit: a sub-run created meanwhile is listed here, later ones are refused.
       for (const child of this.state.listRuns({ parentRunId: runId })) {
         if (!isTerminal(child.status)) await this.cancel(child.runId);
       }
@@ -216,6 +245,30 @@ export class RunManager implements RuntimeContext, ItemRunner {
       this.state.purgeRun(runId);
     }
     return toRunStatus(this.state.getRun(runId)!);
+  }
+
+  /** This process stops executing a run (its in-flight calls are aborted); the store is not touched. */
+  private stopLocally(runId: string): void {
+    const active = this.active.get(runId);
+    if (active) {
+      active.cancelled = true;
+      active.abort.abort();
+      this.active.delete(runId);
+    }
+    this.inputs.dropRun(runId);
+  }
+
+  /**
+   * Ends a run through the store's `terminate`: status, its open items cancelled and its
+   * `run_completed` event in one commit; a no-op when the run has already ended. Every
+   * path that ends a run comes here. `status` may be computed inside the commit.
+   */
+  private terminate(runId: string, status: TerminalRunState | (() => TerminalRunState), error?: FlowError): Promise<void> {
+    const at = now();
+    let event: RunEvent | undefined;
+    return this.commit.write(runId, () => {
+      event = this.state.terminate(runId, typeof status === 'function' ? status() : status, at, error);
+    }, () => { if (event) this.events.emit(event); });
   }
 
   /**
@@ -258,13 +311,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
         loaded = this.flows.load(run.flowId, run.overrides).loaded;
       } catch (error) {
         // The flow's blob is gone (or no longer valid): the run cannot continue; say why.
-        const at = now();
-        this.state.transaction(() => {
-          this.state.cancelItems(run.runId, at);
-          this.state.setRunStatus(run.runId, 'failed', at, {
-            code: 'ORCHESTRATOR_ERROR', message: `cannot resume run ${run.runId}: ${(error as Error).message}`,
-          });
-        });
+        void this.terminate(run.runId, 'failed', {
+          code: 'ORCHESTRATOR_ERROR', message: `cannot resume run ${run.runId}: ${(error as Error).message}`,
+        }).catch(logWriteFailure(run.runId));
         continue;
       }
       const interrupted = this.state.listItems(run.runId, { statuses: ['running', 'paused'] });
@@ -302,6 +351,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.foreignEnds);
     for (const run of this.active.values()) { run.cancelled = true; run.abort.abort(); }
     this.active.clear();
     // Queued writes commit, and their shared fsync finishes, before the store can be closed.
@@ -382,7 +432,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     const { runId } = run;
     const i = item.itemIndex;
     const at = now();
-    this.commit.post(() => {
+    this.commit.post(runId, () => {
       this.state.setItemStatus(runId, i, 'running');
     });
     this.post(runId, 'item_started', { itemIndex: i }, at);
@@ -401,7 +451,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       journal: {
         stepStarted: (stepId, attempt) => {
           const t = now();
-          return this.commit.committed(() => {
+          return this.commit.committed(runId, () => {
             this.state.startStep(runId, i, stepId, attempt, t);
           }, this.eventAfterCommit(runId, 'step_started', { itemIndex: i, stepId, attempt }, t));
         },
@@ -415,7 +465,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
           // Queued, not awaited: writes commit in order, so whatever acts on this result waits
           // for a later write (a downstream step's stepStarted, the item's finishItem) and so
           // for this one too; awaiting it here cost one event-loop turn per step.
-          this.commit.post(() => {
+          this.commit.post(runId, () => {
             this.state.finishStep(runId, i, stepId, attempt, result, t);
           }, this.eventAfterCommit(runId, type, { itemIndex: i, stepId, attempt, data }, t));
         },
@@ -427,7 +477,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     const t = now();
     const { runId } = run;
     const data = result.outcome === 'success' ? { outcome: 'success' } : { outcome: 'failed', error: result.error };
-    return this.commit.write(() => {
+    return this.commit.write(runId, () => {
       this.state.finishItem(runId, itemIndex, result, t);
     }, this.eventAfterCommit(runId, 'item_completed', { itemIndex, data }, t));
   }
@@ -435,43 +485,33 @@ export class RunManager implements RuntimeContext, ItemRunner {
   finishRun(run: ActiveRun): void {
     const { runId } = run;
     this.active.delete(runId);
-    const at = now();
-    // The terminal status and its event commit together: a reader that sees one sees both.
-    const event: RunEvent = { seq: 0, runId, type: 'run_completed', at, data: { status: 'success' } };
-    void this.commit.write(() => {
-      const status: RunState = this.state.getRun(runId)!.items.failed > 0 ? 'failed' : 'success';
-      this.state.setRunStatus(runId, status, at);
-      event.data = { status };
-      event.seq = this.state.appendEvent(event);
-    }, () => this.events.emit(event)).then(() => this.resolveCompletion(runId), (error: Error) => this.failRun(run, error));
+    this.terminate(runId, () => (this.state.getRun(runId)!.items.failed > 0 ? 'failed' : 'success'))
+      .then(() => this.resolveCompletion(runId), (error: Error) => this.failRun(run, error));
   }
 
+  /** The run cannot go on (its writes fail, its pump hit an infrastructure error): it ends failed, saying why. */
   failRun(run: ActiveRun, error: Error): void {
     if (run.cancelled) return;
-    run.cancelled = true;
-    run.abort.abort();
-    this.active.delete(run.runId);
-    const at = now();
+    this.stopLocally(run.runId);
     const message = error.message;
-    try {
-      this.commit.flush();
-      this.state.transaction(() => {
-        this.state.cancelItems(run.runId, at);
-        this.state.setRunStatus(run.runId, 'failed', at, { code: 'ORCHESTRATOR_ERROR', message });
-      });
-    } catch (e) {
+    this.terminate(run.runId, 'failed', { code: 'ORCHESTRATOR_ERROR', message }).catch((e: Error) => {
       // The store itself is failing (e.g. a full disk): what was committed stays readable.
-      console.error(`weft: run ${run.runId} stopped: ${message}; could not record it: ${(e as Error).message}`);
-    }
-    this.resolveCompletion(run.runId);
+      console.error(`weft: run ${run.runId} stopped: ${message}; could not record it: ${e.message}`);
+    }).finally(() => this.resolveCompletion(run.runId));
+  }
+
+  /** GroupCommit could not record a write of `runId`: that run fails, no other. */
+  private writeFailed(runId: string, error: Error): void {
+    const run = this.active.get(runId);
+    if (run) this.failRun(run, error);
   }
 
   // ---- status and events --------------------------------------------------------------
 
   /** Run status changes (running ⇄ paused) as the human-input module reports them. */
-  async setStatus(run: ActiveRun | string, status: RunState): Promise<void> {
+  async setStatus(run: ActiveRun | string, status: OpenRunState): Promise<void> {
     const runId = typeof run === 'string' ? run : run.runId;
-    await this.commit.write(() => this.state.setRunStatus(runId, status));
+    await this.commit.write(runId, () => this.state.setRunStatus(runId, status));
     await this.emit(runId, 'run_status', { data: { status } });
   }
 
@@ -479,11 +519,11 @@ export class RunManager implements RuntimeContext, ItemRunner {
 
   /** Appends an event and waits for its commit; listeners see it after. */
   emit(runId: string, type: RunEventType, fields: Partial<RunEvent> = {}, at = now()): Promise<void> {
-    return this.commit.write(() => {}, this.eventAfterCommit(runId, type, fields, at));
+    return this.commit.write(runId, () => {}, this.eventAfterCommit(runId, type, fields, at));
   }
 
   private post(runId: string, type: RunEventType, fields: Partial<RunEvent>, at: string): void {
-    this.commit.post(() => {}, this.eventAfterCommit(runId, type, fields, at));
+    this.commit.post(runId, () => {}, this.eventAfterCommit(runId, type, fields, at));
   }
 
   /**
@@ -492,8 +532,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
    */
   private eventAfterCommit(runId: string, type: RunEventType, fields: Partial<RunEvent>, at: string): () => void {
     const event = { runId, type, at, ...fields } as RunEvent;
-    this.commit.post(() => { event.seq = this.state.appendEvent(event); });
-    return () => this.events.emit(event);
+    this.commit.post(runId, () => { event.seq = this.state.appendEvent(event); });
+    // seq 0: the run had already ended, so the event was not written and is not told either.
+    return () => { if (event.seq !== 0) this.events.emit(event); };
   }
 
   /** Commits queued writes now (tests, and readers that must see everything). */
@@ -508,7 +549,11 @@ export class RunManager implements RuntimeContext, ItemRunner {
 
   /** For modules of runs/ that journal their own state changes (human input). */
   get storeState() { return this.state; }
-  journal(op: () => void): Promise<void> { return this.commit.write(op); }
+  journal(runId: string, op: () => void): Promise<void> { return this.commit.write(runId, op); }
+}
+
+function logWriteFailure(runId: string): (error: Error) => void {
+  return (error) => console.error(`weft: run ${runId}: could not record its end: ${error.message}`);
 }
 
 function unknownRun(runId: string): ProtocolError {

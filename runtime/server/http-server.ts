@@ -95,7 +95,12 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
   }
 
   registerDebugPage(app);
-  app.get('/health', async () => ({ status: 'healthy' }));
+  // Truthful: while the store refuses writes (full disk, I/O error) weft is not healthy; it
+  // is again once a commit succeeds.
+  app.get('/health', async (_req, reply) => {
+    const health = rt.health();
+    return reply.status(health.status === 'healthy' ? 200 : 503).send(health);
+  });
 
   // ---- flows --------------------------------------------------------------------------
   app.post('/flows', async (req, reply) => {

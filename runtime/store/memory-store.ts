@@ -4,7 +4,8 @@ import type { BlobStore, FlowSummary, StoredBlob } from './blob-store.js';
 import { prepareBlob } from './blob-values.js';
 import { mayTakeOver } from './run-ownership.js';
 import type {
-  ItemCounts, ItemRecord, ItemState, ListRunsFilter, RunEvent, RunOwner, RunRecord, StateStore, StepRecord, Store,
+  ItemCounts, ItemRecord, ItemState, ListRunsFilter, OpenRunState, RunEvent, RunOwner, RunRecord, StateStore, StepRecord, Store,
+  TerminalRunState,
 } from './state-store.js';
 
 interface MemoryBlob { type: BlobType; text?: string; bytes?: Uint8Array; name?: string; description?: string; createdAt: string }
@@ -161,30 +162,40 @@ export class MemoryStore implements BlobStore, StateStore, Store {
     return run && copy(run.record);
   }
 
-  setRunStatus(runId: string, status: RunState, completedAt?: string, error?: FlowError): void {
+  setRunStatus(runId: string, status: OpenRunState): void {
+    const record = this.open(runId)?.record;
+    if (!record) return;
+    record.status = status;
+    delete record.completedAt;
+    delete record.error;
+  }
+
+  terminate(runId: string, status: TerminalRunState, at: string, error?: FlowError): RunEvent | undefined {
+    if (!this.open(runId)) return undefined;
+    this.cancelItems(runId, at);
     const record = this.run(runId).record;
     record.status = status;
-    if (completedAt === undefined) delete record.completedAt;
-    else record.completedAt = completedAt;
+    record.completedAt = at;
     if (error === undefined) delete record.error;
     else record.error = copy(error);
+    return this.appendTerminal({ runId, type: 'run_completed', at, data: { status } });
   }
 
   purgeRun(runId: string): void {
     const run = this.run(runId);
-    this.cancelItems(runId, new Date().toISOString());
+    const at = new Date().toISOString();
+    this.terminate(runId, 'cancelled', at);
     run.items = [];
     run.completions = [];
     run.steps.clear();
     run.events = [];
-    run.record.status = 'cancelled';
-    run.record.completedAt ??= new Date().toISOString();
   }
 
   // ---- items ------------------------------------------------------------------------
 
   setItemStatus(runId: string, itemIndex: number, status: 'pending' | 'running' | 'paused'): void {
-    const run = this.run(runId);
+    const run = this.open(runId);
+    if (!run) return;
     const item = this.item(run, runId, itemIndex);
     moveCount(run.record.items, item.status, status);
     item.status = status;
@@ -195,7 +206,8 @@ export class MemoryStore implements BlobStore, StateStore, Store {
   }
 
   finishItem(runId: string, itemIndex: number, result: FlowResult, completedAt: string): void {
-    const run = this.run(runId);
+    const run = this.open(runId);
+    if (!run) return;
     const item = this.item(run, runId, itemIndex);
     const status = result.outcome === 'success' ? 'success' : 'failed';
     moveCount(run.record.items, item.status, status);
@@ -207,7 +219,8 @@ export class MemoryStore implements BlobStore, StateStore, Store {
   }
 
   cancelItems(runId: string, completedAt: string): void {
-    const run = this.run(runId);
+    const run = this.open(runId);
+    if (!run) return;
     for (let i = 0; i < run.items.length; i++) {
       const item = run.items[i];
       if (!item || !OPEN_ITEM.has(item.status)) continue;
@@ -259,11 +272,12 @@ export class MemoryStore implements BlobStore, StateStore, Store {
   // ---- step journal -----------------------------------------------------------------
 
   startStep(runId: string, itemIndex: number, stepId: string, attempt: number, at: string): void {
-    this.stepsOf(runId, itemIndex).set(stepId, { runId, itemIndex, stepId, attempt, state: 'running', startedAt: at });
+    this.stepsOf(runId, itemIndex)?.set(stepId, { runId, itemIndex, stepId, attempt, state: 'running', startedAt: at });
   }
 
   finishStep(runId: string, itemIndex: number, stepId: string, attempt: number, result: FlowResult, at: string): void {
     const steps = this.stepsOf(runId, itemIndex);
+    if (!steps) return;
     const startedAt = steps.get(stepId)?.startedAt ?? at;
     const state = result.outcome === 'success' ? 'success' : 'failed';
     steps.set(stepId, { runId, itemIndex, stepId, attempt, state, result: copy(result), startedAt, finishedAt: at });
@@ -271,6 +285,7 @@ export class MemoryStore implements BlobStore, StateStore, Store {
 
   awaitStepInput(runId: string, itemIndex: number, stepId: string, prompt: { prompt: string; schema?: unknown }, at: string): void {
     const steps = this.stepsOf(runId, itemIndex);
+    if (!steps) return;
     const prev = steps.get(stepId);
     steps.set(stepId, {
       runId, itemIndex, stepId, attempt: prev?.attempt ?? 1, state: 'awaiting_input', startedAt: prev?.startedAt ?? at, prompt: copy(prompt),
@@ -293,6 +308,11 @@ export class MemoryStore implements BlobStore, StateStore, Store {
   // ---- events -----------------------------------------------------------------------
 
   appendEvent(event: Omit<RunEvent, 'seq'>): number {
+    return this.open(event.runId) ? this.appendTerminal(event).seq : 0;
+  }
+
+  /** Appends without the terminal check (terminate's own run_completed). */
+  private appendTerminal(event: Omit<RunEvent, 'seq'>): RunEvent {
     const run = this.run(event.runId);
     const seq = ++this.eventSeq;
     const stored: RunEvent = { seq, runId: event.runId, type: event.type, at: event.at };
@@ -301,7 +321,7 @@ export class MemoryStore implements BlobStore, StateStore, Store {
     if (event.attempt !== undefined) stored.attempt = event.attempt;
     if (event.data !== undefined) stored.data = copy(event.data);
     run.events.push(stored);
-    return seq;
+    return copy(stored);
   }
 
   listEvents(runId: string, sinceSeq = 0, limit = Infinity): RunEvent[] {
@@ -343,14 +363,22 @@ export class MemoryStore implements BlobStore, StateStore, Store {
     return run;
   }
 
+  /** The run if it is not terminal (undefined: writes to it are no-ops); throws for an unknown run. */
+  private open(runId: string): MemoryRun | undefined {
+    const run = this.run(runId);
+    return UNFINISHED.has(run.record.status) ? run : undefined;
+  }
+
   private item(run: MemoryRun, runId: string, itemIndex: number): MemoryItem {
     const item = run.items[itemIndex];
     if (!item) throw new Error(`unknown item ${itemIndex} of run ${runId}`);
     return item;
   }
 
-  private stepsOf(runId: string, itemIndex: number): Map<string, StepRecord> {
-    const run = this.run(runId);
+  /** The steps of an item of an unfinished run (undefined: the run is terminal). */
+  private stepsOf(runId: string, itemIndex: number): Map<string, StepRecord> | undefined {
+    const run = this.open(runId);
+    if (!run) return undefined;
     let steps = run.steps.get(itemIndex);
     if (!steps) run.steps.set(itemIndex, (steps = new Map()));
     return steps;

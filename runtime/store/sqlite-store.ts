@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { decode, encode } from '@msgpack/msgpack';
 import Database from 'better-sqlite3';
 import { normalizeBlobId } from '../../protocol/index.js';
-import type { BlobId, BlobType, FlowError, FlowResult, RunState } from '../../protocol/index.js';
+import type { BlobId, BlobType, FlowError, FlowResult } from '../../protocol/index.js';
 import type { BlobStore, FlowSummary, StoredBlob } from './blob-store.js';
 import { prepareBlob } from './blob-values.js';
 import { mayTakeOver } from './run-ownership.js';
@@ -11,7 +11,8 @@ import { checkStoreFile, migrate } from './sqlite-migrations.js';
 import { RowStatements, toItemRecord, toRunEvent, toRunRecord, toStepRecord } from './sqlite-rows.js';
 import type { PackedEvent, PluckStatement, Row, Statement } from './sqlite-rows.js';
 import type {
-  ItemRecord, ItemState, ListRunsFilter, RunEvent, RunOwner, RunRecord, StateStore, StepRecord, StepState, Store,
+  ItemRecord, ItemState, ListRunsFilter, OpenRunState, RunEvent, RunOwner, RunRecord, StateStore, StepRecord, StepState, Store,
+  TerminalRunState,
 } from './state-store.js';
 import { StoreError } from './store-error.js';
 import { WalSync } from './wal-sync.js';
@@ -98,6 +99,12 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   /** The next completion seq per run key, read once per transaction (the write lock keeps it ours). */
   private readonly nextCompletion = new Map<number, number>();
   private readonly listItemsByStatuses = new Map<string, Statement>();
+  /**
+   * Per run key, whether the run is unfinished, as read once in the open transaction: a
+   * terminal run's writes are dropped (see StateStore). Valid only under the write lock,
+   * so cleared when the outermost transaction ends.
+   */
+  private readonly openRuns = new Map<number, boolean>();
   /** Owners that claimed runs through this connection: released on close. */
   private readonly owners = new Set<string>();
   private closed = false;
@@ -203,6 +210,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
       this.nextSeq = seqMark;
       this.nextCompletion.clear(); // re-read: the rolled-back level may have used some
       this.runKeys.clear(); // a run created at this level is gone, and its key may be reused
+      this.openRuns.clear();
       throw error;
     } finally {
       this.depth--;
@@ -210,6 +218,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
         this.dropPending();
         this.nextSeq = 0; // another process may append before our next transaction
         this.nextCompletion.clear();
+        this.openRuns.clear(); // another process may end a run before our next transaction
       }
     }
   }
@@ -313,6 +322,17 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     const key = this.keyOf(runId);
     if (key === undefined) throw new Error(`unknown run ${runId}`);
     return key;
+  }
+
+  /** The run's key if it is unfinished; undefined if it is terminal (its writes are no-ops). Inside a transaction only. */
+  private openKey(runId: string): number | undefined {
+    const key = this.keyOfKnown(runId);
+    let open = this.openRuns.get(key);
+    if (open === undefined) {
+      open = !FINISHED.has(this.s.runStatus.get(key) as string);
+      this.openRuns.set(key, open);
+    }
+    return open ? key : undefined;
   }
 
   // ---- blobs ------------------------------------------------------------------------
@@ -419,23 +439,36 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     return row && toRunRecord(row);
   }
 
-  setRunStatus(runId: string, status: RunState, completedAt?: string, error?: FlowError): void {
+  setRunStatus(runId: string, status: OpenRunState): void {
     this.autocommit(() => {
-      if (this.s.setRunStatus.run(status, completedAt ?? null, json(error), runId).changes === 0) throw new Error(`unknown run ${runId}`);
+      // Conditional: a terminal run keeps its status.
+      if (this.s.setOpenRunStatus.run(status, runId).changes === 0 && this.s.runKey.get(runId) === undefined) throw new Error(`unknown run ${runId}`);
+    });
+  }
+
+  terminate(runId: string, status: TerminalRunState, at: string, error?: FlowError): RunEvent | undefined {
+    return this.write(() => {
+      const key = this.openKey(runId);
+      if (key === undefined) return undefined;
+      this.cancelItems(runId, at);
+      this.s.terminateRun.run(status, at, json(error), key);
+      this.openRuns.set(key, false);
+      const event: RunEvent = { seq: 0, runId, type: 'run_completed', at, data: { status } };
+      event.seq = this.bufferEvent(key, event);
+      return event;
     });
   }
 
   purgeRun(runId: string): void {
     this.transaction(() => {
       const key = this.keyOfKnown(runId);
-      const now = new Date().toISOString();
-      this.cancelItems(runId, now); // counters: open items count as cancelled, as in cancel
+      // A finished run keeps its status; an unfinished one ends as cancelled.
+      this.terminate(runId, 'cancelled', new Date().toISOString());
       this.flushPending();
       this.s.deleteItems.run(key);
       this.nextCompletion.delete(key);
       this.s.deleteSteps.run(key);
       this.s.deleteEventBatches.run(key); // event_seq keeps counting: seqs never go back
-      this.s.purgeRun.run(now, key);
     });
   }
 
@@ -451,6 +484,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     this.write(() => {
       const key = this.keyOf(runId);
       if (key === undefined) throw new Error(`unknown item ${itemIndex} of run ${runId}`);
+      if (this.openKey(runId) === undefined) return;
       const seq = this.nextCompletion.get(key) ?? (this.s.maxCompletionSeq.get(key) as number) + 1;
       this.nextCompletion.set(key, seq + 1);
       this.changeItem(runId, itemIndex, { status, resultJson, at: completedAt, seq }, key);
@@ -460,6 +494,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   /** Buffers an item change (the last one per item wins; the counters follow at flushItems). */
   private changeItem(runId: string, itemIndex: number, change: ItemChange, key = this.keyOf(runId)): void {
     if (key === undefined) throw new Error(`unknown item ${itemIndex} of run ${runId}`);
+    if (this.openKey(runId) === undefined) return;
     let pending = this.pendingItems.get(key);
     if (!pending) { pending = { runId, changes: new Map() }; this.pendingItems.set(key, pending); }
     pending.changes.set(itemIndex, change);
@@ -467,7 +502,8 @@ export class SqliteStore implements BlobStore, StateStore, Store {
 
   cancelItems(runId: string, completedAt: string): void {
     this.write(() => {
-      const key = this.keyOfKnown(runId);
+      const key = this.openKey(runId);
+      if (key === undefined) return;
       this.flushItems();
       for (const { status, n } of this.s.countOpenItems.all(key) as Array<{ status: string; n: number }>) this.count(key, status, 'cancelled', n);
       this.s.cancelItems.run({ run: key, at: completedAt });
@@ -504,20 +540,28 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   // ---- step journal -----------------------------------------------------------------
 
   startStep(runId: string, itemIndex: number, stepId: string, attempt: number, at: string): void {
-    this.write(() => { this.pendingSteps.push(this.keyOfKnown(runId), itemIndex, stepId, attempt, 'running', null, at, null); });
+    this.write(() => {
+      const key = this.openKey(runId);
+      if (key !== undefined) this.pendingSteps.push(key, itemIndex, stepId, attempt, 'running', null, at, null);
+    });
   }
 
   finishStep(runId: string, itemIndex: number, stepId: string, attempt: number, result: FlowResult, at: string): void {
     const state: StepState = result.outcome === 'success' ? 'success' : 'failed';
     const resultJson = JSON.stringify(result);
-    this.write(() => { this.pendingSteps.push(this.keyOfKnown(runId), itemIndex, stepId, attempt, state, resultJson, at, at); });
+    this.write(() => {
+      const key = this.openKey(runId);
+      if (key !== undefined) this.pendingSteps.push(key, itemIndex, stepId, attempt, state, resultJson, at, at);
+    });
   }
 
   awaitStepInput(runId: string, itemIndex: number, stepId: string, prompt: { prompt: string; schema?: unknown }, at: string): void {
     const promptJson = JSON.stringify(prompt);
     this.write(() => {
+      const key = this.openKey(runId);
+      if (key === undefined) return;
       this.flushSteps(); // in order with the buffered starts and finishes
-      this.s.awaitStepInput.run(this.keyOfKnown(runId), itemIndex, stepId, at, promptJson);
+      this.s.awaitStepInput.run(key, itemIndex, stepId, at, promptJson);
     });
   }
 
@@ -535,7 +579,11 @@ export class SqliteStore implements BlobStore, StateStore, Store {
 
   appendEvent(event: Omit<RunEvent, 'seq'>): number {
     if (this.depth === 0) return this.transaction(() => this.appendEvent(event));
-    const key = this.keyOfKnown(event.runId);
+    const key = this.openKey(event.runId);
+    return key === undefined ? 0 : this.bufferEvent(key, event);
+  }
+
+  private bufferEvent(key: number, event: Omit<RunEvent, 'seq'>): number {
     const dataJson = event.data === undefined ? null : JSON.stringify(event.data);
     if (this.nextSeq === 0) this.nextSeq = (this.guard(() => this.s.getEventSeq.get()) as number) + 1;
     const seq = this.nextSeq++;
@@ -656,8 +704,10 @@ function prepareStatements(db: Database.Database) {
     // Oldest first: a parent is resumed before the sub-runs it will re-attach.
     listUnfinishedRuns: p(`${RUN_COLUMNS} WHERE r.status IN ('pending', 'running', 'paused') ORDER BY r.run_key`),
     findSubRun: p(`${RUN_COLUMNS} WHERE r.parent_run_id = ? AND r.subflow_key = ? ORDER BY r.run_key DESC LIMIT 1`),
-    setRunStatus: p('UPDATE runs SET status = ?, completed_at = ?, error_json = ? WHERE id = ?'),
-    purgeRun: p(`UPDATE runs SET status = 'cancelled', completed_at = COALESCE(completed_at, ?) WHERE run_key = ?`),
+    runStatus: pluck('SELECT status FROM runs WHERE run_key = ?'),
+    setOpenRunStatus: p(`UPDATE runs SET status = ?, completed_at = NULL, error_json = NULL
+      WHERE id = ? AND status IN ('pending', 'running', 'paused')`),
+    terminateRun: p('UPDATE runs SET status = ?, completed_at = ?, error_json = ? WHERE run_key = ?'),
     deleteItems: p('DELETE FROM items WHERE run_key = ?'),
     deleteSteps: p('DELETE FROM steps WHERE run_key = ?'),
     deleteEventBatches: p('DELETE FROM event_batches WHERE run_key = ?'),

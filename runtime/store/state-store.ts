@@ -84,10 +84,19 @@ export interface ListRunsFilter {
   offset?: number;
 }
 
+export type OpenRunState = 'pending' | 'running' | 'paused';
+export type TerminalRunState = 'success' | 'failed' | 'cancelled';
+
 /**
  * Runs, items, the step journal and events. All writes are synchronous and cheap;
  * callers group them with `transaction` (one commit per group: "group commit").
  * A write that has returned from a committed `transaction` survives a process kill.
+ *
+ * A terminal run (success, failed, cancelled) is immutable: every write to it or to its
+ * items, steps and events (setRunStatus, item and step changes, appendEvent, terminate)
+ * is a no-op, not an error, so a late write from a component, another process or a
+ * purge race changes nothing and fails nothing. Writes naming a run that never existed
+ * still throw.
  */
 export interface StateStore {
   /**
@@ -112,9 +121,21 @@ export interface StateStore {
   listUnfinishedRuns(): RunRecord[];
   /** The newest run submitted under `parentRunId` with `subflowKey` (a retry may have replaced a failed one). */
   findSubRun(parentRunId: string, subflowKey: string): RunRecord | undefined;
-  /** Sets status, completedAt and error exactly as given: an omitted completedAt or error is cleared. */
-  setRunStatus(runId: string, status: RunState, completedAt?: string, error?: FlowError): void;
-  /** Deletes a run's items, steps and events (cancel with purge); the run row stays, marked cancelled. */
+  /**
+   * Moves an unfinished run between open statuses (completedAt and error are cleared).
+   * A no-op on a terminal run: a finished run stays finished.
+   */
+  setRunStatus(runId: string, status: OpenRunState): void;
+  /**
+   * Ends a run, in one transaction: its open items become cancelled, status, completedAt
+   * and error are set, and its `run_completed` event is appended. Returns that event; a
+   * no-op returning undefined when the run is already terminal (whoever ended it first wins).
+   */
+  terminate(runId: string, status: TerminalRunState, at: string, error?: FlowError): RunEvent | undefined;
+  /**
+   * Deletes a run's items, steps and events (cancel with purge). The run row stays: a
+   * finished run keeps its status, an unfinished one is terminated as cancelled first.
+   */
   purgeRun(runId: string): void;
 
   // items (counters in RunRecord.items are kept in step by these)
@@ -135,6 +156,7 @@ export interface StateStore {
   listSteps(runId: string, itemIndex?: number): StepRecord[];
 
   // events
+  /** Appends an event and returns its seq; 0 (and nothing written) when the run is terminal. */
   appendEvent(event: Omit<RunEvent, 'seq'>): number;
   listEvents(runId: string, sinceSeq?: number, limit?: number): RunEvent[];
 

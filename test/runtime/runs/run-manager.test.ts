@@ -86,20 +86,33 @@ describe('RunManager through the embedding API (real SDK server over stdio, SQLi
 
   it('returns the existing sub-run for a repeated subflowKey under the same parent', async () => {
     const flowId = await fx.rt.putFlow(flowOf('/runs/echo'));
-    const parent = await fx.rt.run(flowId, [{}]);
-    const caller = { runId: parent.runId, itemIndex: 0, stepId: 'work' };
+    // Sub-runs go under a running parent (a finished one refuses them).
+    const parent = await fx.rt.submit(await fx.rt.putFlow(flowOf('/runs/hang')), [{}]);
+    const caller = { runId: parent.id, itemIndex: 0, stepId: 'work' };
     const a = await fx.rt.runs.submit({ flowId, inputs: [{ x: 1 }], subflowKey: 'k1', wait: true }, { caller });
     const b = await fx.rt.runs.submit({ flowId, inputs: [{ x: 2 }], subflowKey: 'k1', wait: true }, { caller });
     const c = await fx.rt.runs.submit({ flowId, inputs: [{ x: 3 }], subflowKey: 'k2', wait: true }, { caller });
     expect(b.runId).toBe(a.runId);
     expect(b.results![0].result).toMatchObject({ value: { x: 1 } });
     expect(c.runId).not.toBe(a.runId);
+    await fx.rt.cancel(parent.id);
+  });
+
+  it('refuses runs/submit from a run that has finished or been cancelled', async () => {
+    const flowId = await fx.rt.putFlow(flowOf('/runs/echo'));
+    const finished = await fx.rt.run(flowId, [{}]);
+    const submitUnder = (runId: string) => fx.rt.runs.submit({ flowId, inputs: [{}] }, { caller: { runId, itemIndex: 0, stepId: 'work' } });
+    await expect(submitUnder(finished.runId)).rejects.toThrow(new RegExp(`calling run ${finished.runId} is success: no sub-run may start`));
+    const running = await fx.rt.submit(await fx.rt.putFlow(flowOf('/runs/hang')), [{}]);
+    await fx.rt.cancel(running.id);
+    await expect(submitUnder(running.id)).rejects.toThrow(/is cancelled: no sub-run may start/);
+    expect(fx.rt.listRuns({ parentRunId: finished.runId })).toEqual([]);
   });
 
   it('replaces a failed sub-run when the same subflowKey is submitted again (a retry), instead of re-attaching', async () => {
     const flowId = await fx.rt.putFlow(flowOf('/runs/sleep'));
-    const parent = await fx.rt.run(flowId, [{}]);
-    const caller = { runId: parent.runId, itemIndex: 0, stepId: 'work' };
+    const parent = await fx.rt.submit(await fx.rt.putFlow(flowOf('/runs/hang')), [{}]);
+    const caller = { runId: parent.id, itemIndex: 0, stepId: 'work' };
     const failed = await fx.rt.runs.submit({ flowId, inputs: [{ fail: true }], subflowKey: 'retry-me', wait: true }, { caller });
     expect(failed.status).toBe('failed');
     const retried = await fx.rt.runs.submit({ flowId, inputs: [{ value: 'ok' }], subflowKey: 'retry-me', wait: true }, { caller });
@@ -107,6 +120,7 @@ describe('RunManager through the embedding API (real SDK server over stdio, SQLi
     expect(retried.status).toBe('success');
     const again = await fx.rt.runs.submit({ flowId, inputs: [{ value: 'other' }], subflowKey: 'retry-me', wait: true }, { caller });
     expect(again.runId).toBe(retried.runId);
+    await fx.rt.cancel(parent.id);
   });
 
   it('applies merge_patch and json_patch overrides to a step, in both accepted shapes', async () => {

@@ -121,8 +121,8 @@ export function describeStore(name: string, open: () => Store, caps: StoreCapabi
       it('lists runs newest first, filtered by status and parent, with paging', () => {
         for (const id of ['a', 'b', 'c', 'd']) store.state.createRun(runRecord(id));
         store.state.createRun(runRecord('child', { parentRunId: 'b', rootRunId: 'b', depth: 1 }));
-        store.state.setRunStatus('a', 'success', '2024-01-01T00:01:00.000Z');
-        store.state.setRunStatus('c', 'success', '2024-01-01T00:01:00.000Z');
+        store.state.terminate('a', 'success', '2024-01-01T00:01:00.000Z');
+        store.state.terminate('c', 'success', '2024-01-01T00:01:00.000Z');
         const ids = (f?: Parameters<Store['state']['listRuns']>[0]) => store.state.listRuns(f).map((r) => r.runId);
         expect(ids()).toEqual(['child', 'd', 'c', 'b', 'a']);
         expect(ids({ status: 'success' })).toEqual(['c', 'a']);
@@ -137,9 +137,9 @@ export function describeStore(name: string, open: () => Store, caps: StoreCapabi
         for (const id of ['p', 'r', 'z', 's', 'f', 'x']) store.state.createRun(runRecord(id));
         store.state.setRunStatus('r', 'running');
         store.state.setRunStatus('z', 'paused');
-        store.state.setRunStatus('s', 'success', '2024-01-02T00:00:00.000Z');
-        store.state.setRunStatus('f', 'failed', '2024-01-02T00:00:00.000Z');
-        store.state.setRunStatus('x', 'cancelled', '2024-01-02T00:00:00.000Z');
+        store.state.terminate('s', 'success', '2024-01-02T00:00:00.000Z');
+        store.state.terminate('f', 'failed', '2024-01-02T00:00:00.000Z');
+        store.state.terminate('x', 'cancelled', '2024-01-02T00:00:00.000Z');
         expect(store.state.listUnfinishedRuns().map((r) => r.runId)).toEqual(['p', 'r', 'z']);
       });
 
@@ -158,25 +158,96 @@ export function describeStore(name: string, open: () => Store, caps: StoreCapabi
         expect(store.state.findSubRun('parent', 'k')?.runId).toBe('retry');
       });
 
-      it('moves through statuses, setting and clearing completedAt and the run-level error', () => {
+      it('moves between open statuses, and terminate ends the run with completedAt, error and a run_completed event', () => {
         store.state.createRun(runRecord('r1'));
+        store.state.addItems('r1', 0, [1, 2]);
         store.state.setRunStatus('r1', 'running');
-        expect(store.state.getRun('r1')).toMatchObject({ status: 'running' });
+        store.state.setRunStatus('r1', 'paused');
+        expect(store.state.getRun('r1')).toMatchObject({ status: 'paused' });
         expect(store.state.getRun('r1')!.completedAt).toBeUndefined();
         const error = { code: 'ORCHESTRATOR_ERROR', message: 'flow blob is gone', data: { flowId: FLOW } };
-        store.state.setRunStatus('r1', 'failed', '2024-01-01T00:05:00.000Z', error);
+        const event = store.state.terminate('r1', 'failed', '2024-01-01T00:05:00.000Z', error);
+        expect(event).toMatchObject({ runId: 'r1', type: 'run_completed', at: '2024-01-01T00:05:00.000Z', data: { status: 'failed' } });
         expect(store.state.getRun('r1')).toMatchObject({ status: 'failed', completedAt: '2024-01-01T00:05:00.000Z', error });
-        store.state.setRunStatus('r1', 'running');
-        const again = store.state.getRun('r1')!;
-        expect(again.completedAt).toBeUndefined();
-        expect(again.error).toBeUndefined();
-        store.state.setRunStatus('r1', 'success', '2024-01-01T00:06:00.000Z');
-        expect(store.state.getRun('r1')).toMatchObject({ status: 'success', completedAt: '2024-01-01T00:06:00.000Z' });
+        // Its open items ended with it, in the same transaction, and so did the event.
+        expect(store.state.getRun('r1')!.items).toEqual({ ...ZERO, total: 2, cancelled: 2 });
+        expect(store.state.listEvents('r1')).toEqual([event]);
+      });
+
+      it('keeps a terminal run as it is: status, counters, items, steps and events do not change', () => {
+        store.state.createRun(runRecord('r'));
+        store.state.addItems('r', 0, [1, 2, 3]);
+        store.state.setItemStatus('r', 0, 'running');
+        store.state.finishItem('r', 0, success(1), 't1');
+        store.state.setItemStatus('r', 1, 'running');
+        store.state.startStep('r', 1, 's', 1, 't1');
+        const ended = store.state.terminate('r', 'cancelled', 't2')!;
+        const before = { run: store.state.getRun('r'), items: store.state.listItems('r'), steps: store.state.listSteps('r'), events: store.state.listEvents('r') };
+        // Every write below is a no-op, not an error: late writes from a component or another process.
+        expect(store.state.terminate('r', 'success', 't3')).toBeUndefined();
+        store.state.setRunStatus('r', 'running');
+        store.state.setItemStatus('r', 1, 'paused');
+        store.state.finishItem('r', 2, success(3), 't3');
+        store.state.cancelItems('r', 't3');
+        store.state.startStep('r', 2, 's', 1, 't3');
+        store.state.finishStep('r', 1, 's', 1, success('late'), 't3');
+        store.state.awaitStepInput('r', 1, 's', { prompt: 'late?' }, 't3');
+        expect(store.state.appendEvent({ runId: 'r', type: 'step_completed', at: 't3', itemIndex: 1, stepId: 's' })).toBe(0);
+        store.state.transaction(() => { store.state.setItemStatus('r', 2, 'running'); store.state.finishItem('r', 2, success(3), 't3'); });
+        expect({ run: store.state.getRun('r'), items: store.state.listItems('r'), steps: store.state.listSteps('r'), events: store.state.listEvents('r') }).toEqual(before);
+        expect(before.run).toMatchObject({ status: 'cancelled', completedAt: 't2', items: { ...ZERO, total: 3, success: 1, cancelled: 2 } });
+        expect(before.events).toEqual([ended]);
+      });
+
+      it('drops the writes that follow a terminate in the same transaction, keeps those before it', () => {
+        store.state.createRun(runRecord('r'));
+        store.state.addItems('r', 0, [1, 2]);
+        store.state.transaction(() => {
+          store.state.setItemStatus('r', 0, 'running');
+          store.state.finishItem('r', 0, success(1), 't1');
+          store.state.appendEvent({ runId: 'r', type: 'item_completed', at: 't1', itemIndex: 0 });
+          store.state.terminate('r', 'cancelled', 't2');
+          store.state.setItemStatus('r', 1, 'running');
+          store.state.appendEvent({ runId: 'r', type: 'item_started', at: 't3', itemIndex: 1 });
+        });
+        expect(store.state.getRun('r')!.items).toEqual({ ...ZERO, total: 2, success: 1, cancelled: 1 });
+        expect(store.state.listEvents('r').map((e) => e.type)).toEqual(['item_completed', 'run_completed']);
+      });
+
+      it('ignores writes to a purged run, which has no items any more', () => {
+        store.state.createRun(runRecord('r'));
+        store.state.addItems('r', 0, [1, 2]);
+        store.state.setItemStatus('r', 0, 'running');
+        store.state.purgeRun('r');
+        store.state.setItemStatus('r', 0, 'paused');
+        store.state.finishItem('r', 1, success(2), 't');
+        store.state.awaitStepInput('r', 0, 's', { prompt: 'p' }, 't');
+        expect(store.state.appendEvent({ runId: 'r', type: 'step_awaiting_input', at: 't', itemIndex: 0 })).toBe(0);
+        expect(store.state.getRun('r')).toMatchObject({ status: 'cancelled', items: { ...ZERO, total: 2, cancelled: 2 } });
+        expect(store.state.listItems('r')).toEqual([]);
+        expect(store.state.listSteps('r')).toEqual([]);
+        expect(store.state.listEvents('r')).toEqual([]);
+      });
+
+      it('purges a finished run without rewriting its status', () => {
+        store.state.createRun(runRecord('ok'));
+        store.state.addItems('ok', 0, [1]);
+        store.state.setItemStatus('ok', 0, 'running');
+        store.state.finishItem('ok', 0, success(1), 't1');
+        store.state.terminate('ok', 'success', 't2');
+        store.state.createRun(runRecord('bad'));
+        store.state.terminate('bad', 'failed', 't2', { code: 'X', message: 'broke' });
+        store.state.purgeRun('ok');
+        store.state.purgeRun('bad');
+        expect(store.state.getRun('ok')).toMatchObject({ status: 'success', completedAt: 't2' });
+        expect(store.state.getRun('bad')).toMatchObject({ status: 'failed', completedAt: 't2', error: { code: 'X', message: 'broke' } });
+        expect(store.state.listItems('ok')).toEqual([]);
       });
 
       it('refuses status changes of an unknown run', () => {
         expect(() => store.state.setRunStatus('ghost', 'running')).toThrow(/ghost/);
         expect(() => store.state.cancelItems('ghost', 't')).toThrow(/ghost/);
+        expect(() => store.state.terminate('ghost', 'cancelled', 't')).toThrow(/ghost/);
         expect(() => store.state.purgeRun('ghost')).toThrow(/ghost/);
       });
     });
