@@ -91,6 +91,18 @@ function track(child: { kill(signal?: NodeJS.Signals): unknown }): void {
   live.add(child);
 }
 
+/**
+ * The child's watchdog, for when the runtime cannot clean up (SIGKILL, OOM kill, a crash):
+ * the child starts as this shell in a process group of its own, forks a subshell that
+ * blocks reading fd 3 (a pipe only the runtime holds the other end of), and then execs the
+ * server in place (same pid). When the runtime is gone, however it went, the read returns
+ * and the subshell SIGKILLs the whole group: the server, whatever it spawned, and itself.
+ * SIGKILL cannot be trapped, and closing stdin or sending SIGTERM need not be obeyed.
+ */
+const WATCHDOG = '( exec </dev/null >/dev/null 2>&1; read -r _ <&3; kill -KILL -$$ ) & exec 3<&-; exec "$@"';
+const WATCHDOG_SHELL = '/bin/sh';
+const useWatchdog = process.platform !== 'win32';
+
 /** Spawns a component server (resolved command, substituted args/env) and waits until it is running. */
 export async function spawnServer(options: SpawnServerOptions): Promise<ServerProcess> {
   const { pluginName, cwd } = options;
@@ -103,11 +115,29 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
   // Loaded on first spawn, not at start-up: execa and its dependencies cost ~100 ms of every
   // CLI start (`weft run` of a builtins-only flow spawns nothing).
   const { execa } = await import('execa');
-  const child = execa(file, args, {
-    cwd, env, extendEnv: true,
-    stdin: 'pipe', stdout: 'pipe', stderr: 'pipe',
-    buffer: false, reject: false, cleanup: true, stripFinalNewline: false,
-  });
+  const child = useWatchdog
+    ? execa(WATCHDOG_SHELL, ['-c', WATCHDOG, 'weft-component', file, ...args], {
+      cwd, env, extendEnv: true, detached: true,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      buffer: false, reject: false, stripFinalNewline: false,
+    })
+    : execa(file, args, {
+      cwd, env, extendEnv: true,
+      stdin: 'pipe', stdout: 'pipe', stderr: 'pipe',
+      buffer: false, reject: false, cleanup: true, stripFinalNewline: false,
+    });
+  // The runtime's end of the watchdog's pipe: never written, closed when the child is gone
+  // (or by the kernel when the runtime is), which makes the watchdog kill the group.
+  const watchdogPipe = useWatchdog ? (child.stdio[3] as unknown as { destroy(): void; unref?(): void } | undefined) : undefined;
+  watchdogPipe?.unref?.();
+  // The group, not just the server: it may have started processes of its own.
+  const killGroup = (signal: NodeJS.Signals) => {
+    if (useWatchdog && child.pid !== undefined) {
+      try { process.kill(-child.pid, signal); return; } catch { /* already gone */ }
+    }
+    child.kill(signal);
+  };
+  const group = { kill: (signal?: NodeJS.Signals) => killGroup(signal ?? 'SIGTERM') };
 
   const tail: string[] = [];
   const verbose = process.env.WEFT_COMPONENT_STDERR === 'verbose';
@@ -125,7 +155,8 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
 
   const exited = new Promise<ServerExit>((done) => {
     child.once('exit', (code, signal) => {
-      live.delete(child);
+      live.delete(group);
+      watchdogPipe?.destroy();
       // Give stderr a moment to be read out, so the crash report has the last words.
       const settle = setTimeout(() => done(exitInfo(code, signal)), 200);
       void stderrDone.then(() => { clearTimeout(settle); done(exitInfo(code, signal)); });
@@ -139,7 +170,7 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
       if (result.failed) fail(new Error(`plugin "${pluginName}": cannot start "${options.command}": ${result.shortMessage}`));
     });
   });
-  track(child);
+  track(group);
   // Writes to a dead child's stdin surface through the message writer; never as an uncaught error.
   child.stdin.on('error', () => undefined);
 
@@ -153,14 +184,14 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
     stdout: child.stdout,
     exited,
     stderrTail: () => [...tail],
-    kill: () => { if (!gone) child.kill('SIGKILL'); },
+    kill: () => { if (!gone) killGroup('SIGKILL'); },
     async stop(graceMs = DEFAULT_GRACE_MS) {
       if (gone) return;
       child.stdin.end();
       if (await waitExit(graceMs)) return;
       child.kill('SIGTERM');
       if (await waitExit(graceMs)) return;
-      child.kill('SIGKILL');
+      killGroup('SIGKILL');
       await exited;
     },
   };
