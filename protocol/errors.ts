@@ -29,6 +29,8 @@ export const ErrorCodes = {
   NestingTooDeep: -32013,
   /** weft: a human-input value does not match the requested schema. */
   InvalidInputValue: -32014,
+  /** weft: a step's streamed output broke a configured limit (chunk size, chunks per step, bytes per run). */
+  OutputLimitExceeded: -32015,
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -21,6 +21,9 @@ export { Initialize, Initialized, RUNTIME_PROTOCOL_VERSION } from './methods/ini
 export { ComponentsList, ComponentsInfo, ComponentsInferSchema, ComponentsExecute } from './methods/components.js';
 export { BlobsPut, BlobsGet } from './methods/blobs.js';
 export { RunsSubmit, RunsGet, InputsAwait } from './methods/runs.js';
+export { OutputsEmit, OutputsTaken } from './methods/outputs.js';
+export type { OutputEncoding, OutputsEmitParams, OutputsTakenParams } from './types/output.js';
+export { OUTPUT_ENCODINGS, DEFAULT_OUTPUT_STREAM } from './types/output.js';
 export { ErrorCodes, ComponentErrorCodes, ProtocolError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { canonicalJson, blobIdOf, blobIdOfText, normalizeBlobId, BLOB_ID_PREFIX } from './blob-id.js';

@@ -5,6 +5,9 @@ import { InputsAwait, RunsGet, RunsSubmit } from '../protocol/methods/runs.js';
 import type {
   BlobId, BlobType, ComponentExecuteParams, GetRunParams, ObservabilityContext, RunStatus, SubmitRunParams,
 } from '../protocol/index.js';
+import { DEFAULT_OUTPUT_STREAM } from '../protocol/types/output.js';
+import type { OutputEncoding, OutputsEmitParams } from '../protocol/types/output.js';
+import type { OutputChannel } from './output-channel.js';
 import { RuntimeCallError } from './runtime-call-error.js';
 import type { RuntimeCalls } from './runtime-calls.js';
 
@@ -13,6 +16,12 @@ export type SubmitRunOptions = Omit<SubmitRunParams, 'observability'>;
 /** runs/get params as a component writes them; observability is filled in by the context. */
 export type GetRunOptions = Omit<GetRunParams, 'observability'>;
 export interface AwaitInputOptions { prompt: string; schema?: unknown }
+/** Where a chunk goes: a named stream of the step (default `default`). */
+export interface EmitOptions { stream?: string }
+
+/** Chunks of one execution sent but not yet taken, before `emit` / `write()` waits (default). */
+export const DEFAULT_OUTPUT_WINDOW = 64;
+const STREAM_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** What a component handler gets besides its input: who is executing, and calls back into the runtime. */
 export interface ComponentContext {
@@ -37,6 +46,19 @@ export interface ComponentContext {
   getRun(options: GetRunOptions): Promise<RunStatus>;
   /** Pauses this item until a human supplies a value (matching `schema` if given). */
   awaitInput<T = unknown>(options: AwaitInputOptions): Promise<T>;
+  /**
+   * Streams a chunk of this step's output to the run's readers while the step runs: a string
+   * travels as text, a Uint8Array as bytes, anything else as JSON. Resolves once the runtime
+   * has taken it, or (so that a fast writer is not held to one round trip per chunk) once
+   * fewer than the window's chunks are still untaken: at most that many are ever in flight.
+   */
+  emit(chunk: unknown, options?: EmitOptions): Promise<void>;
+  /** Resolves once the runtime has taken every chunk emitted so far. */
+  flush(): Promise<void>;
+  /** A WritableStream of the default stream: `write()` is `emit`, `close()` is `flush`. */
+  readonly writable: WritableStream<unknown>;
+  /** A WritableStream of the named stream. */
+  getWritable(options?: EmitOptions): WritableStream<unknown>;
 }
 
 /**
@@ -51,11 +73,17 @@ export class ExecutionContext implements ComponentContext {
   readonly signal: AbortSignal;
   private readonly abortOnCancel: { dispose(): void };
   private readonly controller = new AbortController();
+  /** Seqs of this execution's chunks not yet known to be taken, oldest first. */
+  private untaken: number[] = [];
+  private ended = false;
+  private defaultWritable: WritableStream<unknown> | undefined;
 
   constructor(
     private readonly calls: RuntimeCalls,
     params: ComponentExecuteParams,
     private readonly token: CancellationToken,
+    private readonly outputs?: OutputChannel,
+    private readonly window = DEFAULT_OUTPUT_WINDOW,
   ) {
     this.component = params.component;
     this.attempt = params.attempt ?? 1;
@@ -94,6 +122,47 @@ export class ExecutionContext implements ComponentContext {
     return (await this.call(InputsAwait, options)).value as T;
   }
 
+  async emit(chunk: unknown, options: EmitOptions = {}): Promise<void> {
+    const outputs = this.outputs;
+    if (!outputs) throw new Error('ctx.emit: this context is not connected to a runtime');
+    if (this.ended) throw new Error(`ctx.emit: the execution of '${this.component}' has ended; emit before the handler returns`);
+    if (this.signal.aborted) throw this.signal.reason as Error;
+    const stream = options.stream;
+    if (stream !== undefined && (typeof stream !== 'string' || !STREAM_NAME.test(stream))) {
+      throw new TypeError(`ctx.emit: stream ${JSON.stringify(stream)} must be 1-128 characters of A-Z a-z 0-9 _ . : -`);
+    }
+    const params: Omit<OutputsEmitParams, 'seq'> = { attempt: this.attempt, chunk: null, observability: this.observability };
+    let encoding: OutputEncoding = 'json';
+    if (typeof chunk === 'string') { encoding = 'text'; params.chunk = chunk; }
+    else if (chunk instanceof Uint8Array) { encoding = 'base64'; params.chunk = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('base64'); }
+    else params.chunk = chunk === undefined ? null : chunk;
+    if (encoding !== 'json') params.encoding = encoding;
+    if (stream !== undefined && stream !== DEFAULT_OUTPUT_STREAM) params.stream = stream;
+    const untaken = this.untaken;
+    untaken.push(outputs.send(params));
+    const taken = outputs.takenThrough;
+    if (untaken[0] <= taken) this.untaken = untaken.filter((seq) => seq > taken);
+    const n = this.untaken.length;
+    if (n >= this.window) await outputs.whenTaken(this.untaken[n - this.window], this.signal);
+  }
+
+  async flush(): Promise<void> {
+    const last = this.untaken[this.untaken.length - 1];
+    if (last !== undefined && this.outputs) await this.outputs.whenTaken(last, this.signal);
+    this.untaken = [];
+  }
+
+  get writable(): WritableStream<unknown> {
+    return (this.defaultWritable ??= this.getWritable());
+  }
+
+  getWritable(options: EmitOptions = {}): WritableStream<unknown> {
+    return new WritableStream<unknown>({
+      write: (chunk) => this.emit(chunk, options),
+      close: () => this.flush(),
+    });
+  }
+
   /** Aborts `signal` (a cancel from the runtime, or the connection going away). */
   abort(reason: string): void {
     if (!this.controller.signal.aborted) this.controller.abort(new Error(reason));
@@ -101,6 +170,7 @@ export class ExecutionContext implements ComponentContext {
 
   /** Stops forwarding cancellation once the request has been answered. */
   dispose(): void {
+    this.ended = true;
     this.abortOnCancel.dispose();
   }
 

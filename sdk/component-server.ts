@@ -9,10 +9,11 @@ import { NdjsonMessageReader, NdjsonMessageWriter } from '../protocol/ndjson.js'
 import type { ComponentExecuteParams, ComponentInfo } from '../protocol/index.js';
 import { DirectRequests } from '../protocol/direct-requests.js';
 import type { DirectRequestHooks } from '../protocol/direct-requests.js';
-import { ExecutionContext } from './component-context.js';
+import { DEFAULT_OUTPUT_WINDOW, ExecutionContext } from './component-context.js';
 import { defineComponent } from './define-component.js';
 import type { ComponentDefinition, ComponentHandler, ComponentOptions } from './define-component.js';
 import { interceptReader } from './intercept-reader.js';
+import { OutputChannel } from './output-channel.js';
 import { RequestTracker } from './request-tracker.js';
 import { RuntimeCalls } from './runtime-calls.js';
 import { guardStdout } from './stdio-guard.js';
@@ -45,6 +46,10 @@ export class ComponentServer {
   /** Executions in progress: told to stop when the connection goes away. */
   private readonly running = new Set<ExecutionContext>();
   private connection: MessageConnection | undefined;
+  private outputs: OutputChannel | undefined;
+
+  /** `outputWindow`: chunks of one execution in flight, not yet taken, before `ctx.emit` waits (default 64). */
+  constructor(private readonly serverOptions: { outputWindow?: number } = {}) {}
 
   /** Registers `'/' + name`; chainable, so a server is five lines. */
   component<I = any, O = unknown>(name: string, options: ComponentOptions, handler: ComponentHandler<I, O>): this {
@@ -68,12 +73,14 @@ export class ComponentServer {
   listen(reader: MessageReader, writer: MessageWriter, options?: ConnectionOptions, hooks?: DirectRequestHooks): MessageConnection {
     if (this.connection) throw new Error('this ComponentServer is already serving');
     const calls = new RuntimeCalls(writer);
+    const outputs = (this.outputs = new OutputChannel(writer));
     // Executions start, and the runtime's answers to our callbacks arrive, as they are read.
     const executes = new DirectRequests(writer,
       new Map([[ComponentsExecute.method, (params, token) => this.execute(calls, params as ComponentExecuteParams, token)]]), hooks);
     const connection = createMessageConnection(
-      interceptReader(reader, (message) => calls.intercept(message) || executes.intercept(message)), writer, undefined, options);
+      interceptReader(reader, (message) => calls.intercept(message) || executes.intercept(message) || outputs.intercept(message)), writer, undefined, options);
     calls.follow(connection);
+    connection.onDispose(() => outputs.close(new Error('ctx.emit: the connection to the runtime is gone')));
     this.connection = connection;
     this.registerHandlers(connection, calls);
     connection.listen();
@@ -141,7 +148,7 @@ export class ComponentServer {
 
   private async execute(calls: RuntimeCalls, params: ComponentExecuteParams, token: CancellationToken): Promise<{ output: unknown }> {
     const definition = this.find(params?.component);
-    const ctx = new ExecutionContext(calls, params, token);
+    const ctx = new ExecutionContext(calls, params, token, this.outputs, this.serverOptions.outputWindow ?? DEFAULT_OUTPUT_WINDOW);
     this.running.add(ctx);
     try {
       return { output: await definition.execute(params.input ?? null, ctx) };

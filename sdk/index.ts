@@ -6,7 +6,8 @@ export { ComponentServer, SERVER_PROTOCOL_VERSION } from './component-server.js'
 export type { ServeStdioOptions } from './component-server.js';
 export { defineComponent, componentPath } from './define-component.js';
 export type { ComponentDefinition, ComponentHandler, ComponentOptions, JsonSchema } from './define-component.js';
-export type { ComponentContext, SubmitRunOptions, GetRunOptions, AwaitInputOptions } from './component-context.js';
+export type { ComponentContext, SubmitRunOptions, GetRunOptions, AwaitInputOptions, EmitOptions } from './component-context.js';
+export { DEFAULT_OUTPUT_WINDOW } from './component-context.js';
 export { ComponentError } from './component-error.js';
 export type { ComponentErrorOptions } from './component-error.js';
 export { RuntimeCallError } from './runtime-call-error.js';
@@ -18,6 +19,6 @@ export type {
 } from '../protocol/index.js';
 
 /** A new component server: register components with `.component(...)`, then `.serveStdio()`. */
-export function createServer(): ComponentServer {
-  return new ComponentServer();
+export function createServer(options: { outputWindow?: number } = {}): ComponentServer {
+  return new ComponentServer(options);
 }

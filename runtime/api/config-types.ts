@@ -62,4 +62,10 @@ export interface RuntimeLimits {
   transportRetries?: number;
   /** Deepest array/object nesting in HTTP bodies, flow files, component outputs and callbacks (default 256). */
   maxJsonDepth?: number;
+  /** Streamed output (issue 17): bytes of one chunk (default 1 MiB). */
+  maxChunkBytes?: number;
+  /** Streamed chunks of one attempt of one step (default 100,000). */
+  maxChunksPerStep?: number;
+  /** Bytes of all streamed chunks of one run (default 256 MiB). */
+  maxStreamBytesPerRun?: number;
 }

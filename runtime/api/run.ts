@@ -2,6 +2,35 @@ import type { ResultOrder, RunStatus } from '../../protocol/index.js';
 import { isTerminalRunState } from '../../protocol/index.js';
 import type { RunEvent } from '../store/state-store.js';
 import type { RunManager } from '../runs/run-manager.js';
+import type { StepOutputData } from '../runs/run-outputs.js';
+import { eventPredicate, filterEvents } from './event-filter.js';
+import type { EventFilter } from './event-filter.js';
+
+/** One chunk a step streamed, as `run.readable` / `getReadable()` yield it. */
+export interface StreamChunk {
+  /** The event's sequence number (a cursor for `events({since})`). */
+  seq: number;
+  /** Its position in its stream, from 0 (what `startIndex` counts). */
+  index: number;
+  stream: string;
+  itemIndex: number;
+  stepId: string;
+  /** The step attempt that emitted it: chunks of an attempt that was later abandoned (crash, retry) keep theirs. */
+  attempt: number;
+  encoding: StepOutputData['encoding'];
+  /** A string for text, a Uint8Array for bytes, the value for JSON. */
+  chunk: unknown;
+  at: string;
+}
+
+export interface ReadableOptions {
+  /** Chunks from this index of their stream on (default 0). */
+  startIndex?: number;
+  /** One stream only (default: every stream). */
+  stream?: string;
+  /** One item's chunks only. */
+  itemIndex?: number;
+}
 
 /**
  * A handle on one run, started here or elsewhere (same store). Every method reads the
@@ -32,11 +61,42 @@ export class Run {
 
   /**
    * Every event of the run in order — those already persisted, then live ones — ending
-   * after `run_completed`. Any number of readers may iterate at once; `since` resumes.
+   * after `run_completed`. Any number of readers may iterate at once; `since` resumes;
+   * `types`, `stream` and `itemIndex` narrow (EventFilter).
    */
-  events(opts: { since?: number } = {}): AsyncIterableIterator<RunEvent> {
-    return runEvents(this.runs, this.id, opts.since ?? 0);
+  events(opts: EventFilter & { since?: number } = {}): AsyncIterableIterator<RunEvent> {
+    return filterEvents(runEvents(this.runs, this.id, opts.since ?? 0), eventPredicate(opts));
   }
+
+  /** Every chunk the run's steps stream, persisted then live, ending when the run ends. */
+  get readable(): ReadableStream<StreamChunk> {
+    return this.getReadable();
+  }
+
+  /**
+   * The chunks the run's steps stream (step_output events), those persisted first, then
+   * live ones, closing when the run ends: every reader, early or late, gets the same ones
+   * in the same order.
+   */
+  getReadable(opts: ReadableOptions = {}): ReadableStream<StreamChunk> {
+    const events = this.events({ ...opts, types: ['step_output'] });
+    return new ReadableStream<StreamChunk>({
+      async pull(controller) {
+        const r = await events.next();
+        if (r.done) controller.close();
+        else controller.enqueue(toStreamChunk(r.value));
+      },
+      async cancel() { await events.return?.(); },
+    }, { highWaterMark: 0 });
+  }
+}
+
+function toStreamChunk(event: RunEvent): StreamChunk {
+  const d = event.data as unknown as StepOutputData;
+  return {
+    seq: event.seq, index: d.index, stream: d.stream, itemIndex: event.itemIndex!, stepId: event.stepId!, attempt: event.attempt!,
+    encoding: d.encoding, chunk: d.encoding === 'base64' ? new Uint8Array(Buffer.from(d.chunk as string, 'base64')) : d.chunk, at: event.at,
+  };
 }
 
 const POLL_MS = 200;

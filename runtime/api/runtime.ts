@@ -9,6 +9,7 @@ import { openStore } from '../store/open-store.js';
 import { loadFlowFile } from '../flow/load-flow.js';
 import { formatDiagnostics, hasError } from '../flow/diagnostic.js';
 import { RunManager, type ForkOptions } from '../runs/run-manager.js';
+import type { OutputLimits } from '../runs/run-outputs.js';
 import { toRunStatus } from '../runs/run-status.js';
 import type { WeftConfig } from './config-types.js';
 import { defaultConfig, findConfig, loadConfig } from './load-config.js';
@@ -72,6 +73,7 @@ export class Runtime {
       store, router,
       ...(config.limits?.maxNestingDepth !== undefined ? { maxNestingDepth: config.limits.maxNestingDepth } : {}),
       ...(config.limits?.transportRetries !== undefined ? { transportRetries: config.limits.transportRetries } : {}),
+      outputLimits: outputLimitsOf(config.limits),
     });
     const list = opts.startPlugins === false ? [] : [...plugins.values()];
     try {
@@ -228,4 +230,13 @@ function storeOptions(s: RuntimeOptions['store'], config: WeftConfig, cwd: strin
     };
   }
   return { type: 'sqlite', cwd };
+}
+
+/** The streamed-output limits a config sets (the rest keep their defaults). */
+function outputLimitsOf(limits: WeftConfig['limits']): Partial<OutputLimits> {
+  const out: Partial<OutputLimits> = {};
+  if (limits?.maxChunkBytes !== undefined) out.maxChunkBytes = limits.maxChunkBytes;
+  if (limits?.maxChunksPerStep !== undefined) out.maxChunksPerStep = limits.maxChunksPerStep;
+  if (limits?.maxStreamBytesPerRun !== undefined) out.maxStreamBytesPerRun = limits.maxStreamBytesPerRun;
+  return out;
 }

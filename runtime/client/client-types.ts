@@ -8,7 +8,7 @@ export interface WeftEvent {
     | 'run_created' | 'run_status'
     | 'item_started' | 'item_completed'
     | 'step_started' | 'step_completed' | 'step_failed' | 'step_awaiting_input'
-    | 'sub_run_created' | 'input_received'
+    | 'sub_run_created' | 'input_received' | 'step_output'
     | 'run_completed';
   at: string;
   itemIndex?: number;

@@ -1,4 +1,4 @@
-import type { AwaitInputParams, BlobId, BlobType, GetRunParams, RunStatus, SubmitRunParams } from '../../protocol/index.js';
+import type { AwaitInputParams, BlobId, BlobType, GetRunParams, OutputEncoding, RunStatus, SubmitRunParams } from '../../protocol/index.js';
 
 /** Who is calling back: the execution a callback belongs to (from observability or a builtin's step). */
 export interface CallerContext {
@@ -8,6 +8,9 @@ export interface CallerContext {
   attempt?: number;
   signal?: AbortSignal;
 }
+
+/** One chunk of a step's streamed output (outputs/emit), as the plugin hands it up. */
+export interface StepOutput { stream: string; encoding: OutputEncoding; chunk: unknown }
 
 /**
  * What component servers and builtins may ask of the runtime while they execute.
@@ -21,4 +24,12 @@ export interface RuntimeContext {
   getRun(params: GetRunParams, caller?: CallerContext): Promise<RunStatus>;
   /** Pauses the calling item until a human supplies a value matching `schema` (issue 7). */
   awaitInput(params: AwaitInputParams, caller?: CallerContext): Promise<unknown>;
+  /**
+   * A chunk of the calling execution's output (issue 17; `caller` has run, item, step and
+   * attempt). Returns a promise that settles once the chunk is committed ("taken"), or
+   * undefined when it is dropped (its run is not executing here). Throws, synchronously, a
+   * ProtocolError (OutputLimitExceeded) when the chunk breaks a limit: the plugin then fails
+   * that execution. Optional: a context without it drops every chunk.
+   */
+  emitOutput?(output: StepOutput, caller: CallerContext): Promise<void> | undefined;
 }

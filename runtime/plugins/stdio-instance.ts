@@ -2,11 +2,14 @@ import {
   CancellationTokenSource, Disposable, ErrorCodes as RpcErrorCodes, ResponseError, StreamMessageReader, StreamMessageWriter, createMessageConnection,
 } from 'vscode-jsonrpc/node';
 import type { Logger, MessageConnection, MessageReader, MessageWriter, RequestType } from 'vscode-jsonrpc/node';
-import { Initialize, Initialized, NdjsonMessageReader, NdjsonMessageWriter, RUNTIME_PROTOCOL_VERSION } from '../../protocol/index.js';
+import { Initialize, Initialized, NdjsonMessageReader, NdjsonMessageWriter, OutputsEmit, RUNTIME_PROTOCOL_VERSION } from '../../protocol/index.js';
+import type { ComponentExecuteParams, ObservabilityContext } from '../../protocol/index.js';
 import type { RuntimeContext } from './runtime-context.js';
 import { DirectCalls } from '../../protocol/direct-calls.js';
 import { DirectRequests } from '../../protocol/direct-requests.js';
 import { onAbort } from './on-abort.js';
+import { OutputReceiver } from './output-receiver.js';
+import type { LiveExecution } from './output-receiver.js';
 import { runtimeCallbacks, serveCallbacks } from './serve-callbacks.js';
 import type { CallbackHandler } from './serve-callbacks.js';
 import { spawnServer } from './spawn-server.js';
@@ -43,8 +46,11 @@ interface Generation {
   connection: MessageConnection;
   /** Resolves with the crash report when this process dies (or its pipes break). */
   crashed: Promise<CrashReport>;
-  /** Calls in flight on this process, failed as `unreachable` when it dies. */
-  pending: Set<(report: CrashReport) => void>;
+  /**
+   * Calls in flight on this process, each with its params: ended as `unreachable` when it
+   * dies, or with an error when a chunk it streams breaks a limit (found by its params).
+   */
+  pending: Map<(outcome: CallOutcome<never>) => void, unknown>;
   /** Set once the process is gone. */
   report?: CrashReport;
   startedAt: number;
@@ -117,9 +123,12 @@ export class StdioInstance {
         const send = (gen: Generation) => {
           if (done) return;
           if (gen.report) return finish({ kind: 'unreachable', ...gen.report });
-          const onCrash = (report: CrashReport) => finish({ kind: 'unreachable', ...report });
-          gen.pending.add(onCrash);
-          cleanup.push(() => gen.pending.delete(onCrash));
+          const end = (outcome: CallOutcome<never>) => {
+            if (outcome.kind !== 'unreachable') cancelRemote();
+            finish(outcome);
+          };
+          gen.pending.set(end, params);
+          cleanup.push(() => gen.pending.delete(end));
           const direct = gen.direct;
           if (direct) {
             const id = direct.send(type.method, params, (reply) => (reply.ok ? finish({ kind: 'ok', value: reply.result as R }) : onError(reply.error)));
@@ -167,11 +176,16 @@ export class StdioInstance {
     void proc.exited.then(() => this.procs.delete(proc));
     if (this.closing) { await proc.stop(this.o.stopGraceMs); throw new Error(`plugin "${pluginName}" is closed`); }
 
-    const { reader, writer, direct, directCallbacks } = this.framing(proc);
+    // The generation is made below; chunks can only arrive after the handshake, by then it is set.
+    const made: { gen?: Generation } = {};
+    const { reader, writer, direct, directCallbacks, outputs } = this.framing(proc, (o, attempt) => (made.gen ? findExecution(made.gen, o, attempt) : undefined));
     const connection = createMessageConnection(reader, writer, this.logger());
     const served = serveCallbacks(connection, this.callbacks);
+    // Content-length framing has no intercept: vscode-jsonrpc delivers chunks in order with the answers.
+    if (this.o.framing === 'content-length') connection.onNotification(OutputsEmit, (params) => outputs.receive(params));
     const callbacks = Disposable.create(() => { served.dispose(); directCallbacks?.dispose(); });
-    const gen: Generation = { proc, connection, pending: new Set(), startedAt: Date.now(), crashed: undefined as never, direct };
+    const gen: Generation = { proc, connection, pending: new Map(), startedAt: Date.now(), crashed: undefined as never, direct };
+    made.gen = gen;
     // A broken pipe or stream error: the process is useless; kill it and take the crash path.
     connection.onError(([error]) => {
       gen.reason ??= `connection error: ${error.message}`;
@@ -182,7 +196,7 @@ export class StdioInstance {
     gen.crashed = proc.exited.then((exit) => this.crashReport(gen, exit));
     void gen.crashed.then((report) => {
       gen.report = report;
-      for (const fail of [...gen.pending]) fail(report);
+      for (const end of [...gen.pending.keys()]) end({ kind: 'unreachable', ...report });
       callbacks.dispose();
       connection.dispose();
       this.onExit(gen);
@@ -264,11 +278,16 @@ export class StdioInstance {
   }
 
   /** NDJSON framing also takes responses to the runtime's requests and the server's callbacks off vscode-jsonrpc. */
-  private framing(proc: ServerProcess): { reader: MessageReader; writer: MessageWriter; direct?: DirectCalls; directCallbacks?: DirectRequests } {
+  private framing(proc: ServerProcess, find: (o: ObservabilityContext, attempt: number) => LiveExecution | undefined): {
+    reader: MessageReader; writer: MessageWriter; outputs: OutputReceiver; direct?: DirectCalls; directCallbacks?: DirectRequests;
+  } {
+    const log = (message: string) => this.o.log(`plugin "${this.o.pluginName}": ${message}`);
     if (this.o.framing === 'content-length') {
-      return { reader: new StreamMessageReader(proc.stdout), writer: new StreamMessageWriter(proc.stdin) };
+      const writer = new StreamMessageWriter(proc.stdin);
+      return { reader: new StreamMessageReader(proc.stdout), writer, outputs: new OutputReceiver({ runtime: this.o.runtime, writer, find, log }) };
     }
     const writer = new NdjsonMessageWriter(proc.stdin);
+    const outputs = new OutputReceiver({ runtime: this.o.runtime, writer, find, log });
     const direct = new DirectCalls(writer, 'w');
     const directCallbacks = new DirectRequests(writer, this.callbacks);
     const reader = new NdjsonMessageReader(proc.stdout, {
@@ -276,15 +295,31 @@ export class StdioInstance {
         this.o.onInvalidLine();
         this.o.log(`plugin "${this.o.pluginName}": ignored a line on stdout (${reason}): ${line.slice(0, 200)}`);
       },
-      intercept: (message) => direct.intercept(message) || directCallbacks.intercept(message),
+      intercept: (message) => direct.intercept(message) || directCallbacks.intercept(message) || outputs.intercept(message),
     });
-    return { reader, writer, direct, directCallbacks };
+    return { reader, writer, outputs, direct, directCallbacks };
   }
 
   private logger(): Logger {
     const log = (message: string) => this.o.log(`plugin "${this.o.pluginName}": ${message}`);
     return { error: log, warn: log, info: () => undefined, log: () => undefined };
   }
+}
+
+/**
+ * The components/execute in flight on `gen` for this run, item, step and attempt: a scan of
+ * the calls in flight, made only for streamed chunks, so that a step that streams nothing
+ * costs nothing more than before.
+ */
+function findExecution(gen: Generation, o: ObservabilityContext, attempt: number): LiveExecution | undefined {
+  for (const [end, params] of gen.pending) {
+    const p = params as Partial<ComponentExecuteParams> | undefined;
+    const po = p?.observability;
+    if (p?.attempt === attempt && po && po.step_id === o.step_id && po.item_index === o.item_index && po.run_id === o.run_id) {
+      return { fail: (error) => end({ kind: 'error', error }) };
+    }
+  }
+  return undefined;
 }
 
 function failedOutcome(error: unknown, pluginName: string): CallOutcome<never> {

@@ -4,6 +4,7 @@ import { downstreamSteps } from '../flow/step-graph.js';
 import { CallbackAbortController } from '../plugins/on-abort.js';
 import type { PriorStep } from '../flow/item-execution.js';
 import type { ItemRecord, RunRecord } from '../store/state-store.js';
+import type { RunOutputs } from './run-outputs.js';
 
 /** Pending items are read from the store a page at a time: memory stays flat in the item count. */
 const PAGE = 256;
@@ -38,6 +39,10 @@ export class ActiveRun {
   paused = 0;
   cancelled = false;
   finished = false;
+  /** The run's streamed output, from its first chunk on (undefined while it streams nothing). */
+  outputs: RunOutputs | undefined;
+  /** Continued from an earlier process: chunks may already be persisted (their indexes continue). */
+  resumed = false;
   private cursor = 0;
   private buffer: ItemRecord[] = [];
   private exhausted = false;

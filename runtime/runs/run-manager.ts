@@ -4,7 +4,7 @@ import type {
   AwaitInputParams, BlobId, BlobType, Flow, FlowError, FlowResult, GetRunParams, RunStatus, SubmitRunParams,
 } from '../../protocol/index.js';
 import { ErrorCodes, ProtocolError, isTerminalRunState as isTerminal } from '../../protocol/index.js';
-import type { CallerContext, RuntimeContext } from '../plugins/runtime-context.js';
+import type { CallerContext, RuntimeContext, StepOutput } from '../plugins/runtime-context.js';
 import type { PluginRouter } from '../plugins/plugin-router.js';
 import type { ItemRecord, RunEvent, RunEventType, RunOwner, RunRecord, Store, TerminalRunState, OpenRunState } from '../store/state-store.js';
 import type { LoadedFlow } from '../flow/load-flow.js';
@@ -20,6 +20,8 @@ import { newRunRecord } from './new-run-record.js';
 import { checkSubmitParams, normalizeOrder, timeoutMs } from './submit-params.js';
 import { FlowCache } from './flow-cache.js';
 import { HumanInputs } from './human-inputs.js';
+import { DEFAULT_OUTPUT_LIMITS, RunOutputs } from './run-outputs.js';
+import type { OutputLimits } from './run-outputs.js';
 
 export interface RunManagerOptions {
   store: Store;
@@ -28,6 +30,8 @@ export interface RunManagerOptions {
   maxNestingDepth?: number;
   /** Transport retries per step execution (default 3). */
   transportRetries?: number;
+  /** Limits on streamed step output (defaults: DEFAULT_OUTPUT_LIMITS). */
+  outputLimits?: Partial<OutputLimits>;
 }
 
 export interface SubmitOptions {
@@ -58,6 +62,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
   private readonly inputs: HumanInputs;
   private readonly maxDepth: number;
   private readonly transportRetries: number;
+  private readonly outputLimits: OutputLimits;
   private closed = false;
   private readonly foreignEnds: NodeJS.Timeout;
 
@@ -67,6 +72,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     this.inputs = new HumanInputs(this);
     this.maxDepth = options.maxNestingDepth ?? 16;
     this.transportRetries = options.transportRetries ?? 3;
+    this.outputLimits = { ...DEFAULT_OUTPUT_LIMITS, ...options.outputLimits };
     this.foreignEnds = setInterval(() => this.watchForeignEnds(), FOREIGN_END_MS);
     this.foreignEnds.unref();
   }
@@ -120,6 +126,29 @@ export class RunManager implements RuntimeContext, ItemRunner {
 
   awaitInput(params: AwaitInputParams, caller?: CallerContext): Promise<unknown> {
     return this.inputs.await(params, caller);
+  }
+
+  /**
+   * A chunk a step streams: numbered in its stream, checked against the limits (a broken
+   * one throws, and the plugin fails the step) and appended as a step_output event through
+   * the same group commit as every other event, so live and replaying readers see one
+   * sequence. The promise is the commit's (shared by every write in it): the chunk is taken.
+   */
+  emitOutput(output: StepOutput, caller: CallerContext): Promise<void> | undefined {
+    const run = caller.runId ? this.active.get(caller.runId) : undefined;
+    if (!run || run.cancelled || caller.itemIndex === undefined || !caller.stepId) return undefined;
+    let outputs = run.outputs;
+    if (!outputs) {
+      outputs = run.outputs = new RunOutputs(run.runId, this.outputLimits);
+      if (run.resumed) outputs.recover(this.listEvents(run.runId));
+    }
+    const data = outputs.take(caller.itemIndex, caller.stepId, caller.attempt ?? 1, output);
+    const event = {
+      runId: run.runId, type: 'step_output', at: now(), itemIndex: caller.itemIndex, stepId: caller.stepId, attempt: caller.attempt ?? 1,
+      data: data as unknown as Record<string, unknown>,
+    } as RunEvent;
+    // seq 0: the run ended meanwhile (another process cancelled it): nothing written, nothing told.
+    return this.commit.committed(run.runId, () => { event.seq = this.state.appendEvent(event); }, () => { if (event.seq !== 0) this.events.emit(event); });
   }
 
   // ---- Runs ---------------------------------------------------------------------------
@@ -317,7 +346,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
         continue;
       }
       const interrupted = this.state.listItems(run.runId, { statuses: ['running', 'paused'] });
-      this.launch(run, loaded, interrupted);
+      this.launch(run, loaded, interrupted).resumed = true;
       resumed.push(run.runId);
     }
     return resumed;
@@ -397,7 +426,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     this.launch(this.state.getRun(record.runId) ?? record, loaded, []);
   }
 
-  private launch(record: RunRecord, loaded: LoadedFlow, interrupted: ItemRecord[]): void {
+  private launch(record: RunRecord, loaded: LoadedFlow, interrupted: ItemRecord[]): ActiveRun {
     const run = new ActiveRun(record, loaded, this, interrupted);
     this.active.set(record.runId, run);
     if (record.status === 'pending' && record.items.total > 0) {
@@ -406,6 +435,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       this.setStatus(run, 'running').catch(() => undefined);
     }
     run.pump();
+    return run;
   }
 
   loadPending(runId: string, fromIndex: number, limit: number): ItemRecord[] {
@@ -459,6 +489,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
           // Abandoned by close() (or cancelled): a step that failed because it was aborted must
           // run again when the run resumes, so its failure is not journaled.
           if (run.cancelled && result.outcome === 'failed') return;
+          run.outputs?.stepDone(i, stepId);
           const t = now();
           const type = result.outcome === 'success' ? 'step_completed' : 'step_failed';
           const data = result.outcome === 'success' ? { durationMs: Date.now() - started } : { error: result.error, durationMs: Date.now() - started };

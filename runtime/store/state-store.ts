@@ -63,6 +63,7 @@ export type RunEventType =
   | 'item_started' | 'item_completed'
   | 'step_started' | 'step_completed' | 'step_failed' | 'step_awaiting_input'
   | 'sub_run_created' | 'input_received'
+  | 'step_output'
   | 'run_completed';
 
 /** A persisted, sequenced event of one run: the log that event streams replay. */

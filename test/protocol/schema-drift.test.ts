@@ -5,13 +5,14 @@ import * as blobMethods from '../../protocol/methods/blobs.js';
 import * as componentMethods from '../../protocol/methods/components.js';
 import * as initializeMethods from '../../protocol/methods/initialize.js';
 import * as runMethods from '../../protocol/methods/runs.js';
+import * as outputMethods from '../../protocol/methods/outputs.js';
 import { packageRoot, validationIssues, validatorFor } from '../../protocol/index.js';
 import type {
   AwaitInputParams, AwaitInputResult, ComponentExecuteParams, ComponentExecuteResult, ComponentInferSchemaParams,
   ComponentInferSchemaResult, ComponentInfo, ComponentInfoParams, ComponentInfoResult, FlowError, FlowResult, GetBlobParams,
   GetBlobResult, GetRunParams, InitializeParams, InitializeResult, ItemResult, ItemStatistics, ListComponentsResult,
   ObservabilityContext, PutBlobParams, PutBlobResult, RunStatus, SubmitRunParams, WireFlowResult,
-  BlobType, ResultOrder, RunState, ItemWireStatus, StepOverrides,
+  BlobType, ResultOrder, RunState, ItemWireStatus, StepOverrides, OutputEncoding, OutputsEmitParams, OutputsTakenParams,
 } from '../../protocol/index.js';
 
 /** Every method's params/result $defs. A method added to protocol/methods without a row here fails the first test. */
@@ -27,12 +28,14 @@ const METHOD_DEFS: Record<string, { params: string; result?: string }> = {
   'runs/submit': { params: 'SubmitRunParams', result: 'RunStatus' },
   'runs/get': { params: 'GetRunParams', result: 'RunStatus' },
   'inputs/await': { params: 'AwaitInputParams', result: 'AwaitInputResult' },
+  'outputs/emit': { params: 'OutputsEmitParams' },
+  'outputs/taken': { params: 'OutputsTakenParams' },
 };
 
 const schema = JSON.parse(readFileSync(join(packageRoot(), 'schemas', 'protocol.json'), 'utf8')) as { $defs: Record<string, unknown> };
 
 function declaredMethods(): string[] {
-  return [blobMethods, componentMethods, initializeMethods, runMethods]
+  return [blobMethods, componentMethods, initializeMethods, runMethods, outputMethods]
     .flatMap((mod) => Object.values(mod))
     .filter((v): v is { method: string } => typeof v === 'object' && v !== null && typeof (v as { method?: unknown }).method === 'string')
     .map((v) => v.method);
@@ -90,6 +93,9 @@ const SAMPLES: Record<string, unknown> = {
   FlowError: flowError,
   AwaitInputParams: { prompt: 'Approve?', schema: { type: 'boolean' }, observability } satisfies AwaitInputParams,
   AwaitInputResult: { value: true } satisfies AwaitInputResult,
+  OutputEncoding: 'base64' satisfies OutputEncoding,
+  OutputsEmitParams: { seq: 1, attempt: 1, stream: 'tokens', encoding: 'text', chunk: 'Hel', observability } satisfies OutputsEmitParams,
+  OutputsTakenParams: { through: 7 } satisfies OutputsTakenParams,
 };
 
 function check(def: string, value: unknown): string[] {
@@ -140,5 +146,14 @@ describe('schemas/protocol.json', () => {
     expect(check('ItemStatistics', { ...itemStatistics, completed: undefined })).not.toEqual([]);
     expect(check('WireFlowResult', { outcome: 'success', result: 1 })).not.toEqual([]);
     expect(check('FlowResult', { outcome: 'skipped' })).not.toEqual([]);
+  });
+
+  it('refuses an outputs/emit without its execution, with a bad stream name, or with text that is not a string', () => {
+    const emit = { seq: 1, attempt: 1, chunk: { any: 'json' }, observability };
+    expect(check('OutputsEmitParams', emit)).toEqual([]);
+    expect(check('OutputsEmitParams', { ...emit, observability: { run_id: 'r', item_index: 0 } })).toContain("observability: must have required property 'step_id'");
+    expect(check('OutputsEmitParams', { ...emit, seq: 0 })).toContain('seq: must be >= 1');
+    expect(check('OutputsEmitParams', { ...emit, stream: 'a b' })).not.toEqual([]);
+    expect(check('OutputsEmitParams', { ...emit, encoding: 'text', chunk: 5 })).toContain('chunk: must be string');
   });
 });
