@@ -1,5 +1,11 @@
 import type { RunEvent, RunEventType } from '../store/state-store.js';
 
+/** Every event type, in the order a run usually produces them. */
+export const RUN_EVENT_TYPES = [
+  'run_created', 'run_status', 'item_started', 'step_started', 'step_output', 'step_awaiting_input', 'input_received',
+  'sub_run_created', 'step_completed', 'step_failed', 'item_completed', 'run_completed',
+] as const satisfies readonly RunEventType[];
+
 /** Which events of a run a reader wants; every field narrows, an absent one keeps all. */
 export interface EventFilter {
   /** Only these types. */

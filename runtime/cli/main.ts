@@ -49,6 +49,19 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--results', 'include item results'))
     .action(act(async (runId: string, opts) => (await import('./commands/runs.js')).runsGetCommand(runId, opts, io)));
 
+  common(program.command('events <runId>')
+    .description("print a run's events as NDJSON (streamed chunks are step_output events), from the store or a server (--url)")
+    .option('--follow', 'keep printing live events until the run ends')
+    .option('--since <seq>', 'only events after this sequence number')
+    .option('--types <list>', 'only these event types, comma-separated (e.g. step_output,run_completed)')
+    .option('--stream <name>', "only this stream's chunks")
+    .option('--item <n>', "only this item's events (and the run's own)")
+    .option('--chunks', 'print only the streamed chunks: text as it is, JSON one per line')
+    .option('--url <url>', 'follow the run on a weft server instead of the store (needs --follow)')
+    .option('--token <token>', 'bearer token for --url (default: $WEFT_TOKEN)')
+    .option('--store <kind>', 'sqlite (default, .weft/weft.db) or memory'))
+    .action(act(async (runId: string, opts) => (await import('./commands/events.js')).eventsCommand(runId, opts, io)));
+
   common(program.command('resume [runId]')
     .description('continue unfinished runs after a crash and wait for them; prints their final statuses'))
     .action(act(async (runId: string | undefined, opts) => (await import('./commands/resume.js')).resumeCommand(runId, opts, io)));

@@ -8,6 +8,12 @@ export interface FollowOptions {
   signal?: AbortSignal;
   /** Give up after this long without a successful connection (default 60 s). */
   reconnectTimeoutMs?: number;
+  /** Only these event types (`?types=`). */
+  types?: readonly string[];
+  /** Only this stream's chunks (`?stream=`). */
+  stream?: string;
+  /** Only this item's events and the run's own (`?itemIndex=`). */
+  itemIndex?: number;
 }
 
 export interface FollowTransport {

@@ -73,11 +73,17 @@ export class WeftClient {
 
   /**
    * Every event of a run from `since` on, ending after `run_completed`; reconnects with
-   * Last-Event-ID when the connection drops (e.g. the server restarts).
+   * Last-Event-ID when the connection drops (e.g. the server restarts). `types`, `stream`
+   * and `itemIndex` narrow it, as the endpoint's query does.
    */
   events(runId: string, opts: FollowOptions = {}): AsyncGenerator<WeftEvent, void, undefined> {
+    const q = new URLSearchParams();
+    if (opts.types) q.set('types', opts.types.join(','));
+    if (opts.stream !== undefined) q.set('stream', opts.stream);
+    if (opts.itemIndex !== undefined) q.set('itemIndex', String(opts.itemIndex));
+    const query = q.size > 0 ? `?${q}` : '';
     return followEvents({
-      open: (lastEventId, signal) => this.fetchFn(`${this.base}/runs/${encodeURIComponent(runId)}/events`, {
+      open: (lastEventId, signal) => this.fetchFn(`${this.base}/runs/${encodeURIComponent(runId)}/events${query}`, {
         headers: { ...this.auth(), accept: 'text/event-stream', ...(lastEventId > 0 ? { 'last-event-id': String(lastEventId) } : {}) },
         signal,
       }),

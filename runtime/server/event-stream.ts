@@ -1,15 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../api/runtime.js';
-import type { RunEvent } from '../store/state-store.js';
+import type { RunEvent, RunEventType } from '../store/state-store.js';
 import { checkBody } from './check-body.js';
 
 export type StreamFormat = 'sse' | 'ndjson';
 
-interface EventsQuery { since?: string; format?: StreamFormat }
+interface EventsQuery { since?: string; format?: StreamFormat; types?: string; stream?: string; itemIndex?: string }
 
 /**
  * `GET /runs/:id/events`: the run's persisted events after `since` (or Last-Event-ID),
- * then live ones, closing after `run_completed`. Any number of readers; each has its
+ * then live ones, closing after `run_completed`; `types`, `stream` and `itemIndex` narrow
+ * them (a streamed chunk is a `step_output` event). Any number of readers; each has its
  * own cursor on the store, so none takes events from another. Heartbeats keep proxies
  * and idle clients from dropping the connection.
  */
@@ -35,7 +36,12 @@ export class EventStreams {
     });
     if (format === 'sse') res.write('retry: 1000\n\n');
 
-    const events = run.events({ since });
+    const events = run.events({
+      since,
+      ...(query.types ? { types: query.types.split(',') as RunEventType[] } : {}),
+      ...(query.stream !== undefined ? { stream: query.stream } : {}),
+      ...(query.itemIndex !== undefined ? { itemIndex: Number(query.itemIndex) } : {}),
+    });
     let ended = false;
     const end = () => {
       if (ended) return;

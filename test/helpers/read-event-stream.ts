@@ -9,11 +9,14 @@ export interface StreamRead { status: number; contentType: string; events: Strea
  */
 export async function readEventStream(url: string, opts: {
   format?: 'sse' | 'ndjson'; since?: number; lastEventId?: number; token?: string;
+  /** Extra query parameters (`types`, `stream`, `itemIndex`). */
+  query?: Record<string, string>;
   stopWhen?: (events: StreamedEvent[], heartbeats: number) => boolean;
 } = {}): Promise<StreamRead> {
   const q = new URLSearchParams();
   if (opts.format) q.set('format', opts.format);
   if (opts.since !== undefined) q.set('since', String(opts.since));
+  for (const [k, v] of Object.entries(opts.query ?? {})) q.set(k, v);
   const headers: Record<string, string> = {};
   if (opts.lastEventId !== undefined) headers['last-event-id'] = String(opts.lastEventId);
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
