@@ -65,7 +65,7 @@ describe('examples/streaming on weft serve', () => {
     const sse = readEventStream(url, {
       query: { types: 'step_output', stream: 'tokens' },
       stopWhen: (events) => {
-        if (events.length === 1 && statusAtFirstChunk === undefined) {
+        if (events.length >= 1 && statusAtFirstChunk === undefined) {
           statusAtFirstChunk = 'pending';
           void httpCall(server.url, 'GET', `/runs/${runId}`).then((r) => { statusAtFirstChunk = r.json.status; });
         }

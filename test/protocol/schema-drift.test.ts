@@ -151,7 +151,7 @@ describe('schemas/protocol.json', () => {
   it('refuses an outputs/emit without its execution, with a bad stream name, or with text that is not a string', () => {
     const emit = { seq: 1, attempt: 1, chunk: { any: 'json' }, observability };
     expect(check('OutputsEmitParams', emit)).toEqual([]);
-    expect(check('OutputsEmitParams', { ...emit, observability: { run_id: 'r', item_index: 0 } })).toContain("observability: must have required property 'step_id'");
+    expect(check('OutputsEmitParams', { ...emit, observability: { run_id: 'r', item_index: 0 } })).toContain("observability.step_id: must have required property 'step_id'");
     expect(check('OutputsEmitParams', { ...emit, seq: 0 })).toContain('seq: must be >= 1');
     expect(check('OutputsEmitParams', { ...emit, stream: 'a b' })).not.toEqual([]);
     expect(check('OutputsEmitParams', { ...emit, encoding: 'text', chunk: 5 })).toContain('chunk: must be string');
