@@ -31,6 +31,8 @@ export const ErrorCodes = {
   InvalidInputValue: -32014,
   /** weft: a step's streamed output broke a configured limit (chunk size, chunks per step, bytes per run). */
   OutputLimitExceeded: -32015,
+  /** weft: a message over limits.maxMessageBytes or nested deeper than limits.maxJsonDepth. */
+  MessageLimitExceeded: -32016,
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -29,7 +29,7 @@ export type { ErrorCode } from './errors.js';
 export { canonicalJson, blobIdOf, blobIdOfText, normalizeBlobId, BLOB_ID_PREFIX } from './blob-id.js';
 export { NdjsonMessageReader, NdjsonMessageWriter, DEFAULT_MAX_LINE_BYTES } from './ndjson.js';
 export type { NdjsonReaderOptions } from './ndjson.js';
-export { DEFAULT_MAX_JSON_DEPTH, jsonTooDeep, yamlTooDeep, tooDeepMessage } from './json-depth.js';
+export { DEFAULT_MAX_JSON_DEPTH, depthReason, jsonTooDeep, yamlTooDeep, tooDeepMessage } from './json-depth.js';
 export { validatorFor, compileUserSchema, validationIssues, formatValidationError, pointerToPath } from './validate.js';
 export type { ValidationIssue } from './validate.js';
 export { packageRoot } from './package-root.js';

@@ -9,9 +9,13 @@
 /** Default for `limits.maxJsonDepth`: far deeper than any real document, far below where Node's stack ends. */
 export const DEFAULT_MAX_JSON_DEPTH = 256;
 
-/** Why a text was refused; `message` names the limit so the writer knows what to raise. */
+/** Why a text was refused, naming the limit so the writer knows what to raise. */
+export function depthReason(maxDepth: number): string {
+  return `nests deeper than ${maxDepth} levels (limits.maxJsonDepth)`;
+}
+
 export function tooDeepMessage(what: string, maxDepth: number): string {
-  return `${what} nests deeper than ${maxDepth} levels (limits.maxJsonDepth)`;
+  return `${what} ${depthReason(maxDepth)}`;
 }
 
 /**

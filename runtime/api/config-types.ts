@@ -68,4 +68,6 @@ export interface RuntimeLimits {
   maxChunksPerStep?: number;
   /** Bytes of all streamed chunks of one run (default 256 MiB). */
   maxStreamBytesPerRun?: number;
+  /** Largest message line from a component server: one output or callback (default 64 MiB). */
+  maxMessageBytes?: number;
 }

@@ -92,7 +92,7 @@ export class Runtime {
   /** Stores a flow (object, or a YAML/JSON file path) as a `flow` blob; invalid flows throw with every error. */
   async putFlow(flow: Flow | string): Promise<BlobId> {
     if (typeof flow === 'string') {
-      const result = await loadFlowFile(resolve(flow), { router: this.router });
+      const result = await loadFlowFile(resolve(flow), { router: this.router, ...(this.config.limits?.maxJsonDepth ? { maxDepth: this.config.limits.maxJsonDepth } : {}) });
       if (!result.flow || hasError(result.diagnostics)) {
         throw new Error(formatDiagnostics(result.diagnostics.filter((d) => d.level !== 'warning'), flow));
       }

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
-import { compileUserSchema, FLOW_SCHEMA_URL, validationIssues, validatorFor } from '../../protocol/index.js';
+import {
+  compileUserSchema, DEFAULT_MAX_JSON_DEPTH, depthReason, FLOW_SCHEMA_URL, jsonTooDeep, validationIssues, validatorFor, yamlTooDeep,
+} from '../../protocol/index.js';
 import type { ErrorAction, Flow } from '../../protocol/index.js';
 import type { PluginRouter } from '../plugins/plugin-router.js';
 import { childPath, hasError, hasFatal } from './diagnostic.js';
@@ -55,9 +57,13 @@ export interface AnalyzeOptions {
   variablesProvided?: Iterable<string>;
 }
 
-export interface LoadTextOptions extends AnalyzeOptions { format?: 'yaml' | 'json' }
+export interface LoadTextOptions extends AnalyzeOptions {
+  format?: 'yaml' | 'json';
+  /** limits.maxJsonDepth (default 256): a deeper file is refused before it is parsed. */
+  maxDepth?: number;
+}
 
-export async function loadFlowFile(path: string, options: AnalyzeOptions = {}): Promise<LoadResult> {
+export async function loadFlowFile(path: string, options: Omit<LoadTextOptions, 'format'> = {}): Promise<LoadResult> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -70,6 +76,12 @@ export async function loadFlowFile(path: string, options: AnalyzeOptions = {}): 
 
 /** Parses YAML (1.2 core schema: `2024-01-01` stays a string) or JSON, then analyzes. */
 export function loadFlowText(text: string, options: LoadTextOptions = {}): LoadResult {
+  // Checked on the text: the yaml parser overflows its stack (and aborts the process on
+  // 3,000 nested `[`) long before an analysis could say anything.
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  if ((options.format === 'json' ? jsonTooDeep : yamlTooDeep)(text, maxDepth)) {
+    return fail('MaxDepth', '(root)', `the flow ${depthReason(maxDepth)}`);
+  }
   let raw: unknown;
   if (options.format === 'json') {
     try {

@@ -24,7 +24,9 @@ export function createPlugins(config: WeftConfig, factories: PluginFactories = {
   for (const [name, plugin] of Object.entries(config.plugins)) {
     switch (plugin.type) {
       case 'stepflow':
-        plugins.set(name, new StdioPlugin({ ...stdioDefaults, ...withoutKind(plugin), name, workingDirectory: config.workingDirectory }));
+        plugins.set(name, new StdioPlugin({
+          ...limitsOf(config), ...stdioDefaults, ...withoutKind(plugin), name, workingDirectory: config.workingDirectory,
+        }));
         break;
       case 'builtin':
       case 'mock': {
@@ -43,4 +45,9 @@ export function createPlugins(config: WeftConfig, factories: PluginFactories = {
 function withoutKind(plugin: Extract<PluginConfig, { type: 'stepflow' }>): Omit<StdioPluginOptions, 'name' | 'workingDirectory'> {
   const { type: _type, transport: _transport, ...rest } = plugin;
   return rest;
+}
+
+function limitsOf(config: WeftConfig): Pick<StdioPluginOptions, 'maxMessageBytes' | 'maxJsonDepth'> {
+  const { maxMessageBytes, maxJsonDepth } = config.limits ?? {};
+  return { ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}), ...(maxJsonDepth !== undefined ? { maxJsonDepth } : {}) };
 }

@@ -1,7 +1,7 @@
 import {
   CancellationTokenSource, Disposable, ErrorCodes as RpcErrorCodes, ResponseError, StreamMessageReader, StreamMessageWriter, createMessageConnection,
 } from 'vscode-jsonrpc/node';
-import type { Logger, MessageConnection, MessageReader, MessageWriter, RequestType } from 'vscode-jsonrpc/node';
+import type { Logger, Message, MessageConnection, MessageReader, MessageWriter, RequestType } from 'vscode-jsonrpc/node';
 import { Initialize, Initialized, NdjsonMessageReader, NdjsonMessageWriter, OutputsEmit, RUNTIME_PROTOCOL_VERSION } from '../../protocol/index.js';
 import type { ComponentExecuteParams, ObservabilityContext } from '../../protocol/index.js';
 import type { RuntimeContext } from './runtime-context.js';
@@ -29,6 +29,9 @@ export interface StdioInstanceOptions {
   backoff: { initialMs: number; maxMs: number; healthyMs: number };
   stopGraceMs: number;
   handshakeTimeoutMs: number;
+  /** limits.maxMessageBytes and limits.maxJsonDepth: a longer or deeper line is refused with an error naming the limit. */
+  maxMessageBytes?: number;
+  maxJsonDepth?: number;
 }
 
 /** How one request ended. `unreachable` = the process crashed / the pipe broke (retry-worthy). */
@@ -296,6 +299,10 @@ export class StdioInstance {
         this.o.log(`plugin "${this.o.pluginName}": ignored a line on stdout (${reason}): ${line.slice(0, 200)}`);
       },
       intercept: (message) => direct.intercept(message) || directCallbacks.intercept(message) || outputs.intercept(message),
+      // A callback over a limit is answered, or the component would wait for ever.
+      onRefusedRequest: (id, error) => { writer.write({ jsonrpc: '2.0', id, error } as Message).catch(() => undefined); },
+      ...(this.o.maxMessageBytes !== undefined ? { maxLineBytes: this.o.maxMessageBytes } : {}),
+      ...(this.o.maxJsonDepth !== undefined ? { maxDepth: this.o.maxJsonDepth } : {}),
     });
     return { reader, writer, outputs, direct, directCallbacks };
   }

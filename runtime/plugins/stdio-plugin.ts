@@ -18,6 +18,10 @@ export interface StdioPluginOptions extends Omit<StdioPluginConfig, 'type' | 'tr
   /** Shutdown ladder step (stdin end → wait → SIGTERM → wait → SIGKILL). */
   stopGraceMs?: number;
   handshakeTimeoutMs?: number;
+  /** limits.maxMessageBytes (default 64 MiB): the largest output or callback line. */
+  maxMessageBytes?: number;
+  /** limits.maxJsonDepth (default 256). */
+  maxJsonDepth?: number;
 }
 
 export interface StdioPluginStats { invalidLines: number; restarts: number; inFlight: number }
@@ -51,6 +55,8 @@ export class StdioPlugin implements Plugin {
       backoff: { initialMs: o.backoff?.initialMs ?? 100, maxMs: o.backoff?.maxMs ?? 5000, healthyMs: o.backoff?.healthyMs ?? 10_000 },
       stopGraceMs: o.stopGraceMs ?? 2000,
       handshakeTimeoutMs: o.handshakeTimeoutMs ?? 60_000,
+      ...(o.maxMessageBytes !== undefined ? { maxMessageBytes: o.maxMessageBytes } : {}),
+      ...(o.maxJsonDepth !== undefined ? { maxJsonDepth: o.maxJsonDepth } : {}),
     }));
     const started = await Promise.allSettled(this.instances.map((instance) => instance.start()));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -71,14 +71,55 @@ describe('NdjsonMessageReader', () => {
     stream.write(`\n${JSON.stringify(request)}\n`);
     expect(messages).toEqual([request]);
     expect(invalid).toHaveLength(1);
-    expect(invalid[0].reason).toBe('line longer than 64 bytes');
+    expect(invalid[0].reason).toBe('line longer than 64 bytes (limits.maxMessageBytes)');
   });
 
   it('drops an oversized line that arrives in one chunk', () => {
     const { stream, messages, invalid } = reader({ maxLineBytes: 64 });
     stream.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'x', params: { pad: 'p'.repeat(200) } })}\n${JSON.stringify(request)}\n`);
     expect(messages).toEqual([request]);
-    expect(invalid.map((i) => i.reason)).toEqual(['line longer than 64 bytes']);
+    expect(invalid.map((i) => i.reason)).toEqual(['line longer than 64 bytes (limits.maxMessageBytes)']);
+  });
+
+  it('answers an oversized request, in pieces or whole, with an error naming the limit', () => {
+    const refused: Array<{ id: string | number; error: { code: number; message: string } }> = [];
+    const { stream, messages } = reader({ maxLineBytes: 64, onRefusedRequest: (id, error) => refused.push({ id, error }) });
+    const long = JSON.stringify({ jsonrpc: '2.0', id: 'cb-1', method: 'blobs/put', params: { data: 'p'.repeat(300) } });
+    for (let i = 0; i < long.length; i += 10) stream.write(long.slice(i, i + 10));
+    // id after params: found at the end of the line
+    stream.write(`
+{"jsonrpc":"2.0","method":"blobs/put","params":{"data":"${'q'.repeat(300)}"},"id":7}
+${JSON.stringify(request)}
+`);
+    expect(messages).toEqual([request]);
+    expect(refused).toEqual([
+      { id: 'cb-1', error: { code: -32016, message: `blobs/put: the request is ${long.length} bytes, over limits.maxMessageBytes (64)` } },
+      { id: 7, error: { code: -32016, message: expect.stringMatching(/^blobs\/put: the request is \d+ bytes, over limits\.maxMessageBytes \(64\)$/) } },
+    ]);
+  });
+
+  it('turns an oversized response into an error response to its id; nothing to answer without an id', () => {
+    const { stream, messages, invalid } = reader({ maxLineBytes: 64 });
+    stream.write(`{"jsonrpc":"2.0","id":"w3","result":{"output":"${'x'.repeat(300)}"}}
+{"garbage":"${'y'.repeat(300)}"}
+`);
+    expect(messages).toEqual([{ jsonrpc: '2.0', id: 'w3', error: { code: -32016, message: expect.stringMatching(/^the response is \d+ bytes, over limits\.maxMessageBytes \(64\)$/) } }]);
+    expect(invalid).toHaveLength(2);
+  });
+
+  it('refuses a message nested deeper than maxDepth, answering requests and failing responses', () => {
+    const refused: Array<string | number> = [];
+    const { stream, messages, invalid } = reader({ maxDepth: 8, onRefusedRequest: (id) => refused.push(id) });
+    const deep = `${'['.repeat(20)}${']'.repeat(20)}`;
+    stream.write(`{"jsonrpc":"2.0","id":4,"method":"blobs/put","params":{"data":${deep}}}
+{"jsonrpc":"2.0","id":"w9","result":${deep}}
+`);
+    stream.write(`{"jsonrpc":"2.0","id":5,"method":"x","params":{"s":"${'['.repeat(40)}","d":[[[1]]]}}
+`); // brackets in a string do not count
+    expect(refused).toEqual([4]);
+    expect(messages[0]).toEqual({ jsonrpc: '2.0', id: 'w9', error: { code: -32016, message: 'the response nests deeper than 8 levels (limits.maxJsonDepth)' } });
+    expect(messages[1]).toMatchObject({ id: 5, method: 'x' });
+    expect(invalid.map((i) => i.reason)).toEqual(['line nests deeper than 8 levels (limits.maxJsonDepth)', 'line nests deeper than 8 levels (limits.maxJsonDepth)']);
   });
 
   it('fires onClose when the stream closes', async () => {

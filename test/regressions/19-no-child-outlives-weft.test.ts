@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SERVERS_DIR } from '../helpers/runtime-fixture.js';
+import { writeOneServerWorkspace } from '../helpers/one-server-workspace.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { startWeft, until } from '../helpers/weft-process.js';
 
@@ -21,23 +21,7 @@ function running(pid: number): boolean {
 function workspace(): { dir: string; pidFile: string } {
   const dir = tempDir();
   const pidFile = join(dir, 'pids');
-  writeFileSync(join(dir, 'weft.config.yml'), [
-    'plugins:',
-    '  undying:',
-    '    type: stepflow',
-    '    transport: stdio',
-    `    command: ${JSON.stringify(process.execPath)}`,
-    `    args: [${JSON.stringify(join(SERVERS_DIR, 'undying-server.mjs'))}]`,
-    `    env: {UNDYING_PIDS: ${JSON.stringify(pidFile)}}`,
-    'routes:',
-    '  "/undying/{component}": [{plugin: undying}]',
-  ].join('\n'));
-  writeFileSync(join(dir, 'flow.yaml'), [
-    'schema: https://stepflow.org/schemas/v1/flow.json',
-    'steps:',
-    '  - {id: hang, component: /undying/hang, input: {}}',
-    'output: {$step: hang}',
-  ].join('\n'));
+  writeOneServerWorkspace(dir, { name: 'undying', server: 'undying-server.mjs', component: 'hang', env: { UNDYING_PIDS: pidFile } });
   return { dir, pidFile };
 }
 
