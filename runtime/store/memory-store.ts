@@ -19,6 +19,8 @@ interface MemoryRun {
   completions: number[];
   steps: Map<number, Map<string, StepRecord>>;
   events: RunEvent[];
+  /** Seqs count per run. */
+  lastEventSeq: number;
 }
 
 const UNFINISHED: ReadonlySet<RunState> = new Set(['pending', 'running', 'paused']);
@@ -57,7 +59,6 @@ export class MemoryStore implements BlobStore, StateStore, Store {
   private readonly runOrder: MemoryRun[] = [];
   private readonly subRuns = new Map<string, MemoryRun>();
   private readonly owners = new Map<string, RunOwner>();
-  private eventSeq = 0;
 
   // ---- blobs ------------------------------------------------------------------------
 
@@ -115,7 +116,7 @@ export class MemoryStore implements BlobStore, StateStore, Store {
     if (this.runs.has(run.runId)) throw new Error(`run ${run.runId} already exists`);
     // Counters start at zero whatever the record says: addItems and the item methods keep them.
     const record: RunRecord = { ...copy(run), items: zeroCounts() };
-    const entry: MemoryRun = { record, items: [], completions: [], steps: new Map(), events: [] };
+    const entry: MemoryRun = { record, items: [], completions: [], steps: new Map(), events: [], lastEventSeq: 0 };
     this.runs.set(run.runId, entry);
     this.runOrder.push(entry);
     if (run.parentRunId !== undefined && run.subflowKey !== undefined) {
@@ -314,7 +315,7 @@ export class MemoryStore implements BlobStore, StateStore, Store {
   /** Appends without the terminal check (terminate's own run_completed). */
   private appendTerminal(event: Omit<RunEvent, 'seq'>): RunEvent {
     const run = this.run(event.runId);
-    const seq = ++this.eventSeq;
+    const seq = ++run.lastEventSeq;
     const stored: RunEvent = { seq, runId: event.runId, type: event.type, at: event.at };
     if (event.itemIndex !== undefined) stored.itemIndex = event.itemIndex;
     if (event.stepId !== undefined) stored.stepId = event.stepId;

@@ -24,6 +24,64 @@ export const PG_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX blobs_flows ON weft.blobs (created_at) WHERE type = 'flow';
     `,
   },
+  {
+    // Run state as reference/scale-out.md §4.2 sketches it (integer run keys, counters on
+    // the run row, per-run event seqs, events packed one row per run and commit), so that
+    // several processes can later claim items without reshaping the tables. JSON columns
+    // are \`json\`, not \`jsonb\`: a value reads back with the key order it was written with.
+    version: 2,
+    name: 'run_state',
+    sql: `
+      CREATE TABLE weft.runs (
+        run_key bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        flow_id text NOT NULL, flow_name text, flow_label text,
+        status text NOT NULL,
+        created_at text NOT NULL, completed_at text, error json,
+        parent_run_id text, parent_item_index int, parent_step_id text, subflow_key text,
+        root_run_id text NOT NULL, depth int NOT NULL, max_concurrency int,
+        fork_of_run_id text, fork_from_step text,
+        items_total int NOT NULL DEFAULT 0, items_pending int NOT NULL DEFAULT 0,
+        items_running int NOT NULL DEFAULT 0, items_paused int NOT NULL DEFAULT 0,
+        items_success int NOT NULL DEFAULT 0, items_failed int NOT NULL DEFAULT 0,
+        items_cancelled int NOT NULL DEFAULT 0,
+        next_event_seq bigint NOT NULL DEFAULT 0,
+        next_completion int NOT NULL DEFAULT 0
+      ) WITH (fillfactor = 50);             -- the counters change with every commit: room for HOT updates
+      CREATE INDEX runs_open ON weft.runs (run_key) WHERE status IN ('pending', 'running', 'paused');
+      CREATE INDEX runs_status ON weft.runs (status);
+      CREATE INDEX runs_parent ON weft.runs (parent_run_id, subflow_key);
+
+      CREATE TABLE weft.run_params (run_key bigint PRIMARY KEY, overrides json, variables json);
+
+      CREATE TABLE weft.items (
+        run_key bigint NOT NULL, item_index int NOT NULL,
+        status text NOT NULL, input json NOT NULL, result json,
+        completed_at text, completion_seq int,
+        PRIMARY KEY (run_key, item_index)
+      ) WITH (fillfactor = 70);
+      CREATE INDEX items_completion ON weft.items (run_key, completion_seq) WHERE completion_seq IS NOT NULL;
+
+      CREATE TABLE weft.steps (
+        run_key bigint NOT NULL, item_index int NOT NULL, step_id text NOT NULL,
+        attempt int NOT NULL, state text NOT NULL, result json,
+        started_at text NOT NULL, finished_at text, prompt json,
+        PRIMARY KEY (run_key, item_index, step_id)
+      );
+
+      -- events: a JSON array of [type, at, item_index, step_id, attempt, data] per event, seqs first_seq..last_seq
+      CREATE TABLE weft.event_batches (
+        run_key bigint NOT NULL, first_seq bigint NOT NULL, last_seq bigint NOT NULL, events json NOT NULL,
+        PRIMARY KEY (run_key, first_seq)
+      );
+
+      CREATE TABLE weft.run_owners (
+        run_key bigint PRIMARY KEY, owner_id text NOT NULL, pid int NOT NULL, host text NOT NULL,
+        heartbeat_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX run_owners_owner ON weft.run_owners (owner_id);
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version;

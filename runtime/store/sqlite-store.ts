@@ -89,11 +89,12 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   private readonly upsertStepRows: RowStatements;
   /**
    * Events of the open transaction per run key, written as one event_batches row per run.
-   * Seqs are handed out from `nextSeq`, read from event_seq once per transaction: the write
-   * lock (BEGIN IMMEDIATE) keeps other processes out until commit.
+   * Seqs count per run: each run's next one is read from its newest batch once per
+   * transaction (the write lock, BEGIN IMMEDIATE, keeps other processes out until commit).
+   * The event_seq table of schema v3 (one global counter) is no longer used.
    */
   private readonly pendingEvents = new Map<number, PackedEvent[]>();
-  private nextSeq = 0;
+  private nextSeqs = new Map<number, number>();
   /** Item counter changes of the open transaction per run key (slots: COUNTER_SLOT): one runs UPDATE per run. */
   private readonly counterDeltas = new Map<number, number[]>();
   /** The next completion seq per run key, read once per transaction (the write lock keeps it ours). */
@@ -198,7 +199,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
 
   private inTransaction(fn: () => unknown): unknown {
     const outermost = this.depth++ === 0;
-    const seqMark = this.nextSeq;
+    const seqMark = outermost ? undefined : new Map(this.nextSeqs);
     try {
       const result = fn();
       if (outermost) this.flushPending();
@@ -207,7 +208,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
       // This level is rolled back (savepoint or whole transaction), and everything still
       // buffered was appended at this level or in levels merged into it: drop it too.
       this.dropPending();
-      this.nextSeq = seqMark;
+      this.nextSeqs = seqMark ?? new Map();
       this.nextCompletion.clear(); // re-read: the rolled-back level may have used some
       this.runKeys.clear(); // a run created at this level is gone, and its key may be reused
       this.openRuns.clear();
@@ -216,7 +217,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
       this.depth--;
       if (outermost) {
         this.dropPending();
-        this.nextSeq = 0; // another process may append before our next transaction
+        this.nextSeqs.clear(); // another process may append before our next transaction
         this.nextCompletion.clear();
         this.openRuns.clear(); // another process may end a run before our next transaction
       }
@@ -280,7 +281,6 @@ export class SqliteStore implements BlobStore, StateStore, Store {
       this.s.insertEventBatch.run(key, events[0][0], events[events.length - 1][0], JSON.stringify(events));
     }
     this.pendingEvents.clear();
-    this.s.setEventSeq.run(this.nextSeq - 1);
   }
 
   /** An item of the run went from `from` to `to` (statuses). */
@@ -468,7 +468,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
       this.s.deleteItems.run(key);
       this.nextCompletion.delete(key);
       this.s.deleteSteps.run(key);
-      this.s.deleteEventBatches.run(key); // event_seq keeps counting: seqs never go back
+      this.s.deleteEventBatches.run(key); // a purged run is terminal: it gets no events again
     });
   }
 
@@ -585,8 +585,8 @@ export class SqliteStore implements BlobStore, StateStore, Store {
 
   private bufferEvent(key: number, event: Omit<RunEvent, 'seq'>): number {
     const dataJson = event.data === undefined ? null : JSON.stringify(event.data);
-    if (this.nextSeq === 0) this.nextSeq = (this.guard(() => this.s.getEventSeq.get()) as number) + 1;
-    const seq = this.nextSeq++;
+    const seq = this.nextSeqs.get(key) ?? (this.guard(() => this.s.lastEventSeq.get(key)) as number) + 1;
+    this.nextSeqs.set(key, seq + 1);
     const packed: PackedEvent = [seq, event.type, event.at, event.itemIndex ?? null, event.stepId ?? null, event.attempt ?? null, dataJson];
     const batch = this.pendingEvents.get(key);
     if (batch) batch.push(packed);
@@ -739,8 +739,7 @@ function prepareStatements(db: Database.Database) {
     listItemSteps: p(`${STEP_COLUMNS} WHERE run_key = ? AND item_index = ? ORDER BY step_id`),
     listSteps: p(`${STEP_COLUMNS} WHERE run_key = ? ORDER BY item_index, step_id`),
 
-    getEventSeq: pluck('SELECT seq FROM event_seq WHERE id = 1'),
-    setEventSeq: p('UPDATE event_seq SET seq = ? WHERE id = 1'),
+    lastEventSeq: pluck('SELECT COALESCE((SELECT last_seq FROM event_batches WHERE run_key = ? ORDER BY first_seq DESC LIMIT 1), 0)'),
     insertEventBatch: p('INSERT INTO event_batches (run_key, first_seq, last_seq, events_json) VALUES (?, ?, ?, ?)'),
     // From the batch holding seq @since (batches of a run never overlap) on, in seq order.
     listEventBatches: pluck(`SELECT events_json FROM event_batches WHERE run_key = @run AND first_seq >= COALESCE(

@@ -68,6 +68,7 @@ export type RunEventType =
 
 /** A persisted, sequenced event of one run: the log that event streams replay. */
 export interface RunEvent {
+  /** Counts per run (1, 2, …, in commit order): `since` and Last-Event-ID are positions in one run's log. */
   seq: number;
   runId: string;
   type: RunEventType;

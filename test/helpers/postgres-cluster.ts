@@ -78,6 +78,14 @@ export class PostgresCluster {
     await new Promise<void>((done) => { child.once('exit', () => done()); child.kill('SIGINT'); });
   }
 
+  /** SIGKILLs the server (a crash: no shutdown checkpoint); `startServer` then recovers from the WAL. */
+  async killServer(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    this.child = undefined;
+    await new Promise<void>((done) => { child.once('exit', () => done()); child.kill('SIGKILL'); });
+  }
+
   async startServer(): Promise<void> {
     const args = ['-D', join(this.dir, 'data'), '-p', String(this.port), '-k', this.dir, '-c', 'listen_addresses=', '-c', 'fsync=on'];
     const [cmd, argv] = this.command('postgres', args);

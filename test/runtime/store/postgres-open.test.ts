@@ -1,12 +1,17 @@
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blobIdOf } from '../../../protocol/index.js';
+import { blobIdOf, success } from '../../../protocol/index.js';
 import { connectPostgres } from '../../../runtime/store/postgres-connect.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION, migratePostgres } from '../../../runtime/store/postgres-migrations.js';
 import { PostgresBlobStore } from '../../../runtime/store/postgres-blob-store.js';
+import { PostgresStore } from '../../../runtime/store/postgres-store.js';
+import { StoreBatch } from '../../../runtime/store/store-batch.js';
 import { StoreError } from '../../../runtime/store/store-error.js';
 import { PostgresCluster, postgresAvailable, warnIfNoPostgres } from '../../helpers/postgres-cluster.js';
+import { runRecord } from './store-contract.js';
+
+const databaseOf = (url: string) => new URL(url.replace('@/', '@localhost/')).pathname.slice(1);
 
 warnIfNoPostgres('the PostgreSQL connection and migration tests');
 
@@ -36,6 +41,43 @@ describe.skipIf(!postgresAvailable)('PostgreSQL: connecting, migrations, blobs',
     await migratePostgres(pool, location);
     expect((await pool.query('SELECT count(*)::int AS n FROM weft.schema_migrations')).rows[0].n).toBe(PG_MIGRATIONS.length);
     await pool.end();
+  });
+
+  it('upgrades a database of the previous schema version, keeping what it holds', async () => {
+    const url = await cluster.createDatabase();
+    const old = await connectPostgres(url);
+    await migratePostgres(old.pool, old.location, PG_MIGRATIONS.slice(0, -1));
+    const flowId = await new PostgresBlobStore(old.pool).putBlob({ name: 'kept', steps: [] }, 'flow');
+    await old.pool.end();
+
+    const store = await PostgresStore.open(url);
+    try {
+      expect((await store.blobs.getBlob(flowId))?.data).toEqual({ name: 'kept', steps: [] });
+      const versions = await cluster.sql('SELECT version FROM weft.schema_migrations ORDER BY version', databaseOf(url));
+      expect(versions.rows.map((r) => r.version)).toEqual(PG_MIGRATIONS.map((m) => m.version));
+      await store.state.commit(new StoreBatch().createRun(runRecord('r', { flowId })).addItems('r', 0, [1]));
+      expect((await store.state.getRun('r'))?.items.total).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps every acknowledged commit when the server is killed', async () => {
+    const url = await cluster.createDatabase();
+    const store = await PostgresStore.open(url);
+    await store.state.commit(new StoreBatch().createRun(runRecord('r')).addItems('r', 0, [1, 2]));
+    await store.state.commit(new StoreBatch().setItemStatus('r', 0, 'running').finishItem('r', 0, success(1), 't')
+      .appendEvent({ runId: 'r', type: 'item_completed', at: 't', itemIndex: 0 }));
+    await cluster.killServer();
+    await store.close().catch(() => undefined);
+    await cluster.startServer();
+    const reopened = await PostgresStore.open(url);
+    try {
+      expect((await reopened.state.getRun('r'))?.items).toMatchObject({ total: 2, pending: 1, success: 1 });
+      expect((await reopened.state.listEvents('r')).map((e) => e.seq)).toEqual([1]);
+    } finally {
+      await reopened.close();
+    }
   });
 
   it('migrates two processes opening a new database at once exactly once', async () => {

@@ -13,13 +13,16 @@ import { SqliteStore } from '../../../runtime/store/sqlite-store.js';
 import type { Store } from '../../../runtime/store/state-store.js';
 import { StoreError } from '../../../runtime/store/store-error.js';
 import { tempDir } from '../../helpers/temp-dir.js';
+import { asyncStore } from '../../../runtime/store/async-state-adapter.js';
 import { describeStore, runRecord } from './store-contract.js';
+import { describeTransactions } from './transaction-contract.js';
 
 const dir = tempDir('weft-sqlite-store-');
 let n = 0;
 const freshPath = () => join(dir, `store-${n++}.db`);
 
-describeStore('sqlite', () => openStore({ type: 'sqlite', path: freshPath() }), { transactionsRollBack: true });
+describeStore('sqlite', async () => asyncStore(openStore({ type: 'sqlite', path: freshPath() })), { batchesRollBack: true });
+describeTransactions('sqlite', () => openStore({ type: 'sqlite', path: freshPath() }), { transactionsRollBack: true });
 
 describe('SqliteStore', () => {
   const open: Store[] = [];
@@ -100,7 +103,7 @@ describe('SqliteStore', () => {
         { seq: 1, runId: 'r', type: 'run_created', at: 'a', data: { total: 3 } },
         { seq: 2, runId: 'r', type: 'step_started', at: 'b', itemIndex: 1, stepId: 'double', attempt: 2 },
       ]);
-      expect(store.appendEvent({ runId: 'r', type: 'run_status', at: 'd' })).toBe(10); // after the high-water mark
+      expect(store.appendEvent({ runId: 'r', type: 'run_status', at: 'd' })).toBe(3); // seqs count per run: after the run's own newest
       store.transaction(() => {
         store.finishStep('r', 1, 'double', 2, success(4), 'u');
         store.finishItem('r', 1, success(4), 'u');

@@ -1,0 +1,53 @@
+import type { AsyncStore } from './async-state-store.js';
+import type { StateStore, Store } from './state-store.js';
+import type { CommitReceipt, StoreBatch, StoreWrite } from './store-batch.js';
+
+/** An in-process store (memory, SQLite) behind the asynchronous interface: a batch is one `transaction`. */
+export function asyncStore(store: Store): AsyncStore {
+  const s = store.state;
+  return {
+    location: store.location,
+    blobs: {
+      putBlob: async (data, type) => store.blobs.putBlob(data, type),
+      getBlob: async (id) => store.blobs.getBlob(id),
+      listFlows: async () => store.blobs.listFlows(),
+    },
+    state: {
+      commit: async (batch: StoreBatch): Promise<CommitReceipt> => {
+        const receipt: CommitReceipt = { seqs: [], ended: [] };
+        s.transaction(() => { for (const w of batch.writes) apply(s, w, receipt); });
+        await s.synced();
+        return receipt;
+      },
+      getRun: async (runId) => s.getRun(runId),
+      listRuns: async (filter) => s.listRuns(filter),
+      listUnfinishedRuns: async () => s.listUnfinishedRuns(),
+      findSubRun: async (parentRunId, key) => s.findSubRun(parentRunId, key),
+      getItem: async (runId, i) => s.getItem(runId, i),
+      listItems: async (runId, opts) => s.listItems(runId, opts),
+      listResults: async (runId, order, opts) => s.listResults(runId, order, opts),
+      listSteps: async (runId, i) => s.listSteps(runId, i),
+      listEvents: async (runId, since, limit) => s.listEvents(runId, since, limit),
+      claimRun: async (runId, owner) => s.claimRun(runId, owner),
+      releaseRuns: async (ownerId) => s.releaseRuns(ownerId),
+    },
+    close: async () => store.close(),
+  };
+}
+
+function apply(s: StateStore, w: StoreWrite, receipt: CommitReceipt): void {
+  switch (w.op) {
+    case 'createRun': return s.createRun(w.run);
+    case 'addItems': return s.addItems(w.runId, w.startIndex, w.inputs);
+    case 'setRunStatus': return s.setRunStatus(w.runId, w.status);
+    case 'terminate': receipt.ended.push(s.terminate(w.runId, w.status, w.at, w.error)); return;
+    case 'purgeRun': return s.purgeRun(w.runId);
+    case 'setItemStatus': return s.setItemStatus(w.runId, w.itemIndex, w.status);
+    case 'finishItem': return s.finishItem(w.runId, w.itemIndex, w.result, w.completedAt);
+    case 'cancelItems': return s.cancelItems(w.runId, w.completedAt);
+    case 'startStep': return s.startStep(w.runId, w.itemIndex, w.stepId, w.attempt, w.at);
+    case 'finishStep': return s.finishStep(w.runId, w.itemIndex, w.stepId, w.attempt, w.result, w.at);
+    case 'awaitStepInput': return s.awaitStepInput(w.runId, w.itemIndex, w.stepId, w.prompt, w.at);
+    case 'appendEvent': receipt.seqs.push(s.appendEvent(w.event)); return;
+  }
+}

@@ -1,0 +1,462 @@
+import type pg from 'pg';
+import type { FlowResult } from '../../protocol/index.js';
+import type { AsyncStateStore } from './async-state-store.js';
+import { mayTakeOver } from './run-ownership.js';
+import type { ItemRecord, ItemState, ListRunsFilter, RunEvent, RunOwner, RunRecord, StepRecord } from './state-store.js';
+import type { CommitReceipt, StoreBatch, StoreWrite } from './store-batch.js';
+import { toItemRecord, toRunRecord, toStepRecord, type Row } from './sqlite-rows.js';
+
+type Client = pg.PoolClient;
+type PackedEvent = [type: string, at: string, itemIndex: number | null, stepId: string | null, attempt: number | null, data: unknown];
+interface ItemChange { status: ItemState; result: FlowResult | null; at: string | null; finished: boolean }
+interface EventSlot { key: number; index: number; flushed?: number }
+const TERMINAL = new Set(['success', 'failed', 'cancelled']);
+interface StepRow { attempt: number; state: string; result: FlowResult | null; startedAt: string; finishedAt: string | null }
+
+// Columns under the names and types of SQLite's rows (JSON as text), so one set of mappers reads both.
+const RUN_COLUMNS = `SELECT r.id, r.flow_id, r.flow_name, r.flow_label, r.status, r.created_at,
+    r.completed_at, r.error::text AS error_json, r.parent_run_id, r.parent_item_index, r.parent_step_id,
+    r.subflow_key, r.root_run_id, r.depth, r.max_concurrency, r.fork_of_run_id, r.fork_from_step, r.items_total, r.items_pending,
+    r.items_running, r.items_paused, r.items_success, r.items_failed, r.items_cancelled,
+    p.overrides::text AS overrides_json, p.variables::text AS variables_json
+  FROM weft.runs r LEFT JOIN weft.run_params p ON p.run_key = r.run_key`;
+const ITEM_COLUMNS = `SELECT item_index, status, input::text AS input_json, result::text AS result_json, completed_at,
+    completion_seq FROM weft.items`;
+const STEP_COLUMNS = `SELECT item_index, step_id, attempt, state, result::text AS result_json, started_at,
+    finished_at, prompt::text AS prompt_json FROM weft.steps`;
+const OPEN = `('pending', 'running', 'paused')`;
+
+/**
+ * Run state in PostgreSQL. A batch is one transaction on one pooled connection: item
+ * changes, step rows and events are buffered while the batch is read (the last change of
+ * an item or step wins, as in order) and written as one multi-row statement each, with
+ * the run counters, completion seqs and per-run event seqs taken under the run row's
+ * lock; writes that must see those first (a cancel, a purge, a prompt) flush them.
+ */
+export class PostgresStateStore implements AsyncStateStore {
+  /** Run id → run key; keys never change, so this never goes stale. */
+  private readonly keys = new Map<string, number>();
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  async commit(batch: StoreBatch): Promise<CommitReceipt> {
+    if (batch.size === 0) return { seqs: [], ended: [] };
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const writer = new BatchWriter(client, this);
+      const receipt = await writer.apply(batch.writes);
+      await client.query('COMMIT');
+      for (const [runId, key] of writer.created) this.keys.set(runId, key);
+      return receipt;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The run key of `runId`, from the cache or the database; undefined when no such run. */
+  async keyOf(runId: string, client: pg.Pool | Client = this.pool, created?: Map<string, number>): Promise<number | undefined> {
+    const cached = this.keys.get(runId) ?? created?.get(runId);
+    if (cached !== undefined) return cached;
+    const { rows } = await client.query<{ run_key: string }>('SELECT run_key FROM weft.runs WHERE id = $1', [runId]);
+    if (rows.length === 0) return undefined;
+    const key = Number(rows[0].run_key);
+    this.keys.set(runId, key);
+    return key;
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    const { rows } = await this.pool.query<Row>(`${RUN_COLUMNS} WHERE r.id = $1`, [runId]);
+    return rows[0] && toRunRecord(rows[0]);
+  }
+
+  async listRuns(filter: ListRunsFilter = {}): Promise<RunRecord[]> {
+    const { status, parentRunId, offset = 0, limit } = filter;
+    const { rows } = await this.pool.query<Row>(`${RUN_COLUMNS}
+      WHERE ($1::text IS NULL OR r.status = $1) AND ($2::int = 0 OR ($2 = 1 AND r.parent_run_id IS NULL) OR ($2 = 2 AND r.parent_run_id = $3))
+      ORDER BY r.run_key DESC LIMIT $4 OFFSET $5`,
+    [status ?? null, parentRunId === undefined ? 0 : parentRunId === null ? 1 : 2, parentRunId ?? null, limit ?? null, offset]);
+    return rows.map(toRunRecord);
+  }
+
+  async listUnfinishedRuns(): Promise<RunRecord[]> {
+    const { rows } = await this.pool.query<Row>(`${RUN_COLUMNS} WHERE r.status IN ${OPEN} ORDER BY r.run_key`);
+    return rows.map(toRunRecord);
+  }
+
+  async findSubRun(parentRunId: string, subflowKey: string): Promise<RunRecord | undefined> {
+    const { rows } = await this.pool.query<Row>(`${RUN_COLUMNS} WHERE r.parent_run_id = $1 AND r.subflow_key = $2 ORDER BY r.run_key DESC LIMIT 1`, [parentRunId, subflowKey]);
+    return rows[0] && toRunRecord(rows[0]);
+  }
+
+  async getItem(runId: string, itemIndex: number): Promise<ItemRecord | undefined> {
+    const key = await this.keyOf(runId);
+    if (key === undefined) return undefined;
+    const { rows } = await this.pool.query<Row>(`${ITEM_COLUMNS} WHERE run_key = $1 AND item_index = $2`, [key, itemIndex]);
+    return rows[0] && toItemRecord(runId, rows[0]);
+  }
+
+  async listItems(runId: string, opts: { fromIndex?: number; limit?: number; statuses?: ItemState[] } = {}): Promise<ItemRecord[]> {
+    const key = await this.keyOf(runId);
+    if (key === undefined || (opts.statuses && opts.statuses.length === 0)) return [];
+    const { rows } = await this.pool.query<Row>(`${ITEM_COLUMNS} WHERE run_key = $1 AND item_index >= $2 AND ($3::text[] IS NULL OR status = ANY($3))
+      ORDER BY item_index LIMIT $4`, [key, opts.fromIndex ?? 0, opts.statuses ?? null, opts.limit ?? null]);
+    return rows.map((row) => toItemRecord(runId, row));
+  }
+
+  async listResults(runId: string, order: 'byIndex' | 'byCompletion', opts: { offset?: number; limit?: number } = {}): Promise<ItemRecord[]> {
+    const key = await this.keyOf(runId);
+    if (key === undefined) return [];
+    const where = order === 'byCompletion' ? 'completion_seq IS NOT NULL ORDER BY completion_seq' : `status IN ('success', 'failed', 'cancelled') ORDER BY item_index`;
+    const { rows } = await this.pool.query<Row>(`${ITEM_COLUMNS} WHERE run_key = $1 AND ${where} LIMIT $2 OFFSET $3`, [key, opts.limit ?? null, opts.offset ?? 0]);
+    return rows.map((row) => toItemRecord(runId, row));
+  }
+
+  async listSteps(runId: string, itemIndex?: number): Promise<StepRecord[]> {
+    const key = await this.keyOf(runId);
+    if (key === undefined) return [];
+    const { rows } = await this.pool.query<Row>(`${STEP_COLUMNS} WHERE run_key = $1 AND ($2::int IS NULL OR item_index = $2) ORDER BY item_index, step_id`, [key, itemIndex ?? null]);
+    return rows.map((row) => toStepRecord(runId, row));
+  }
+
+  async listEvents(runId: string, sinceSeq = 0, limit?: number): Promise<RunEvent[]> {
+    const key = await this.keyOf(runId);
+    if (key === undefined) return [];
+    // From the batch holding seq `sinceSeq` + 1 on (a run's batches never overlap), in seq order.
+    const { rows } = await this.pool.query<{ first_seq: string; events: PackedEvent[] }>(
+      'SELECT first_seq, events FROM weft.event_batches WHERE run_key = $1 AND last_seq > $2 ORDER BY first_seq', [key, sinceSeq]);
+    const out: RunEvent[] = [];
+    for (const row of rows) {
+      const first = Number(row.first_seq);
+      for (let i = 0; i < row.events.length; i++) {
+        const seq = first + i;
+        if (seq <= sinceSeq) continue;
+        if (out.length === limit) return out;
+        const [type, at, itemIndex, stepId, attempt, data] = row.events[i];
+        out.push({
+          seq, runId, type: type as RunEvent['type'], at,
+          ...(itemIndex !== null ? { itemIndex } : {}), ...(stepId !== null ? { stepId } : {}),
+          ...(attempt !== null ? { attempt } : {}), ...(data !== null ? { data: data as Record<string, unknown> } : {}),
+        });
+      }
+    }
+    return out;
+  }
+
+  async claimRun(runId: string, owner: RunOwner): Promise<boolean> {
+    const key = await this.keyOf(runId);
+    if (key === undefined) throw new Error(`unknown run ${runId}`);
+    // A compare-and-swap on the holder seen, so two claimants never both win.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { rows } = await this.pool.query<{ owner_id: string; pid: number; host: string }>('SELECT owner_id, pid, host FROM weft.run_owners WHERE run_key = $1', [key]);
+      const holder = rows[0];
+      let won: boolean;
+      if (!holder) {
+        won = (await this.pool.query('INSERT INTO weft.run_owners (run_key, owner_id, pid, host) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [key, owner.id, owner.pid, owner.host])).rowCount === 1;
+      } else {
+        if (!mayTakeOver({ id: holder.owner_id, pid: holder.pid, host: holder.host }, owner)) return false;
+        won = (await this.pool.query('UPDATE weft.run_owners SET owner_id = $1, pid = $2, host = $3, heartbeat_at = now() WHERE run_key = $4 AND owner_id = $5',
+          [owner.id, owner.pid, owner.host, key, holder.owner_id])).rowCount === 1;
+      }
+      if (won) return true;
+    }
+    return false;
+  }
+
+  async releaseRuns(ownerId: string): Promise<void> {
+    await this.pool.query('DELETE FROM weft.run_owners WHERE owner_id = $1', [ownerId]);
+  }
+}
+
+/** Applies one batch inside its transaction (see PostgresStateStore). */
+class BatchWriter {
+  private items = new Map<number, Map<number, ItemChange>>();
+  private steps = new Map<string, { key: number; itemIndex: number; stepId: string; row: StepRow }>();
+  private events = new Map<number, PackedEvent[]>();
+  /** Per appendEvent of the batch, in order: its run and position in that run's buffered events (none: dropped, seq 0). */
+  private eventSlots: EventSlot[] = [];
+  private pendingSlots: EventSlot[] = [];
+  /** The run_completed event of each terminate, in order (undefined: the run had already ended). */
+  private ended: Array<{ event: RunEvent; slot: EventSlot } | undefined> = [];
+  /** Per run key: whether the run is unfinished, read once per batch under the run row's lock. */
+  private readonly open = new Map<number, boolean>();
+  /** Runs this batch creates: id → key. */
+  readonly created = new Map<string, number>();
+
+  constructor(private readonly client: Client, private readonly store: PostgresStateStore) {}
+
+  async apply(writes: readonly StoreWrite[]): Promise<CommitReceipt> {
+    for (const w of writes) await this.write(w);
+    await this.flush();
+    for (const e of this.ended) if (e) e.event.seq = e.slot.flushed!;
+    return { seqs: this.eventSlots.map((s) => s.flushed ?? 0), ended: this.ended.map((e) => e?.event) };
+  }
+
+  private async key(runId: string): Promise<number> {
+    const key = await this.store.keyOf(runId, this.client, this.created);
+    if (key === undefined) throw new Error(`unknown run ${runId}`);
+    return key;
+  }
+
+  /**
+   * The run's key if it is unfinished, undefined if it is terminal: a terminal run is
+   * immutable, its writes are no-ops (see StateStore). The row lock holds until commit, so
+   * a terminate from another process waits for this batch, or this batch for it.
+   */
+  private async openKey(runId: string): Promise<number | undefined> {
+    const key = await this.key(runId);
+    let open = this.open.get(key);
+    if (open === undefined) {
+      const { rows } = await this.client.query<{ status: string }>('SELECT status FROM weft.runs WHERE run_key = $1 FOR UPDATE', [key]);
+      open = !TERMINAL.has(rows[0].status);
+      this.open.set(key, open);
+    }
+    return open ? key : undefined;
+  }
+
+  private bufferEvent(key: number, e: Omit<RunEvent, 'seq'>): EventSlot {
+    let list = this.events.get(key);
+    if (!list) { list = []; this.events.set(key, list); }
+    const slot: EventSlot = { key, index: list.length };
+    list.push([e.type, e.at, e.itemIndex ?? null, e.stepId ?? null, e.attempt ?? null, e.data ?? null]);
+    this.pendingSlots.push(slot);
+    return slot;
+  }
+
+  /** Ends an open run: its open items cancelled, status and time set, run_completed queued after the run's earlier events. */
+  private async terminate(runId: string, status: string, at: string, error: unknown): Promise<{ event: RunEvent; slot: EventSlot } | undefined> {
+    const key = await this.openKey(runId);
+    if (key === undefined) return undefined;
+    await this.flushItems();
+    await this.cancelItems(key, at);
+    await this.client.query('UPDATE weft.runs SET status = $1, completed_at = $2, error = $3 WHERE run_key = $4', [status, at, json(error), key]);
+    this.open.set(key, false);
+    const event: RunEvent = { seq: 0, runId, type: 'run_completed', at, data: { status } };
+    return { event, slot: this.bufferEvent(key, event) };
+  }
+
+  private async write(w: StoreWrite): Promise<void> {
+    const q = (text: string, values: unknown[]) => this.client.query(text, values);
+    switch (w.op) {
+      case 'createRun': {
+        const r = w.run;
+        let key: number;
+        try {
+          const { rows } = await q(`INSERT INTO weft.runs (id, flow_id, flow_name, flow_label, status, created_at, completed_at, error,
+              parent_run_id, parent_item_index, parent_step_id, subflow_key, root_run_id, depth, max_concurrency, fork_of_run_id, fork_from_step)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING run_key`,
+          [r.runId, r.flowId, r.flowName ?? null, r.flowLabel ?? null, r.status, r.createdAt, r.completedAt ?? null, json(r.error),
+            r.parentRunId ?? null, r.parentItemIndex ?? null, r.parentStepId ?? null, r.subflowKey ?? null, r.rootRunId, r.depth,
+            r.maxConcurrency ?? null, r.forkOf?.runId ?? null, r.forkOf?.fromStep ?? null]);
+          key = Number(rows[0].run_key);
+        } catch (error) {
+          if ((error as { code?: string }).code === '23505') throw new Error(`run ${r.runId} already exists`, { cause: error });
+          throw error;
+        }
+        if (r.overrides !== undefined || r.variables !== undefined) {
+          await q('INSERT INTO weft.run_params (run_key, overrides, variables) VALUES ($1, $2, $3)', [key, json(r.overrides), json(r.variables)]);
+        }
+        // Cached by the store only once the batch commits (a rolled-back run has no key).
+        this.created.set(r.runId, key);
+        this.open.set(key, !TERMINAL.has(r.status));
+        return;
+      }
+      case 'addItems': {
+        const key = await this.key(w.runId);
+        await this.flushItems();
+        try {
+          await q(`INSERT INTO weft.items (run_key, item_index, status, input)
+            SELECT $1, $2 + n - 1, 'pending', input FROM unnest($3::json[]) WITH ORDINALITY AS t(input, n)`,
+          [key, w.startIndex, w.inputs.map((i) => JSON.stringify(i) ?? 'null')]);
+        } catch (error) {
+          if ((error as { code?: string }).code === '23505') throw new Error(`an item of ${w.startIndex}..${w.startIndex + w.inputs.length - 1} of run ${w.runId} already exists`, { cause: error });
+          throw error;
+        }
+        await q('UPDATE weft.runs SET items_total = items_total + $1, items_pending = items_pending + $1 WHERE run_key = $2', [w.inputs.length, key]);
+        return;
+      }
+      case 'setRunStatus': {
+        const key = await this.openKey(w.runId);
+        if (key !== undefined) await q('UPDATE weft.runs SET status = $1, completed_at = NULL, error = NULL WHERE run_key = $2', [w.status, key]);
+        return;
+      }
+      case 'terminate': {
+        this.ended.push(await this.terminate(w.runId, w.status, w.at, w.error));
+        return;
+      }
+      case 'purgeRun': {
+        // A finished run keeps its status; an unfinished one ends as cancelled.
+        await this.terminate(w.runId, 'cancelled', new Date().toISOString(), undefined);
+        const key = await this.key(w.runId);
+        await this.flush();
+        for (const table of ['items', 'steps', 'event_batches']) await q(`DELETE FROM weft.${table} WHERE run_key = $1`, [key]);
+        return;
+      }
+      case 'setItemStatus': {
+        const key = await this.openKey(w.runId);
+        if (key !== undefined) this.changeItem(key, w.itemIndex, { status: w.status, result: null, at: null, finished: false });
+        return;
+      }
+      case 'finishItem': {
+        const key = await this.openKey(w.runId);
+        if (key !== undefined) this.changeItem(key, w.itemIndex, { status: w.result.outcome === 'success' ? 'success' : 'failed', result: w.result, at: w.completedAt, finished: true });
+        return;
+      }
+      case 'cancelItems': {
+        const key = await this.openKey(w.runId);
+        if (key === undefined) return;
+        await this.flushItems();
+        return this.cancelItems(key, w.completedAt);
+      }
+      case 'startStep': {
+        const key = await this.openKey(w.runId);
+        if (key !== undefined) this.changeStep(key, w.itemIndex, w.stepId, { attempt: w.attempt, state: 'running', result: null, startedAt: w.at, finishedAt: null });
+        return;
+      }
+      case 'finishStep': {
+        const key = await this.openKey(w.runId);
+        if (key !== undefined) {
+          this.changeStep(key, w.itemIndex, w.stepId,
+            { attempt: w.attempt, state: w.result.outcome === 'success' ? 'success' : 'failed', result: w.result, startedAt: w.at, finishedAt: w.at });
+        }
+        return;
+      }
+      case 'awaitStepInput': {
+        const key = await this.openKey(w.runId);
+        if (key === undefined) return;
+        await this.flushSteps();
+        await q(`INSERT INTO weft.steps (run_key, item_index, step_id, attempt, state, started_at, prompt) VALUES ($1, $2, $3, 1, 'awaiting_input', $4, $5)
+          ON CONFLICT (run_key, item_index, step_id) DO UPDATE SET state = 'awaiting_input', result = NULL, finished_at = NULL, prompt = EXCLUDED.prompt`,
+        [key, w.itemIndex, w.stepId, w.at, JSON.stringify(w.prompt)]);
+        return;
+      }
+      case 'appendEvent': {
+        const key = await this.openKey(w.event.runId);
+        // A terminal run's event is dropped: its slot never gets a seq (0).
+        this.eventSlots.push(key === undefined ? { key: -1, index: -1 } : this.bufferEvent(key, w.event));
+        return;
+      }
+    }
+  }
+
+  private changeItem(key: number, itemIndex: number, change: ItemChange): void {
+    let run = this.items.get(key);
+    if (!run) { run = new Map(); this.items.set(key, run); }
+    run.delete(itemIndex); // re-inserted last: finishes keep their order for completion seqs
+    run.set(itemIndex, change);
+  }
+
+  /** One row per step, as the separate writes would leave it: a start restarts the row, a finish keeps its started_at. */
+  private changeStep(key: number, itemIndex: number, stepId: string, row: StepRow): void {
+    const id = `${key}:${itemIndex}:${stepId}`;
+    const prior = this.steps.get(id);
+    if (prior && row.state !== 'running') row.startedAt = prior.row.startedAt;
+    this.steps.set(id, { key, itemIndex, stepId, row });
+  }
+
+  private async flush(): Promise<void> {
+    await this.flushItems();
+    await this.flushSteps();
+    await this.flushEvents();
+  }
+
+  /** Every buffered item change in one statement, with the counters and completion seqs of their runs. */
+  private async flushItems(): Promise<void> {
+    if (this.items.size === 0) return;
+    const keys: number[] = []; const indexes: number[] = []; const statuses: string[] = []; const results: Array<string | null> = [];
+    const ats: Array<string | null> = []; const finishOrder: Array<number | null> = [];
+    let count = 0;
+    for (const [key, changes] of this.items) {
+      let finished = 0;
+      for (const [index, c] of changes) {
+        keys.push(key); indexes.push(index); statuses.push(c.status); results.push(c.result ? JSON.stringify(c.result) : null);
+        ats.push(c.at); finishOrder.push(c.finished ? ++finished : null);
+        count++;
+      }
+    }
+    this.items = new Map();
+    const { rowCount } = await this.client.query(`
+      WITH c AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::json[], $5::text[], $6::int[])
+                   AS c(run_key, item_index, status, result, completed_at, finish_order)),
+      old AS (SELECT i.run_key, i.item_index, i.status FROM weft.items i JOIN c USING (run_key, item_index) FOR UPDATE OF i),
+      d AS (SELECT c.run_key,
+              sum((c.status = 'pending')::int - (o.status = 'pending')::int) AS pending,
+              sum((c.status = 'running')::int - (o.status = 'running')::int) AS running,
+              sum((c.status = 'paused')::int - (o.status = 'paused')::int) AS paused,
+              sum((c.status = 'success')::int - (o.status = 'success')::int) AS success,
+              sum((c.status = 'failed')::int - (o.status = 'failed')::int) AS failed,
+              sum((c.status = 'cancelled')::int - (o.status = 'cancelled')::int) AS cancelled,
+              count(c.finish_order) AS finished
+            FROM c JOIN old o USING (run_key, item_index) GROUP BY c.run_key),
+      r AS (UPDATE weft.runs r SET items_pending = items_pending + d.pending, items_running = items_running + d.running,
+              items_paused = items_paused + d.paused, items_success = items_success + d.success, items_failed = items_failed + d.failed,
+              items_cancelled = items_cancelled + d.cancelled, next_completion = next_completion + d.finished
+            FROM d WHERE r.run_key = d.run_key RETURNING r.run_key, r.next_completion - d.finished AS base)
+      UPDATE weft.items i SET status = c.status, result = c.result, completed_at = c.completed_at,
+        completion_seq = CASE WHEN c.finish_order IS NULL THEN NULL ELSE r.base + c.finish_order END
+      FROM c JOIN r USING (run_key) WHERE i.run_key = c.run_key AND i.item_index = c.item_index`,
+    [keys, indexes, statuses, results, ats, finishOrder]);
+    if (rowCount !== count) {
+      const { rows } = await this.client.query<{ id: string; item_index: number }>(`SELECT r.id, c.item_index FROM unnest($1::bigint[], $2::int[]) AS c(run_key, item_index)
+        JOIN weft.runs r USING (run_key) WHERE NOT EXISTS (SELECT 1 FROM weft.items i WHERE i.run_key = c.run_key AND i.item_index = c.item_index) LIMIT 1`, [keys, indexes]);
+      throw new Error(`unknown item ${rows[0]?.item_index} of run ${rows[0]?.id}`);
+    }
+  }
+
+  private async flushSteps(): Promise<void> {
+    if (this.steps.size === 0) return;
+    const cols: unknown[][] = [[], [], [], [], [], [], [], []];
+    for (const { key, itemIndex, stepId, row } of this.steps.values()) {
+      const values = [key, itemIndex, stepId, row.attempt, row.state, row.result ? JSON.stringify(row.result) : null, row.startedAt, row.finishedAt];
+      values.forEach((v, i) => cols[i].push(v));
+    }
+    this.steps = new Map();
+    await this.client.query(`INSERT INTO weft.steps (run_key, item_index, step_id, attempt, state, result, started_at, finished_at)
+      SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::int[], $5::text[], $6::json[], $7::text[], $8::text[])
+      ON CONFLICT (run_key, item_index, step_id) DO UPDATE SET attempt = EXCLUDED.attempt, state = EXCLUDED.state, result = EXCLUDED.result,
+        started_at = CASE WHEN EXCLUDED.state = 'running' THEN EXCLUDED.started_at ELSE weft.steps.started_at END,
+        finished_at = EXCLUDED.finished_at, prompt = NULL`, cols);
+  }
+
+  /** One packed row per run, its seqs taken from the run's counter under the run row's lock. */
+  private async flushEvents(): Promise<void> {
+    if (this.events.size === 0) return;
+    const keys = [...this.events.keys()];
+    const packed = keys.map((k) => JSON.stringify(this.events.get(k)));
+    const counts = keys.map((k) => this.events.get(k)!.length);
+    this.events = new Map();
+    const { rows } = await this.client.query<{ run_key: string; first_seq: string }>(`
+      WITH b AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::json[]) AS b(run_key, n, events)),
+      r AS (UPDATE weft.runs r SET next_event_seq = next_event_seq + b.n FROM b WHERE r.run_key = b.run_key
+            RETURNING r.run_key, r.next_event_seq - b.n + 1 AS first_seq, r.next_event_seq AS last_seq)
+      INSERT INTO weft.event_batches (run_key, first_seq, last_seq, events)
+        SELECT r.run_key, r.first_seq, r.last_seq, b.events FROM r JOIN b USING (run_key) RETURNING run_key, first_seq`,
+    [keys, counts, packed]);
+    const first = new Map(rows.map((r) => [Number(r.run_key), Number(r.first_seq)]));
+    for (const slot of this.pendingSlots) slot.flushed = first.get(slot.key)! + slot.index;
+    this.pendingSlots = [];
+  }
+
+  private async cancelItems(key: number, at: string): Promise<void> {
+    // Open items get consecutive completion seqs in index order; the counters follow.
+    await this.client.query(`
+      WITH todo AS (SELECT item_index, status, row_number() OVER (ORDER BY item_index) AS n FROM weft.items
+                    WHERE run_key = $1 AND status IN ${OPEN}),
+      r AS (UPDATE weft.runs SET
+              items_pending = items_pending - (SELECT count(*) FROM todo WHERE status = 'pending'),
+              items_running = items_running - (SELECT count(*) FROM todo WHERE status = 'running'),
+              items_paused = items_paused - (SELECT count(*) FROM todo WHERE status = 'paused'),
+              items_cancelled = items_cancelled + (SELECT count(*) FROM todo),
+              next_completion = next_completion + (SELECT count(*) FROM todo)
+            WHERE run_key = $1 RETURNING next_completion - (SELECT count(*) FROM todo) AS base)
+      UPDATE weft.items i SET status = 'cancelled', completed_at = $2, completion_seq = r.base + todo.n
+      FROM todo, r WHERE i.run_key = $1 AND i.item_index = todo.item_index`, [key, at]);
+  }
+}
+
+function json(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
