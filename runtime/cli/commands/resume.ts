@@ -2,6 +2,7 @@ import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { isTerminalRunState } from '../../../protocol/index.js';
 import { EXIT, UsageError } from '../usage-error.js';
 import type { CliIo } from './run.js';
+import { writeStatus } from '../write-status.js';
 
 /**
  * `weft resume [RUN_ID]`: continues unfinished runs of the store (all, or one and its
@@ -24,7 +25,7 @@ export async function resumeCommand(runId: string | undefined, opts: CommonOptio
     for (const id of ids) {
       io.stderr.write(`weft: resuming run ${id}\n`);
       const status = await rt.getRun(id).wait();
-      io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      writeStatus(status, (text) => io.stdout.write(text));
       if (status.status !== 'success') code = EXIT.failed;
     }
     return code;

@@ -5,6 +5,7 @@ import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { parseJson, readInputs } from '../read-inputs.js';
 import { EXIT, UsageError } from '../usage-error.js';
 import { showProgress } from '../progress-bar.js';
+import { writeStatus } from '../write-status.js';
 
 export interface RunCommandOptions extends CommonOptions {
   input?: string;
@@ -54,7 +55,7 @@ export function summaryLine(status: RunStatus, ms: number): string {
 }
 
 export function printStatus(status: RunStatus, io: CliIo): number {
-  io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+  writeStatus(status, (text) => io.stdout.write(text));
   return status.status === 'success' ? EXIT.ok : EXIT.failed;
 }
 

@@ -2,6 +2,7 @@ import type { RunState } from '../../../protocol/index.js';
 import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { EXIT, UsageError } from '../usage-error.js';
 import type { CliIo } from './run.js';
+import { writeStatus } from '../write-status.js';
 
 const STATES: RunState[] = ['pending', 'running', 'paused', 'success', 'failed', 'cancelled'];
 
@@ -27,7 +28,7 @@ export async function runsGetCommand(runId: string, opts: CommonOptions & { resu
   const rt = await openRuntime(opts);
   try {
     const status = await rt.runs.get({ runId, includeResults: opts.results === true });
-    io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+    writeStatus(status, (text) => io.stdout.write(text));
     return EXIT.ok;
   } catch (error) {
     throw new UsageError((error as Error).message);
