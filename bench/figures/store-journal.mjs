@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../dist/runtime/store/open-store.js';
 import { args, emit, median } from '../lib/common.mjs';
+import { journalCommit } from '../lib/journal-workload.mjs';
 
 const opt = args({ store: 'sqlite', n: 20000, per: 50, runs: 5 });
 
@@ -26,24 +27,8 @@ async function once() {
   globalThis.gc?.();
   const t0 = process.hrtime.bigint();
   const c0 = process.cpuUsage();
-  // Commit k starts items of batch k and finishes those of batch k - 1 (a step's round trip apart).
   for (let k = 0; k <= commits; k++) {
-    st.transaction(() => {
-      const at = new Date().toISOString();
-      for (let i = k * opt.per; k < commits && i < Math.min(opt.n, (k + 1) * opt.per); i++) {
-        st.setItemStatus(runId, i, 'running');
-        st.appendEvent({ runId, type: 'item_started', at, itemIndex: i });
-        st.startStep(runId, i, 'work', 1, at);
-        st.appendEvent({ runId, type: 'step_started', at, itemIndex: i, stepId: 'work', attempt: 1 });
-      }
-      for (let i = (k - 1) * opt.per; k > 0 && i < Math.min(opt.n, k * opt.per); i++) {
-        const result = { outcome: 'success', result: { i } };
-        st.finishStep(runId, i, 'work', 1, result, at);
-        st.appendEvent({ runId, type: 'step_completed', at, itemIndex: i, stepId: 'work', attempt: 1, data: { durationMs: 1 } });
-        st.finishItem(runId, i, result, at);
-        st.appendEvent({ runId, type: 'item_completed', at, itemIndex: i, data: { outcome: 'success' } });
-      }
-    }, { deferSync: true });
+    st.transaction(() => journalCommit(st, runId, k, commits, opt.n, opt.per), { deferSync: true });
     await st.synced();
   }
   const wallUs = Number(process.hrtime.bigint() - t0) / 1e3 / opt.n;
