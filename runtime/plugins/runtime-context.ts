@@ -7,6 +7,13 @@ export interface CallerContext {
   stepId?: string;
   attempt?: number;
   signal?: AbortSignal;
+  /**
+   * For a component server's callback, how the caller was found (ServedExecutions):
+   * `execution` = one execution weft is serving on that connection; `ambiguous` = several
+   * in flight and none named; `none` = no execution in flight. Absent for the runtime's
+   * own calls (builtins), whose caller is known.
+   */
+  served?: 'execution' | 'ambiguous' | 'none';
 }
 
 /** One chunk of a step's streamed output (outputs/emit), as the plugin hands it up. */

@@ -8,6 +8,7 @@ import {
 import type { ObservabilityContext } from '../../protocol/index.js';
 import type { DirectHandler } from '../../protocol/direct-requests.js';
 import type { CallerContext, RuntimeContext } from './runtime-context.js';
+import type { ServedExecutions } from './served-executions.js';
 
 /** Answers one callback's params; `token` is cancelled when the server cancels the request. */
 export type CallbackHandler = DirectHandler;
@@ -18,7 +19,9 @@ export type CallbackHandler = DirectHandler;
  * when it has a $def for them (-32602 naming the path); ProtocolErrors go back with their
  * own code; anything else becomes -32000.
  */
-export function runtimeCallbacks(runtime: RuntimeContext): Map<string, CallbackHandler> {
+export function runtimeCallbacks(runtime: RuntimeContext, served?: ServedExecutions): Map<string, CallbackHandler> {
+  const handler = <P, R>(type: RequestType<P, R, void>, def: string, answer: (params: P, caller: CallerContext) => Promise<R>) =>
+    callbackHandler(type, def, answer, served);
   return new Map([
     [BlobsPut.method, handler(BlobsPut, 'PutBlobParams', async (p, caller) =>
       ({ blob_id: await runtime.putBlob(p.blob_type === 'binary' ? bytesFromWire(p.data) : p.data, p.blob_type, caller) }))],
@@ -49,7 +52,9 @@ function bytesFromWire(data: unknown): Uint8Array {
   return new Uint8Array(Buffer.from(data, 'base64'));
 }
 
-function handler<P, R>(type: RequestType<P, R, void>, def: string, answer: (params: P, caller: CallerContext) => Promise<R>): CallbackHandler {
+function callbackHandler<P, R>(
+  type: RequestType<P, R, void>, def: string, answer: (params: P, caller: CallerContext) => Promise<R>, served: ServedExecutions | undefined,
+): CallbackHandler {
   const method = type.method;
   return async (params: unknown, token: CancellationToken): Promise<R> => {
     const validate = protocolValidator(def);
@@ -60,7 +65,8 @@ function handler<P, R>(type: RequestType<P, R, void>, def: string, answer: (para
     const observability = (params as { observability?: ObservabilityContext | null } | undefined)?.observability ?? undefined;
     try {
       let signal: AbortSignal | undefined;
-      return await answer(params as P, callerOf(observability, () => (signal ??= abortSignalOf(token))));
+      const signalOf = () => (signal ??= abortSignalOf(token));
+      return await answer(params as P, served ? withSignal(served.callerOf(observability), signalOf) : callerOf(observability, signalOf));
     } catch (error) {
       if (error instanceof ResponseError) throw error;
       throw new ResponseError(ErrorCodes.ServerError, `${method} failed: ${(error as Error)?.message ?? String(error)}`);
@@ -68,7 +74,11 @@ function handler<P, R>(type: RequestType<P, R, void>, def: string, answer: (para
   };
 }
 
-/** The execution a callback belongs to, from the observability context the server echoes back. */
+/**
+ * The execution a callback belongs to, taken from the observability context as the
+ * server echoes it (for a context with no connection of its own; stdio plugins map
+ * callbacks to what they serve with ServedExecutions).
+ */
 export function callerOf(observability: ObservabilityContext | undefined, signal?: () => AbortSignal): CallerContext {
   const caller: CallerContext = {};
   if (observability?.run_id) caller.runId = observability.run_id;
@@ -76,6 +86,11 @@ export function callerOf(observability: ObservabilityContext | undefined, signal
   if (observability?.step_id) caller.stepId = observability.step_id;
   // Made when first read: an AbortSignal costs ~2 µs, and most callbacks never look at theirs.
   if (signal) Object.defineProperty(caller, 'signal', { get: signal, enumerable: true });
+  return caller;
+}
+
+function withSignal(caller: CallerContext, signal: () => AbortSignal): CallerContext {
+  Object.defineProperty(caller, 'signal', { get: signal, enumerable: true });
   return caller;
 }
 

@@ -11,6 +11,7 @@ import { onAbort } from './on-abort.js';
 import { OutputReceiver } from './output-receiver.js';
 import type { LiveExecution } from './output-receiver.js';
 import { runtimeCallbacks, serveCallbacks } from './serve-callbacks.js';
+import { ServedExecutions } from './served-executions.js';
 import type { CallbackHandler } from './serve-callbacks.js';
 import { spawnServer } from './spawn-server.js';
 import type { ServerExit, ServerProcess } from './spawn-server.js';
@@ -83,10 +84,12 @@ export class StdioInstance {
   private backoffMs: number;
   private readonly closed = new AbortController();
   private readonly callbacks: Map<string, CallbackHandler>;
+  /** The executions in flight on this instance: what its callbacks belong to. */
+  readonly served = new ServedExecutions();
 
   constructor(private readonly o: StdioInstanceOptions) {
     this.backoffMs = o.backoff.initialMs;
-    this.callbacks = runtimeCallbacks(o.runtime);
+    this.callbacks = runtimeCallbacks(o.runtime, this.served);
   }
 
   get pid(): number | undefined { return this.current?.proc.pid; }

@@ -93,10 +93,20 @@ export class StdioPlugin implements Plugin {
     }
 
     const timeoutSecs = this.options.timeoutSecs;
-    const outcome = await this.pick().request(ComponentsExecute,
-      { component, input: request.input ?? null, attempt: request.attempt, observability },
-      { timeoutMs: timeoutSecs === undefined ? undefined : timeoutSecs * 1000, signal: request.signal });
-    return this.toFlowResult(outcome, step, component);
+    const instance = this.pick();
+    // While it is in flight, the server's callbacks can be told apart as this execution's.
+    const served = instance.served.begin({
+      runId: caller.runId ?? observability.run_id, itemIndex: caller.itemIndex ?? observability.item_index,
+      stepId: caller.stepId ?? observability.step_id, attempt: request.attempt,
+    });
+    try {
+      const outcome = await instance.request(ComponentsExecute,
+        { component, input: request.input ?? null, attempt: request.attempt, observability },
+        { timeoutMs: timeoutSecs === undefined ? undefined : timeoutSecs * 1000, signal: request.signal });
+      return this.toFlowResult(outcome, step, component);
+    } finally {
+      served();
+    }
   }
 
   stats(): StdioPluginStats {

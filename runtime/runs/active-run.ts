@@ -44,6 +44,8 @@ export class ActiveRun {
   /** Continued from an earlier process: chunks may already be persisted (their indexes continue). */
   resumed = false;
   private cursor = 0;
+  /** Per item, how many runs/submit each step attempt has made (implicit subflowKeys). */
+  private readonly submits = new Map<number, Map<string, number>>();
   private buffer: ItemRecord[] = [];
   private exhausted = false;
   private remaining: number;
@@ -63,6 +65,16 @@ export class ActiveRun {
   get limit(): number { return this.record.maxConcurrency ?? Number.POSITIVE_INFINITY; }
   /** Items that could start now if a slot were free. */
   get hasWaitingItems(): boolean { return this.resumeItems.length > 0 || this.buffer.length > 0 || !this.exhausted; }
+
+  /** The 0-based count of this runs/submit among those of one step attempt of one item. */
+  nextSubmit(itemIndex: number, stepId: string, attempt: number): number {
+    let steps = this.submits.get(itemIndex);
+    if (!steps) this.submits.set(itemIndex, (steps = new Map()));
+    const key = `${stepId}\u0000${attempt}`;
+    const n = steps.get(key) ?? 0;
+    steps.set(key, n + 1);
+    return n;
+  }
 
   /** Starts items until the concurrency limit is reached or nothing is pending. */
   pump(): void {
@@ -94,6 +106,7 @@ export class ActiveRun {
     this.inFlight++;
     const prior = item.status === 'pending' && !this.record.forkOf ? undefined : this.runner.priorFor(this, item.itemIndex);
     this.runner.runItem(this, item, prior).then((result) => {
+      this.submits.delete(item.itemIndex);
       const committed = this.cancelled ? undefined : this.runner.finishItem(this, item.itemIndex, result);
       // The item no longer executes once its result is queued: its slot goes to the next item
       // now, so that item's first journal write joins this result's group commit (one commit

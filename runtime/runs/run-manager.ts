@@ -157,11 +157,23 @@ export class RunManager implements RuntimeContext, ItemRunner {
   async submit(params: SubmitRunParams, options: SubmitOptions = {}): Promise<RunStatus> {
     const p = checkSubmitParams(params);
     const caller = options.caller;
+    if (caller?.served === 'none' || caller?.served === 'ambiguous') {
+      // A sub-run must know its parent, or the nesting limit would not hold for a server that omits observability.
+      throw new ProtocolError(ErrorCodes.InvalidParams, caller.served === 'none'
+        ? 'runs/submit: this component server has no components/execute in flight, so the call belongs to no step; submit sub-runs while executing'
+        : 'runs/submit: several executions are in flight on this component server and the call names none of them; send observability (run_id, item_index, step_id) as received in components/execute');
+    }
     this.commit.flush(); // a cancel in progress has its terminal status committed first
     const parent = caller?.runId ? this.state.getRun(caller.runId) : undefined;
     if (parent && (isTerminal(parent.status) || this.active.get(parent.runId)?.cancelled)) {
       throw new ProtocolError(ErrorCodes.InvalidParams,
         `runs/submit: the calling run ${parent.runId} is ${isTerminal(parent.status) ? parent.status : 'being cancelled'}: no sub-run may start under it`, { runId: parent.runId });
+    }
+    // Without a subflowKey, the n-th submit of this step gets an implicit one, so a step
+    // re-run after a crash re-attaches its sub-runs instead of starting duplicates.
+    if (parent && !p.subflowKey && caller?.itemIndex !== undefined && caller.stepId) {
+      const n = this.active.get(parent.runId)?.nextSubmit(caller.itemIndex, caller.stepId, caller.attempt ?? 0);
+      if (n !== undefined) p.subflowKey = `implicit:${caller.itemIndex}:${caller.stepId}:${n}`;
     }
     if (parent && p.subflowKey) {
       const existing = this.state.findSubRun(parent.runId, p.subflowKey);
