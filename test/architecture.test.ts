@@ -11,13 +11,15 @@ const allowed: Record<string, string[]> = {
   protocol: [],
   sdk: ['protocol'],
   'runtime/store': ['protocol'],
-  'runtime/plugins': ['protocol', 'runtime/api/config-types'],
-  'runtime/flow': ['protocol', 'runtime/plugins', 'runtime/store', 'runtime/api/config-types'],
-  'runtime/runs': ['protocol', 'runtime/flow', 'runtime/plugins', 'runtime/store', 'runtime/api/config-types'],
-  'runtime/api': ['protocol', 'runtime/runs', 'runtime/flow', 'runtime/plugins', 'runtime/store'],
+  // Traces, logs and metrics: below everything that reports to them.
+  'runtime/telemetry': ['protocol'],
+  'runtime/plugins': ['protocol', 'runtime/telemetry', 'runtime/api/config-types'],
+  'runtime/flow': ['protocol', 'runtime/plugins', 'runtime/store', 'runtime/telemetry', 'runtime/api/config-types'],
+  'runtime/runs': ['protocol', 'runtime/flow', 'runtime/plugins', 'runtime/store', 'runtime/telemetry', 'runtime/api/config-types'],
+  'runtime/api': ['protocol', 'runtime/runs', 'runtime/flow', 'runtime/plugins', 'runtime/store', 'runtime/telemetry'],
   'runtime/client': ['protocol'],
-  'runtime/server': ['protocol', 'runtime/api', 'runtime/runs', 'runtime/store', 'runtime/flow', 'runtime/plugins'],
-  'runtime/cli': ['protocol', 'runtime/api', 'runtime/client', 'runtime/server', 'runtime/flow', 'runtime/store', 'runtime/plugins', 'runtime/runs'],
+  'runtime/server': ['protocol', 'runtime/api', 'runtime/runs', 'runtime/store', 'runtime/flow', 'runtime/plugins', 'runtime/telemetry'],
+  'runtime/cli': ['protocol', 'runtime/api', 'runtime/client', 'runtime/server', 'runtime/flow', 'runtime/store', 'runtime/plugins', 'runtime/runs', 'runtime/telemetry'],
 };
 
 function layerOf(file: string): string | undefined {

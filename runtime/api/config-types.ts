@@ -7,6 +7,8 @@ export interface WeftConfig {
   routes: Record<string, RouteRule[]>;
   stateStore?: StateStoreConfig;
   limits?: RuntimeLimits;
+  /** weft: tracing export (the OTEL_* variables configure the same and win). */
+  observability?: ObservabilityConfig;
   /** The file it came from (undefined for the built-in default). */
   source?: string;
 }
@@ -70,4 +72,10 @@ export interface RuntimeLimits {
   maxStreamBytesPerRun?: number;
   /** Largest message line from a component server: one output or callback (default 64 MiB). */
   maxMessageBytes?: number;
+}
+
+export interface ObservabilityConfig {
+  /** OTLP/HTTP base URL of a collector (spans go to `<url>/v1/traces`). */
+  otlpEndpoint?: string;
+  serviceName?: string;
 }

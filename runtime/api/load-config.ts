@@ -82,6 +82,7 @@ interface RawConfig {
   stateStore?: RawStateStore;
   state_store?: RawStateStore;
   limits?: WeftConfig['limits'];
+  observability?: WeftConfig['observability'];
 }
 interface RawStateStore { type: string; path?: string; durability?: 'full' | 'normal'; databaseUrl?: string; database_url?: string }
 
@@ -113,6 +114,7 @@ function normalize(raw: RawConfig, file: string, baseDir: string): WeftConfig {
   };
   if (store) config.stateStore = normalizeStore(store);
   if (raw.limits) config.limits = raw.limits;
+  if (raw.observability) config.observability = raw.observability;
   return config;
 }
 

@@ -14,6 +14,11 @@ import { toRunStatus } from '../runs/run-status.js';
 import type { WeftConfig } from './config-types.js';
 import { defaultConfig, findConfig, loadConfig } from './load-config.js';
 import { Run } from './run.js';
+import { logRunEvents } from './log-run-events.js';
+import { log } from '../telemetry/logger.js';
+import { startTracing } from '../telemetry/start-tracing.js';
+import { activeTracer, setActiveTracer } from '../telemetry/tracer.js';
+import type { Tracer } from '../telemetry/tracer.js';
 
 export interface RuntimeOptions {
   /** A config file path, a config object, or nothing: discovered from `cwd` (weft.config.yml / stepflow-config.yml), else builtins only. */
@@ -61,6 +66,9 @@ export class Runtime {
     readonly runs: RunManager,
     /** Runs continued from an earlier process at open. */
     readonly resumed: string[],
+    /** The tracer this runtime started (OTEL_* / config observability), shut down at close. */
+    private readonly tracer: Tracer | undefined,
+    private readonly unlog: (() => void) | undefined,
   ) {}
 
   static async open(opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -68,6 +76,8 @@ export class Runtime {
     const config = typeof opts.config === 'string' ? loadConfig(resolve(cwd, opts.config))
       : opts.config ?? (findConfig(cwd) ? loadConfig(findConfig(cwd)!) : defaultConfig(cwd));
     const store = isStore(opts.store) ? opts.store : openStore(storeOptions(opts.store, config, cwd));
+    // Before anything runs, so every span of the first run is exported.
+    const tracer = await startTracing(process.env, config.observability, (message) => log('warn', {}, message));
     const { plugins, router } = pluginSet(config);
     const runs = new RunManager({
       store, router,
@@ -76,15 +86,18 @@ export class Runtime {
       outputLimits: outputLimitsOf(config.limits),
     });
     const list = opts.startPlugins === false ? [] : [...plugins.values()];
+    const unlog = logRunEvents(runs.events);
     try {
       await Promise.all(list.map((p) => p.init(runs)));
     } catch (error) {
       await Promise.allSettled(list.map((p) => p.close()));
       store.close();
+      unlog?.();
+      await shutdownTracer(tracer);
       throw error;
     }
     const resumed = opts.resume === false || opts.startPlugins === false ? [] : runs.resumeAll();
-    return new Runtime(config, store, router, list, runs, resumed);
+    return new Runtime(config, store, router, list, runs, resumed, tracer, unlog);
   }
 
   // ---- flows and blobs ----------------------------------------------------------------
@@ -208,7 +221,17 @@ export class Runtime {
     await this.runs.close();
     await Promise.allSettled(this.plugins.map((p) => p.close()));
     this.store.close();
+    this.unlog?.();
+    // `weft run` exits right after: what its runs traced is exported first (bounded wait).
+    if (this.tracer) await shutdownTracer(this.tracer);
+    else await activeTracer()?.flush();
   }
+}
+
+async function shutdownTracer(tracer: Tracer | undefined): Promise<void> {
+  if (!tracer) return;
+  if (activeTracer() === tracer) setActiveTracer(undefined);
+  await tracer.shutdown();
 }
 
 function isStore(s: RuntimeOptions['store']): s is Store {

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { exitOnOutputErrors } from './output-errors.js';
 import { EXIT, UsageError } from './usage-error.js';
+import { configureLogging, parseLogLevel } from '../telemetry/logger.js';
+import { tracingStarted } from '../telemetry/start-tracing.js';
 
 const io = { stdout: process.stdout, stderr: process.stderr };
 // Commands are imported when they run: `weft run` should not load fastify (serve) at start-up.
@@ -13,7 +15,21 @@ export function buildCli(setExit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const act = <A extends unknown[]>(fn: (...args: A) => Promise<number>) => async (...args: A) => { setExit(await fn(...args)); };
-  const common = (c: Command) => c.option('--config <file>', 'config file (default: weft.config.yml or stepflow-config.yml beside the flow or above it)');
+  const common = (c: Command) => c
+    .option('--config <file>', 'config file (default: weft.config.yml or stepflow-config.yml beside the flow or above it)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (default: $WEFT_LOG_LEVEL, else info for serve, warn otherwise)');
+  // Logs go to stderr (stdout carries results), except for serve, whose stdout is its log.
+  program.hook('preAction', (_program, action) => {
+    const raw = (action.opts() as { logLevel?: string }).logLevel;
+    let level;
+    try {
+      level = raw === undefined ? undefined : parseLogLevel(raw);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const serve = action.name() === 'serve';
+    configureLogging({ ...(level ? { level } : {}), destination: serve ? 'stdout' : 'stderr', defaultLevel: serve ? 'info' : 'warn' });
+  });
 
   common(program.command('run <flow>')
     .description('run a flow over one input or a batch; prints the final run status (with results) as JSON')
@@ -123,6 +139,9 @@ async function main(): Promise<void> {
     }
   }
   process.exitCode = code;
+  // The spans were flushed (for at most 2 s) when the runtime closed; an exporter still
+  // retrying a collector that is down must not keep the process alive for its timeout.
+  if (tracingStarted()) setTimeout(() => process.exit(code), 100).unref();
 }
 
 await main();

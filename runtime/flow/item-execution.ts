@@ -1,5 +1,6 @@
 import type { BlobId, FlowResult } from '../../protocol/index.js';
 import type { PluginRouter } from '../plugins/plugin-router.js';
+import type { TraceParent } from '../telemetry/span-ids.js';
 import type { LoadedFlow } from './load-flow.js';
 
 /** Durability hooks: the executor awaits them, so a result is journaled before it is used. */
@@ -31,4 +32,8 @@ export interface ItemExecutionRequest {
   signal?: AbortSignal;
   /** Transport retries per step (crash/broken pipe, code UNREACHABLE); default 3. */
   transportRetries?: number;
+  /** The run's trace: every step attempt's `observability.trace_id`. */
+  traceId?: string;
+  /** The item's span, parent of its step spans (tracing on). */
+  traceParent?: TraceParent;
 }

@@ -148,9 +148,12 @@ class ItemRun {
         component: route.component,
         input,
         attempt: attempt + 1,
-        observability: { run_id: req.runId, flow_id: req.flowId, step_id: step.id, item_index: req.itemIndex },
+        // executeWithRetries gives each attempt its own span_id.
+        observability: { trace_id: req.traceId, run_id: req.runId, flow_id: req.flowId, step_id: step.id, item_index: req.itemIndex },
         caller: { runId: req.runId, itemIndex: req.itemIndex, stepId: step.id, attempt: attempt + 1, signal: req.signal },
         signal: req.signal,
+        componentPath: step.component,
+        traceParent: req.traceParent,
       };
       let result: FlowResult;
       try {

@@ -1,4 +1,5 @@
 import type { ComponentInfo, FlowResult, ObservabilityContext } from '../../protocol/index.js';
+import type { TraceParent } from '../telemetry/span-ids.js';
 import type { CallerContext, RuntimeContext } from './runtime-context.js';
 
 export interface ExecuteRequest {
@@ -12,6 +13,10 @@ export interface ExecuteRequest {
   caller: CallerContext;
   /** Aborted when the run is cancelled: stdio plugins send `$/cancelRequest`. */
   signal?: AbortSignal;
+  /** The step's component as the flow names it (`/python/udf`): span attributes and metric labels. */
+  componentPath?: string;
+  /** The span the step's attempt spans hang under (the item's), when tracing is on. */
+  traceParent?: TraceParent;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { TraceParent } from '../telemetry/span-ids.js';
 import type { AwaitInputParams, BlobId, BlobType, GetRunParams, OutputEncoding, RunStatus, SubmitRunParams } from '../../protocol/index.js';
 
 /** Who is calling back: the execution a callback belongs to (from observability or a builtin's step). */
@@ -14,6 +15,8 @@ export interface CallerContext {
    * own calls (builtins), whose caller is known.
    */
   served?: 'execution' | 'ambiguous' | 'none';
+  /** The span a sub-run submitted by this caller hangs under (the callback's span, or the server's echo). */
+  trace?: TraceParent;
 }
 
 /** One chunk of a step's streamed output (outputs/emit), as the plugin hands it up. */

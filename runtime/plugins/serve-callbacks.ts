@@ -7,6 +7,8 @@ import {
 } from '../../protocol/index.js';
 import type { ObservabilityContext } from '../../protocol/index.js';
 import type { DirectHandler } from '../../protocol/direct-requests.js';
+import { parentOf } from '../telemetry/span-ids.js';
+import { activeTracer } from '../telemetry/tracer.js';
 import type { CallerContext, RuntimeContext } from './runtime-context.js';
 import type { ServedExecutions } from './served-executions.js';
 
@@ -63,13 +65,29 @@ function callbackHandler<P, R>(
       throw new ProtocolError(ErrorCodes.InvalidParams, `Invalid parameters for ${method}: ${detail}`);
     }
     const observability = (params as { observability?: ObservabilityContext | null } | undefined)?.observability ?? undefined;
+    let signal: AbortSignal | undefined;
+    const signalOf = () => (signal ??= abortSignalOf(token));
+    // Who calls is what weft serves on that connection; only the span to hang under is the server's echo.
+    const caller = served ? withSignal(served.callerOf(observability), signalOf) : callerOf(observability, signalOf);
+    const echoed = parentOf(observability);
+    if (echoed) caller.trace = echoed;
+    // Tracing on: a SERVER span per callback, under the span the server says it calls from
+    // (what Stepflow's handle_method_call does); a sub-run it submits hangs under it.
+    const tracer = activeTracer();
+    const span = tracer?.startSpan(method, {
+      kind: 'server',
+      ...(caller.trace ? { parent: caller.trace } : {}),
+      attributes: { 'rpc.system.name': 'jsonrpc', 'rpc.method': method, 'weft.run.id': caller.runId, 'weft.item.index': caller.itemIndex, 'weft.step.id': caller.stepId },
+    });
+    if (span) caller.trace = span.context;
     try {
-      let signal: AbortSignal | undefined;
-      const signalOf = () => (signal ??= abortSignalOf(token));
-      return await answer(params as P, served ? withSignal(served.callerOf(observability), signalOf) : callerOf(observability, signalOf));
+      return await answer(params as P, caller);
     } catch (error) {
+      if (span) span.fail(error instanceof ResponseError ? String(error.code) : 'Error', (error as Error)?.message ?? String(error));
       if (error instanceof ResponseError) throw error;
       throw new ResponseError(ErrorCodes.ServerError, `${method} failed: ${(error as Error)?.message ?? String(error)}`);
+    } finally {
+      span?.end();
     }
   };
 }
@@ -84,6 +102,8 @@ export function callerOf(observability: ObservabilityContext | undefined, signal
   if (observability?.run_id) caller.runId = observability.run_id;
   if (typeof observability?.item_index === 'number') caller.itemIndex = observability.item_index;
   if (observability?.step_id) caller.stepId = observability.step_id;
+  const trace = parentOf(observability);
+  if (trace) caller.trace = trace;
   // Made when first read: an AbortSignal costs ~2 µs, and most callbacks never look at theirs.
   if (signal) Object.defineProperty(caller, 'signal', { get: signal, enumerable: true });
   return caller;

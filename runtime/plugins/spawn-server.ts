@@ -12,8 +12,12 @@ export interface SpawnServerOptions {
   env?: Record<string, string>;
   /** The config's working directory: the child's cwd and the base for a relative command. */
   cwd: string;
-  /** Where stderr lines go when WEFT_COMPONENT_STDERR=verbose (default: the runtime's stderr). */
+  /** Where stderr lines go when shown, as `[plugin] line` (default: the runtime's stderr). */
   log?: (line: string) => void;
+  /** Takes each shown stderr line as it is, instead of `log` (the runtime's structured log). */
+  onStderrLine?: (line: string) => void;
+  /** Show stderr lines (default: only when WEFT_COMPONENT_STDERR=verbose). */
+  showStderr?: boolean;
 }
 
 export interface ServerExit { exitCode?: number; signal?: string }
@@ -140,14 +144,15 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
   const group = { kill: (signal?: NodeJS.Signals) => killGroup(signal ?? 'SIGTERM') };
 
   const tail: string[] = [];
-  const verbose = process.env.WEFT_COMPONENT_STDERR === 'verbose';
+  const verbose = options.showStderr ?? process.env.WEFT_COMPONENT_STDERR === 'verbose';
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const show = options.onStderrLine ?? ((line: string) => log(`[${pluginName}] ${line}`));
   const stderrDone = new Promise<void>((done) => {
     const lines = createInterface({ input: child.stderr, crlfDelay: Infinity });
     lines.on('line', (line) => {
       tail.push(line);
       if (tail.length > STDERR_TAIL_LINES) tail.shift();
-      if (verbose) log(`[${pluginName}] ${line}`);
+      if (verbose) show(line);
     });
     lines.on('close', done);
     child.stderr.on('error', () => done());

@@ -4,6 +4,9 @@ import {
 import type { Logger, Message, MessageConnection, MessageReader, MessageWriter, RequestType } from 'vscode-jsonrpc/node';
 import { Initialize, Initialized, NdjsonMessageReader, NdjsonMessageWriter, OutputsEmit, RUNTIME_PROTOCOL_VERSION } from '../../protocol/index.js';
 import type { ComponentExecuteParams, ObservabilityContext } from '../../protocol/index.js';
+import { log, logEnabled } from '../telemetry/logger.js';
+import type { LogFields } from '../telemetry/logger.js';
+import { metricsSink } from '../telemetry/metrics-sink.js';
 import type { RuntimeContext } from './runtime-context.js';
 import { DirectCalls } from '../../protocol/direct-calls.js';
 import { DirectRequests } from '../../protocol/direct-requests.js';
@@ -24,7 +27,8 @@ export interface StdioInstanceOptions {
   cwd: string;
   framing: 'ndjson' | 'content-length';
   runtime: RuntimeContext;
-  log: (message: string) => void;
+  /** Plain diagnostic lines (tests); default: structured lines in the runtime's log. */
+  log?: (message: string) => void;
   onInvalidLine: () => void;
   onRestart: () => void;
   backoff: { initialMs: number; maxMs: number; healthyMs: number };
@@ -86,10 +90,14 @@ export class StdioInstance {
   private readonly callbacks: Map<string, CallbackHandler>;
   /** The executions in flight on this instance: what its callbacks belong to. */
   readonly served = new ServedExecutions();
+  /** Component stderr is shown (WEFT_COMPONENT_STDERR=verbose, or log level debug): executions tracked to attribute its lines. */
+  private readonly showStderr: boolean;
+  private readonly executing = new Set<ObservabilityContext>();
 
   constructor(private readonly o: StdioInstanceOptions) {
     this.backoffMs = o.backoff.initialMs;
     this.callbacks = runtimeCallbacks(o.runtime, this.served);
+    this.showStderr = process.env.WEFT_COMPONENT_STDERR === 'verbose' || (!o.log && logEnabled('debug'));
   }
 
   get pid(): number | undefined { return this.current?.proc.pid; }
@@ -104,6 +112,11 @@ export class StdioInstance {
   async request<P, R>(type: RequestType<P, R, void>, params: P, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<CallOutcome<R>> {
     this.inFlight++;
     const cleanup: Array<() => void> = [];
+    const observability = this.showStderr ? (params as { observability?: ObservabilityContext }).observability : undefined;
+    if (observability) {
+      this.executing.add(observability);
+      cleanup.push(() => this.executing.delete(observability));
+    }
     try {
       return await new Promise<CallOutcome<R>>((settle) => {
         let done = false;
@@ -177,7 +190,11 @@ export class StdioInstance {
 
   private async launch(): Promise<Generation> {
     const { pluginName, command } = this.o;
-    const proc = await spawnServer({ pluginName, command, args: this.o.args, env: this.o.env, cwd: this.o.cwd, log: this.o.log });
+    const proc = await spawnServer({
+      pluginName, command, args: this.o.args, env: this.o.env, cwd: this.o.cwd,
+      ...(this.o.log ? { log: this.o.log } : { onStderrLine: (line: string) => this.stderrLine(line) }),
+      ...(this.showStderr ? { showStderr: true } : {}),
+    });
     this.procs.add(proc);
     void proc.exited.then(() => this.procs.delete(proc));
     if (this.closing) { await proc.stop(this.o.stopGraceMs); throw new Error(`plugin "${pluginName}" is closed`); }
@@ -245,13 +262,16 @@ export class StdioInstance {
       clearTimeout(timer);
     }
     this.current = gen;
+    this.note('info', { serverPid: proc.pid }, `plugin "${pluginName}": component server started (pid ${proc.pid})`);
     return gen;
   }
 
   private onExit(gen: Generation): void {
     if (this.closing || this.fatal || gen !== this.current) return;
     this.current = undefined;
-    this.o.log(`plugin "${this.o.pluginName}": ${gen.reason ?? 'process exited'}; restarting`);
+    const exit = gen.report?.data as { exitCode?: number; signal?: string } | undefined;
+    this.note('warn', { serverPid: gen.proc.pid, exitCode: exit?.exitCode, signal: exit?.signal, restartInMs: this.backoffMs, stderr: gen.proc.stderrTail().slice(-5) },
+      `plugin "${this.o.pluginName}": ${gen.reason ?? 'process exited'}; restarting`);
     if (Date.now() - gen.startedAt >= this.o.backoff.healthyMs) this.backoffMs = this.o.backoff.initialMs;
     this.scheduleRestart();
   }
@@ -263,10 +283,12 @@ export class StdioInstance {
       await delay(wait, this.closed.signal);
       if (this.closing) throw new Error(`plugin "${this.o.pluginName}" is closed`);
       this.o.onRestart();
+      metricsSink()?.serverRestarted(this.o.pluginName);
+      this.note('info', {}, `plugin "${this.o.pluginName}": restarting the component server`);
       try {
         return await this.launch();
       } catch (error) {
-        this.o.log(`plugin "${this.o.pluginName}": restart failed: ${(error as Error).message}`);
+        this.note('error', {}, `plugin "${this.o.pluginName}": restart failed: ${(error as Error).message}`);
         if (!this.closing && !this.fatal) this.scheduleRestart();
         throw error;
       }
@@ -287,7 +309,7 @@ export class StdioInstance {
   private framing(proc: ServerProcess, find: (o: ObservabilityContext, attempt: number) => LiveExecution | undefined): {
     reader: MessageReader; writer: MessageWriter; outputs: OutputReceiver; direct?: DirectCalls; directCallbacks?: DirectRequests;
   } {
-    const log = (message: string) => this.o.log(`plugin "${this.o.pluginName}": ${message}`);
+    const log = (message: string) => this.note('warn', {}, `plugin "${this.o.pluginName}": ${message}`);
     if (this.o.framing === 'content-length') {
       const writer = new StreamMessageWriter(proc.stdin);
       return { reader: new StreamMessageReader(proc.stdout), writer, outputs: new OutputReceiver({ runtime: this.o.runtime, writer, find, log }) };
@@ -299,7 +321,7 @@ export class StdioInstance {
     const reader = new NdjsonMessageReader(proc.stdout, {
       onInvalidLine: (line, reason) => {
         this.o.onInvalidLine();
-        this.o.log(`plugin "${this.o.pluginName}": ignored a line on stdout (${reason}): ${line.slice(0, 200)}`);
+        this.note('warn', {}, `plugin "${this.o.pluginName}": ignored a line on stdout (${reason}): ${line.slice(0, 200)}`);
       },
       intercept: (message) => direct.intercept(message) || directCallbacks.intercept(message) || outputs.intercept(message),
       // A callback over a limit is answered, or the component would wait for ever.
@@ -311,8 +333,33 @@ export class StdioInstance {
   }
 
   private logger(): Logger {
-    const log = (message: string) => this.o.log(`plugin "${this.o.pluginName}": ${message}`);
-    return { error: log, warn: log, info: () => undefined, log: () => undefined };
+    const warn = (message: string) => this.note('warn', {}, `plugin "${this.o.pluginName}": ${message}`);
+    return { error: warn, warn, info: () => undefined, log: () => undefined };
+  }
+
+  /** A diagnostic: to the plugin's own `log` when it has one, else a structured line naming the plugin. */
+  private note(level: 'info' | 'warn' | 'error', fields: LogFields, message: string): void {
+    if (this.o.log) {
+      if (level !== 'info') this.o.log(message);
+      return;
+    }
+    if (logEnabled(level)) log(level, { plugin: this.o.pluginName, ...fields }, message);
+  }
+
+  /**
+   * One stderr line of the component server, when shown: with the run, item and step of
+   * the execution it belongs to when only one is in flight on this process (with several,
+   * a line cannot be told apart; the count says so).
+   */
+  private stderrLine(line: string): void {
+    const fields: LogFields = { plugin: this.o.pluginName, serverPid: this.current?.proc.pid };
+    if (this.executing.size === 1) {
+      const [o] = this.executing;
+      Object.assign(fields, { runId: o.run_id, itemIndex: o.item_index, stepId: o.step_id, spanId: o.span_id });
+    } else if (this.executing.size > 1) {
+      fields.executing = this.executing.size;
+    }
+    log('info', fields, `[${this.o.pluginName}] ${line}`);
   }
 }
 

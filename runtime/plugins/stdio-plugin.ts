@@ -2,6 +2,8 @@ import type { ResponseError } from 'vscode-jsonrpc/node';
 import { ComponentsExecute, ComponentsList, ErrorCodes, failure, success } from '../../protocol/index.js';
 import type { ComponentExecuteResult, ComponentInfo, FlowResult, TaskErrorCode } from '../../protocol/index.js';
 import type { StdioPluginConfig } from '../api/config-types.js';
+import { parentOf } from '../telemetry/span-ids.js';
+import { activeTracer } from '../telemetry/tracer.js';
 import type { ExecuteRequest, Plugin } from './plugin.js';
 import type { RuntimeContext } from './runtime-context.js';
 import { StdioInstance } from './stdio-instance.js';
@@ -11,7 +13,7 @@ export interface StdioPluginOptions extends Omit<StdioPluginConfig, 'type' | 'tr
   name: string;
   /** Absolute: the child's cwd and the base for a relative command. */
   workingDirectory: string;
-  /** Diagnostics (garbage lines, restarts, verbose stderr); default: the runtime's stderr. */
+  /** Diagnostics (garbage lines, restarts, verbose stderr) as plain lines; default: the runtime's log (telemetry/logger.ts). */
   log?: (message: string) => void;
   /** Restart backoff: initial delay doubling to max; reset after a process lived healthyMs. */
   backoff?: { initialMs?: number; maxMs?: number; healthyMs?: number };
@@ -45,11 +47,10 @@ export class StdioPlugin implements Plugin {
 
   async init(runtime: RuntimeContext): Promise<void> {
     const o = this.options;
-    const log = o.log ?? ((message: string) => process.stderr.write(`${message}\n`));
     const count = Math.max(1, o.instances ?? 1);
     this.instances = Array.from({ length: count }, () => new StdioInstance({
       pluginName: o.name, command: o.command, args: o.args ?? [], env: o.env, cwd: o.workingDirectory,
-      framing: o.framing ?? 'ndjson', runtime, log,
+      framing: o.framing ?? 'ndjson', runtime, ...(o.log ? { log: o.log } : {}),
       onInvalidLine: () => { this.invalidLines++; },
       onRestart: () => { this.restarts++; },
       backoff: { initialMs: o.backoff?.initialMs ?? 100, maxMs: o.backoff?.maxMs ?? 5000, healthyMs: o.backoff?.healthyMs ?? 10_000 },
@@ -92,6 +93,18 @@ export class StdioPlugin implements Plugin {
       if (caller.itemIndex !== undefined && observability.item_index === undefined) observability.item_index = caller.itemIndex;
     }
 
+    // Tracing on: the call is a CLIENT span under the step's, and the server's spans hang under it.
+    const tracer = activeTracer();
+    const span = tracer?.startSpan(ComponentsExecute.method, {
+      kind: 'client',
+      ...(parentOf(observability) ? { parent: parentOf(observability) } : {}),
+      attributes: {
+        'rpc.system.name': 'jsonrpc', 'rpc.method': ComponentsExecute.method, 'jsonrpc.protocol.version': '2.0',
+        'weft.plugin': this.name, 'weft.component': request.componentPath ?? component, 'weft.step.attempt': request.attempt,
+      },
+    });
+    if (span) observability = { ...observability, trace_id: span.context.traceId, span_id: span.context.spanId };
+
     const timeoutSecs = this.options.timeoutSecs;
     const instance = this.pick();
     // While it is in flight, the server's callbacks can be told apart as this execution's.
@@ -103,6 +116,12 @@ export class StdioPlugin implements Plugin {
       const outcome = await instance.request(ComponentsExecute,
         { component, input: request.input ?? null, attempt: request.attempt, observability },
         { timeoutMs: timeoutSecs === undefined ? undefined : timeoutSecs * 1000, signal: request.signal });
+      if (span) {
+        if (outcome.kind === 'error') span.setAttributes({ 'rpc.response.status_code': String(outcome.error.code) });
+        if (outcome.kind === 'error') span.fail(String(outcome.error.code), outcome.error.message);
+        else if (outcome.kind !== 'ok') span.fail(outcome.kind, outcome.kind === 'unreachable' ? outcome.message : outcome.kind);
+        span.end();
+      }
       return this.toFlowResult(outcome, step, component);
     } finally {
       served();

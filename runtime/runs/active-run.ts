@@ -5,6 +5,7 @@ import { CallbackAbortController } from '../plugins/on-abort.js';
 import type { PriorStep } from '../flow/item-execution.js';
 import type { ItemRecord, RunRecord } from '../store/state-store.js';
 import type { RunOutputs } from './run-outputs.js';
+import type { RunTrace } from './run-trace.js';
 
 /** Pending items are read from the store a page at a time: memory stays flat in the item count. */
 const PAGE = 256;
@@ -37,6 +38,10 @@ export class ActiveRun {
   readonly forkRedo: ReadonlySet<string> | undefined;
   inFlight = 0;
   paused = 0;
+  /** Its trace id and, tracing on, its span (set at launch). */
+  trace: RunTrace | undefined;
+  /** Items finished whose result is not committed yet. */
+  private settling = 0;
   cancelled = false;
   finished = false;
   /** The run's streamed output, from its first chunk on (undefined while it streams nothing). */
@@ -63,6 +68,8 @@ export class ActiveRun {
 
   get runId(): string { return this.record.runId; }
   get limit(): number { return this.record.maxConcurrency ?? Number.POSITIVE_INFINITY; }
+  /** Items not started yet (the queue depth of metrics). */
+  get pendingItems(): number { return Math.max(0, this.remaining - this.inFlight - this.settling); }
   /** Items that could start now if a slot were free. */
   get hasWaitingItems(): boolean { return this.resumeItems.length > 0 || this.buffer.length > 0 || !this.exhausted; }
 
@@ -113,11 +120,13 @@ export class ActiveRun {
       // per turn, not one turn per item). The run still ends only after the commit (remaining).
       this.inFlight--;
       if (!committed) { this.remaining--; this.pump(); return; }
+      this.settling++;
       this.pump();
       committed.then(() => {
+        this.settling--;
         this.remaining--;
         this.pump();
-      }, (error: Error) => this.runner.failRun(this, error));
+      }, (error: Error) => { this.settling--; this.runner.failRun(this, error); });
     }, (error: Error) => {
       this.inFlight--;
       this.runner.failRun(this, error);

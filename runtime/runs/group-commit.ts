@@ -1,5 +1,6 @@
 import type { StateStore } from '../store/state-store.js';
 import { StoreError } from '../store/store-error.js';
+import { metricsSink } from '../telemetry/metrics-sink.js';
 import { deferred } from './deferred.js';
 import type { Deferred } from './deferred.js';
 
@@ -77,6 +78,9 @@ export class GroupCommit {
     this.pending = new Map(); this.pendingCommit = new Map();
     let failed: Map<string, Error> | undefined;
     this.storageFailure = undefined;
+    // Commit latency (transaction + the fsync covering it), only when metrics are served.
+    const sink = metricsSink();
+    const started = sink ? performance.now() : 0;
     try {
       // Committed now (a process kill loses none of it); on a store that fsyncs, it is
       // acknowledged only once the shared fsync that covers it is done. An op that throws
@@ -106,6 +110,7 @@ export class GroupCommit {
     if (failed) this.reject(failed, pending, pendingCommit);
     for (const [, d] of pendingCommit) d.resolve();
     const acknowledge = (): void => {
+      sink?.storeCommit((performance.now() - started) / 1000);
       for (const [, d] of pending) d.resolve();
       for (let i = 0; i < afters.length; i++) if (!failed?.has(afterRuns[i])) afters[i]();
     };

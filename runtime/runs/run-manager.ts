@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import type {
-  AwaitInputParams, BlobId, BlobType, Flow, FlowError, FlowResult, GetRunParams, RunStatus, SubmitRunParams,
+  AwaitInputParams, BlobId, BlobType, Flow, FlowError, FlowResult, GetRunParams, RunState, RunStatus, SubmitRunParams,
 } from '../../protocol/index.js';
 import { ErrorCodes, ProtocolError, isTerminalRunState as isTerminal } from '../../protocol/index.js';
 import type { CallerContext, RuntimeContext, StepOutput } from '../plugins/runtime-context.js';
@@ -22,6 +22,8 @@ import { FlowCache } from './flow-cache.js';
 import { HumanInputs } from './human-inputs.js';
 import { DEFAULT_OUTPUT_LIMITS, RunOutputs } from './run-outputs.js';
 import type { OutputLimits } from './run-outputs.js';
+import { endItemSpan, endRunTrace, startItemSpan, startRunTrace } from './run-trace.js';
+import type { TraceParent } from '../telemetry/span-ids.js';
 
 export interface RunManagerOptions {
   store: Store;
@@ -37,6 +39,8 @@ export interface RunManagerOptions {
 export interface SubmitOptions {
   /** Runs submitted by a component: links the sub-run to its parent. */
   caller?: CallerContext;
+  /** The span the run joins (an HTTP `traceparent`); a caller's own `trace` otherwise. */
+  trace?: TraceParent;
 }
 
 export interface ForkOptions { fromStep: string; overrides?: unknown; inputs?: unknown[]; flowLabel?: string; maxConcurrency?: number }
@@ -202,7 +206,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       ...(p.variables ? { variables: p.variables } : {}),
     });
     this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
-    this.start(record, loaded);
+    this.start(record, loaded, options.trace ?? caller?.trace, parent ? this.active.get(parent.runId)?.trace?.traceId : undefined);
     if (p.wait) return this.waitAndGet(record.runId, p.timeoutSecs, true);
     return toRunStatus(this.state.getRun(record.runId)!);
   }
@@ -358,7 +362,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
         continue;
       }
       const interrupted = this.state.listItems(run.runId, { statuses: ['running', 'paused'] });
-      this.launch(run, loaded, interrupted).resumed = true;
+      this.launch(run, loaded, interrupted, { resumed: true }).resumed = true;
       resumed.push(run.runId);
     }
     return resumed;
@@ -387,6 +391,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
   }
 
   isActive(runId: string): boolean { return this.active.has(runId); }
+
+  /** The runs this process executes now (metrics: runs in progress, pending items). */
+  activeRuns(): IterableIterator<ActiveRun> { return this.active.values(); }
 
   /** Stops scheduling, abandons in-flight items (they resume on the next open) and commits what is queued. */
   async close(): Promise<void> {
@@ -434,13 +441,23 @@ export class RunManager implements RuntimeContext, ItemRunner {
     this.events.emit({ seq, runId: record.runId, type: 'run_created', at, data: { flowId: record.flowId, total } });
   }
 
-  private start(record: RunRecord, loaded: LoadedFlow): void {
-    this.launch(this.state.getRun(record.runId) ?? record, loaded, []);
+  private start(record: RunRecord, loaded: LoadedFlow, parentSpan?: TraceParent, parentTraceId?: string): void {
+    this.launch(this.state.getRun(record.runId) ?? record, loaded, [], { parentSpan, parentTraceId });
   }
 
-  private launch(record: RunRecord, loaded: LoadedFlow, interrupted: ItemRecord[]): ActiveRun {
+  private launch(record: RunRecord, loaded: LoadedFlow, interrupted: ItemRecord[], trace: { parentSpan?: TraceParent; parentTraceId?: string; resumed?: boolean } = {}): ActiveRun {
     const run = new ActiveRun(record, loaded, this, interrupted);
     this.active.set(record.runId, run);
+    const parentTraceId = trace.parentTraceId ?? (record.parentRunId ? this.active.get(record.parentRunId)?.trace?.traceId : undefined);
+    run.trace = startRunTrace(record, trace.parentSpan, parentTraceId, trace.resumed === true);
+    if (run.trace.span) {
+      // Every way a run ends writes run_completed (failRun ends the span itself).
+      const off = this.events.onRun(record.runId, (event) => {
+        if (event.type !== 'run_completed') return;
+        off();
+        endRunTrace(run.trace, (event.data as { status: RunState }).status);
+      });
+    }
     if (record.status === 'pending' && record.items.total > 0) {
       // Not awaited; a store failure here also fails the items' own writes (failRun), and a
       // write that lands after close() must not become an unhandled rejection.
@@ -479,7 +496,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
     });
     this.post(runId, 'item_started', { itemIndex: i }, at);
     const started = Date.now();
-    return executeItem({
+    const span = startItemSpan(run.trace, runId, i);
+    const result = executeItem({
       flow: run.flow,
       flowId: run.record.flowId,
       runId,
@@ -489,6 +507,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
       router: this.options.router,
       signal: run.abort.signal,
       transportRetries: this.transportRetries,
+      traceId: run.trace?.traceId,
+      ...(span ? { traceParent: span.context } : {}),
       ...(prior ? { prior } : {}),
       journal: {
         stepStarted: (stepId, attempt) => {
@@ -514,6 +534,11 @@ export class RunManager implements RuntimeContext, ItemRunner {
         },
       },
     });
+    if (!span) return result;
+    return result.then((r) => { endItemSpan(span, r); return r; }, (error: Error) => {
+      endItemSpan(span, { outcome: 'failed', error: { code: 'ORCHESTRATOR_ERROR', message: error.message } });
+      throw error;
+    });
   }
 
   finishItem(run: ActiveRun, itemIndex: number, result: FlowResult): Promise<void> {
@@ -537,6 +562,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     if (run.cancelled) return;
     this.stopLocally(run.runId);
     const message = error.message;
+    endRunTrace(run.trace, 'failed', { code: 'ORCHESTRATOR_ERROR', message });
     this.terminate(run.runId, 'failed', { code: 'ORCHESTRATOR_ERROR', message }).catch((e: Error) => {
       // The store itself is failing (e.g. a full disk): what was committed stays readable.
       console.error(`weft: run ${run.runId} stopped: ${message}; could not record it: ${e.message}`);

@@ -14,6 +14,10 @@ import { HttpError } from './http-error.js';
 import { isLoopbackHost } from './is-loopback-host.js';
 import { registerDebugPage } from './register-debug-page.js';
 import { requestGuard } from './request-guard.js';
+import { PromMetrics } from './prom-metrics.js';
+import { recordReason, registerRequestLog } from './request-log.js';
+import { parseTraceparent } from '../telemetry/span-ids.js';
+import { metricsSink, setMetricsSink } from '../telemetry/metrics-sink.js';
 
 export interface HttpServerOptions {
   host?: string;
@@ -63,6 +67,7 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
   const app = Fastify({ bodyLimit: opts.bodyLimit ?? 8 * 1024 * 1024, forceCloseConnections: true, logger: false });
   const streams = new EventStreams(rt, opts.heartbeatMs ?? 15_000);
 
+  registerRequestLog(app);
   const maxDepth = opts.maxJsonDepth ?? rt.config.limits?.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   const guard = requestGuard({ host, ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}), extraTypes: (path) => (path === '/flows' ? YAML_TYPES : []) });
   // Before auth and before the body is read: a refused request costs nothing.
@@ -78,12 +83,15 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
     if (yamlTooDeep(body as string, maxDepth)) return done(new ProtocolError(ErrorCodes.InvalidRequest, tooDeepMessage('the request body', maxDepth)), undefined);
     return done(null, body);
   });
-  app.setErrorHandler((error, _req, reply) => {
+  app.setErrorHandler((error, req, reply) => {
     const { status, body } = errorResponse(error);
+    recordReason(req, body.error.message);
     return reply.status(status).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).send({ error: { status: 404, message: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` } });
+    const message = `no such endpoint: ${req.method} ${req.url.split('?')[0]}`;
+    recordReason(req, message);
+    reply.status(404).send({ error: { status: 404, message } });
   });
   if (opts.token) {
     const check = bearerAuth(opts.token);
@@ -101,6 +109,13 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
     const health = rt.health();
     return reply.status(health.status === 'healthy' ? 200 : 503).send(health);
   });
+
+  // ---- metrics (behind the token like the API) ------------------------------------------
+  const metrics = new PromMetrics(() => rt.runs.activeRuns());
+  const ownSink = !metricsSink();
+  if (ownSink) setMetricsSink(metrics);
+  const offEvents = rt.runs.events.onAll(metrics.onRunEvent);
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
 
   // ---- flows --------------------------------------------------------------------------
   app.post('/flows', async (req, reply) => {
@@ -123,6 +138,8 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
       throw new ProtocolError(ErrorCodes.InvalidParams, 'body.flowId: give either flowId (a stored flow\'s id or name) or flow (an inline flow), not both and not neither');
     }
     const flowId = body.flow ? await rt.putFlow(parseFlowBody(body.flow, rt.router, 'body.flow')) : resolveFlowId(rt, body.flowId!);
+    // A W3C traceparent makes the run's spans part of the caller's trace.
+    const trace = parseTraceparent(req.headers.traceparent);
     const status = await rt.runs.submit({
       flowId, inputs: body.inputs, wait: body.wait === true,
       ...(body.timeoutSecs !== undefined ? { timeoutSecs: body.timeoutSecs } : {}),
@@ -130,7 +147,7 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
       ...(body.overrides !== undefined ? { overrides: body.overrides as never } : {}),
       ...(body.variables !== undefined ? { variables: body.variables } : {}),
       ...(body.flowLabel !== undefined ? { flowLabel: body.flowLabel } : {}),
-    });
+    }, trace ? { trace } : {});
     return reply.status(body.wait ? (isTerminal(status) ? 200 : 202) : 201).send(status);
   });
   app.get('/runs', async (req) => {
@@ -202,6 +219,8 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
     async close() {
       streams.closeAll();
       await app.close();
+      offEvents();
+      if (ownSink && metricsSink() === metrics) setMetricsSink(undefined);
     },
   };
 }

@@ -15,7 +15,7 @@ export async function startWeftServer(dir: string, args: string[] = [], env: Rec
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`weft serve printed no URL in 20 s:\n${proc.stdout()}\n${proc.stderr()}`)), 20_000);
     const check = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(proc.stdout());
+      const m = /listening on (http:\/\/[^\s"]+)/.exec(proc.stdout());
       if (m) { clearTimeout(timer); resolve(m[1]); }
     };
     proc.child.stdout!.on('data', check);

@@ -1,6 +1,7 @@
 import { createHttpServer } from '../../server/http-server.js';
 import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { EXIT, UsageError } from '../usage-error.js';
+import { log, logEnabled } from '../../telemetry/logger.js';
 import type { CliIo } from './run.js';
 import { readToken } from '../read-token.js';
 
@@ -42,15 +43,18 @@ export async function serveCommand(opts: ServeOptions, io: CliIo, signals: NodeJ
     await rt.close();
     throw new UsageError(`cannot listen on ${host}:${port}: ${(error as Error).message}`);
   }
-  if (rt.resumed.length > 0) io.stderr.write(`weft: resumed ${rt.resumed.length} unfinished run(s): ${rt.resumed.join(', ')}\n`);
-  io.stdout.write(`weft serve: listening on ${url}${token ? ' (bearer token required)' : ''}\n`);
+  if (rt.resumed.length > 0) log('warn', { resumed: rt.resumed }, `weft: resumed ${rt.resumed.length} unfinished run(s): ${rt.resumed.join(', ')}`);
+  // stdout is the log: the address is a log line, or a plain one when info lines are off.
+  const listening = `weft serve: listening on ${url} ${token ? '(bearer token required)' : '(no token)'}`;
+  if (logEnabled('info')) log('info', { url, host, port: Number(new URL(url).port), auth: Boolean(token) }, listening);
+  else io.stdout.write(`${listening}\n`);
 
   const signal = await new Promise<string>((resolve) => {
     const on = (name: string) => () => resolve(name);
     signals.once('SIGINT', on('SIGINT'));
     signals.once('SIGTERM', on('SIGTERM'));
   });
-  io.stderr.write(`weft: ${signal}: shutting down\n`);
+  log('warn', { signal }, `weft: ${signal}: shutting down`);
   await server.close();
   await rt.close();
   return EXIT.ok;

@@ -237,7 +237,11 @@ output: {$step: a}
     const controller = new AbortController();
     await runTestItem(flow, {}, router, { runId: 'r9', itemIndex: 4, signal: controller.signal });
     const req = plugin.calls[0].request;
-    expect(req.observability).toEqual({ run_id: 'r9', flow_id: `sha256:${'0'.repeat(64)}`, step_id: 'a', item_index: 4 });
+    expect(req.observability).toEqual({
+      run_id: 'r9', flow_id: `sha256:${'0'.repeat(64)}`, step_id: 'a', item_index: 4,
+      // Stepflow's trace fields are always there, tracing on or off (a fresh span id per attempt).
+      trace_id: expect.stringMatching(/^[0-9a-f]{32}$/), span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
     expect(req.caller).toEqual({ runId: 'r9', itemIndex: 4, stepId: 'a', attempt: 1, signal: controller.signal });
     expect(req.signal).toBe(controller.signal);
   });
