@@ -50,7 +50,7 @@ describe('weft serve across restarts', () => {
     expect(await first.stop('SIGTERM')).toBe(0);
     servers = [];
     const second = await serve(port);
-    expect(second.proc.stderr()).toMatch(new RegExp(`resumed 1 unfinished run\\(s\\): ${run.runId}`));
+    expect(second.proc.stdout()).toMatch(new RegExp(`resumed 1 unfinished run\\(s\\): ${run.runId}`));
     await take(events, (e) => e.type === 'run_completed', seen);
     expect((await events.next()).done).toBe(true);
 
