@@ -88,6 +88,17 @@ describe('debug page', () => {
 
     await page.screenshot({ path: join(ARTIFACTS, 'debug-page.png'), fullPage: true });
     expect(statSync(DOCS_SHOT).size).toBeGreaterThan(10_000);
+
+    // Cancel goes through the server's checks for web pages (its own Origin, a JSON body).
+    await page.fill('#start-inputs', '[{}]');
+    await page.click('#start-run');
+    await page.locator('#run-status', { hasText: 'paused' }).waitFor({ timeout: 15_000 });
+    page.once('dialog', (dialog) => { void dialog.accept(); });
+    await page.click('#cancel-run');
+    await page.locator('#run-status', { hasText: 'cancelled' }).waitFor({ timeout: 15_000 });
+    const cancelledId = await page.locator('#run-id').textContent();
+    expect(cancelledId).not.toBe(askRunId);
+    expect((await httpCall(server.url, 'GET', `/runs/${cancelledId}`)).json.status).toBe('cancelled');
     expect(errors).toEqual([]);
   }, 60_000);
 });
