@@ -1,10 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import type { BlobId, Flow, RunStatus } from '../../protocol/index.js';
 import {
   DEFAULT_MAX_JSON_DEPTH, ErrorCodes, ProtocolError, isTerminalRunState, jsonTooDeep, normalizeBlobId, tooDeepMessage, yamlTooDeep,
 } from '../../protocol/index.js';
 import type { Runtime } from '../api/runtime.js';
+import { writeStatus } from '../api/write-status.js';
 import { bearerAuth } from './bearer-auth.js';
 import { checkBody } from './check-body.js';
 import { errorResponse } from './error-response.js';
@@ -168,7 +170,12 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
       ...(q.resultOrder ? { resultOrder: q.resultOrder } : {}),
       ...(q.timeoutSecs !== undefined ? { timeoutSecs: Number(q.timeoutSecs) } : {}),
     });
-    return reply.status(wait && !isTerminal(status) ? 202 : 200).send(status);
+    reply.status(wait && !isTerminal(status) ? 202 : 200);
+    if (!status.results?.length) return reply.send(status);
+    // Each value once, though it sits under both `value` and `result` (see writeStatus).
+    const pieces: string[] = [];
+    writeStatus(status, (text) => pieces.push(text), 0);
+    return reply.type('application/json; charset=utf-8').send(Readable.from(pieces));
   });
   app.post<IdParams & { Querystring: { purge?: string } }>('/runs/:id/cancel', async (req) => {
     // Deleting results takes the body field: a query flag is too easy to send by accident or from a link.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunStatus } from '../../protocol/index.js';
+import { writeStatus } from '../../runtime/api/write-status.js';
 import { printStatus } from '../../runtime/cli/commands/run.js';
 import type { CliIo } from '../../runtime/cli/commands/run.js';
 
@@ -41,5 +42,14 @@ describe('printing a run status with a large result', () => {
     const { io, chunks } = capture();
     printStatus(st, io);
     expect(chunks.join('')).toBe(`${JSON.stringify(st, null, 2)}\n`);
+  });
+
+  it('compact, as the HTTP server sends it: the same text as JSON.stringify(status)', () => {
+    const big = 'y'.repeat(3_000_000);
+    const st = status([ok(0, { text: big, n: [1, 2] }), ok(1, 'two')] as RunStatus['results']);
+    const chunks: string[] = [];
+    writeStatus(st, (text) => chunks.push(text), 0);
+    expect(chunks.join('')).toBe(JSON.stringify(st));
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThan(2 * big.length);
   });
 });

@@ -2,7 +2,7 @@ import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { isTerminalRunState } from '../../../protocol/index.js';
 import { EXIT, UsageError } from '../usage-error.js';
 import type { CliIo } from './run.js';
-import { writeStatus } from '../write-status.js';
+import { writeStatus } from '../../api/write-status.js';
 
 /**
  * `weft resume [RUN_ID]`: continues unfinished runs of the store (all, or one and its

@@ -5,7 +5,7 @@ import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { parseJson, readInputs } from '../read-inputs.js';
 import { EXIT, UsageError } from '../usage-error.js';
 import { showProgress } from '../progress-bar.js';
-import { writeStatus } from '../write-status.js';
+import { writeStatus } from '../../api/write-status.js';
 
 export interface RunCommandOptions extends CommonOptions {
   input?: string;

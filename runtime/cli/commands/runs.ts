@@ -2,7 +2,7 @@ import type { RunState } from '../../../protocol/index.js';
 import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { EXIT, UsageError } from '../usage-error.js';
 import type { CliIo } from './run.js';
-import { writeStatus } from '../write-status.js';
+import { writeStatus } from '../../api/write-status.js';
 
 const STATES: RunState[] = ['pending', 'running', 'paused', 'success', 'failed', 'cancelled'];
 

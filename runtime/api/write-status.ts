@@ -5,12 +5,12 @@ import type { RunStatus } from '../../protocol/index.js';
 const FLUSH_CHARS = 1 << 20;
 
 /**
- * Prints a RunStatus as indented JSON, exactly as `JSON.stringify(status, null, 2)` would,
+ * Writes a RunStatus as JSON, exactly as `JSON.stringify(status, null, space)` would,
  * without ever holding that whole text: a success result carries its value under both
  * `value` and `result`, so one string of the status held every large output twice (a 50 MB
  * output took `weft run` to 784 MB). Each value is serialized once and written twice.
  */
-export function writeStatus(status: RunStatus, write: (text: string) => void): void {
+export function writeStatus(status: RunStatus, write: (text: string) => void, space = 2): void {
   const token = `@@weft-value-${randomBytes(6).toString('hex')}-`;
   const values: unknown[] = [];
   const skeletonOf = (value: unknown): string => {
@@ -24,7 +24,7 @@ export function writeStatus(status: RunStatus, write: (text: string) => void): v
     const placeholder = skeletonOf(r.value);
     return { ...item, result: { ...r, value: placeholder, ...('result' in r ? { result: placeholder } : {}) } };
   });
-  const skeleton = JSON.stringify(results ? { ...status, results } : status, null, 2);
+  const skeleton = JSON.stringify(results ? { ...status, results } : status, null, space);
 
   let out = '';
   const flush = () => { if (out !== '') { write(out); out = ''; } };
@@ -44,11 +44,11 @@ export function writeStatus(status: RunStatus, write: (text: string) => void): v
     if (cached?.index !== index) {
       const lineStart = skeleton.lastIndexOf('\n', m.index) + 1;
       const indent = /^ */.exec(skeleton.slice(lineStart, m.index))![0];
-      const text = JSON.stringify(values[index], null, 2);
+      const text = JSON.stringify(values[index], null, space);
       cached = { index, text: indent === '' ? text : text.replace(/\n/g, `\n${indent}`) };
     }
     emit(cached.text);
   }
-  emit(`${skeleton.slice(last)}\n`);
+  emit(`${skeleton.slice(last)}${space ? '\n' : ''}`);
   flush();
 }
