@@ -1,17 +1,16 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM, hasChromium, launchChromium } from '../helpers/chromium.js';
 import { httpCall } from '../helpers/http-call.js';
 import { HTTP_FLOWS, httpWorkspace, type HttpWorkspace } from '../helpers/http-workspace.js';
 import { startWeftServer, type WeftServer } from '../helpers/weft-server.js';
 
 // The debug page in a real browser (Debian's Chromium, headless) against a real server.
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = resolve(import.meta.dirname, '../artifacts');
 const DOCS_SHOT = resolve(import.meta.dirname, '../../docs/debug-page.png');
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`skipping the debug-page browser test: ${CHROMIUM} is not installed (apt-get install chromium)`);
 
 let ws: HttpWorkspace;
@@ -25,10 +24,7 @@ beforeAll(async () => {
   for (const name of ['slow.yaml', 'ask.yaml'] as const) {
     await httpCall(server.url, 'POST', '/flows', { body: HTTP_FLOWS[name], contentType: 'application/yaml' });
   }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -3,6 +3,7 @@
 // status (from the run's NDJSON event stream), the event log, human input, cancel.
 // Plain ES modules, no build step; the token (if the server wants one) stays in localStorage.
 import { escapeHtml, flowGraphSvg } from './graph.js';
+import { addChunk, newStreams, renderStreams, showChunk } from './streams.js';
 
 const $ = (id) => document.getElementById(id);
 const TERMINAL = ['success', 'failed', 'cancelled'];
@@ -80,6 +81,7 @@ async function selectRun(runId) {
   run = {
     id: runId, status: status.status, flowName: flow.name ?? status.flowId, createdAt: status.createdAt, total: status.items.total,
     steps: (flow.steps ?? []).map((s) => s.id), items: new Map(), waiting: new Map(), last: 0, abort: new AbortController(),
+    streams: newStreams(), selectedItem: 0,
   };
   window.history.replaceState(null, '', `#run=${runId}`);
   $('no-run').hidden = true;
@@ -87,6 +89,8 @@ async function selectRun(runId) {
   $('run-id').textContent = runId;
   $('events').tBodies[0].innerHTML = '';
   $('inputs-needed').innerHTML = '';
+  renderStreams($('streams'), run.streams, run.selectedItem);
+  $('item-title').textContent = `Item ${run.selectedItem}`;
   render();
   void follow(run);
   await loadRuns();
@@ -127,6 +131,11 @@ function apply(r, e) {
   if (e.type === 'heartbeat' || e.seq <= r.last || r !== run) return;
   r.last = e.seq;
   const key = `${e.itemIndex}/${e.stepId}`;
+  if (e.type === 'step_output') {
+    // Not in the event log (a step may stream thousands): the item view shows the chunks.
+    showChunk($('streams'), e.itemIndex, addChunk(r.streams, e));
+    return;
+  }
   switch (e.type) {
     case 'item_started': item(r, e.itemIndex).status = 'running'; break;
     case 'step_started': item(r, e.itemIndex).steps.set(e.stepId, 'running'); break;
@@ -186,7 +195,7 @@ function renderItems() {
   for (let i = 0; i < Math.min(run.total, MAX_ROWS); i++) {
     const it = run.items.get(i);
     const st = it?.status ?? (TERMINAL.includes(run.status) ? 'cancelled' : 'pending');
-    rows.push(`<tr data-item="${i}"><td>${i}</td><td><span class="cell s-${st}">${st}</span></td>${run.steps.map((s) => {
+    rows.push(`<tr data-item="${i}" class="${i === run.selectedItem ? 'selected' : ''}"><td>${i}</td><td><span class="cell s-${st}">${st}</span></td>${run.steps.map((s) => {
       const v = it?.steps.get(s);
       return `<td>${v ? `<span class="cell s-${v}" data-step="${escapeHtml(s)}">${v.replace('_', ' ')}</span>` : ''}</td>`;
     }).join('')}</tr>`);
@@ -252,6 +261,14 @@ $('runs').addEventListener('click', guard(async (e) => {
   const tr = e.target.closest('tr[data-run]');
   if (tr) await selectRun(tr.dataset.run);
 }));
+$('items').addEventListener('click', (e) => {
+  const tr = e.target.closest('tr[data-item]');
+  if (!tr || !run) return;
+  run.selectedItem = Number(tr.dataset.item);
+  $('item-title').textContent = `Item ${run.selectedItem}`;
+  renderStreams($('streams'), run.streams, run.selectedItem);
+  render();
+});
 $('start-form').addEventListener('submit', guard(startRun));
 $('cancel-run').addEventListener('click', guard(cancelRun));
 $('runs-filter').addEventListener('change', guard(loadRuns));
