@@ -4,7 +4,7 @@
 //   npm run bench -- --quick         smaller N, one run each: under 60 s (peak_rss_mb_1m at 250k items)
 //   npm run bench -- --json          one JSON object per figure instead of the table
 //   npm run bench -- --only batch,latency   a subset (figure groups: batch sqlite three_step
-//                                    instances latency rss cold_start payload)
+//                                    instances latency rss cold_start payload stream)
 // Figures are ratios to baselines measured side by side: the machine is noisy, absolute
 // numbers are not comparable across sessions. Progress goes to stderr.
 import { execFileSync } from 'node:child_process';
@@ -139,6 +139,15 @@ if (want('payload')) {
   const base = baseline('raw-ndjson.mjs', ['--window', 64, ...big])?.[0]?.mbps;
   const r = weft('batch', ['--flow', 'one', '--store', 'memory', '--window', 64, ...big]);
   row('payload_mb_per_s', r.mbps, 'MB/s', base, 'raw NDJSON, same message size', '≥ 0.9×');
+}
+
+if (want('stream')) {
+  log('# 9. streamed step output (SQLite store): chunks/s, and other items beside a 10,000 chunks/s stream');
+  const r = weft('stream', ['--store', 'sqlite', '--chunks', Q ? 20000 : 50000, '--n', Q ? 5000 : 10000, '--pairs', Q ? 1 : 3, '--rate', 10000]);
+  row('stream_chunks_persisted_per_s', r.chunksPersistedPerS, 'chunks/s', null, null, '', 'higher', `one step writing small chunks through ctx.writable; ${r.runtimeCpuUsPerChunk} µs of runtime CPU per chunk`);
+  row('stream_chunks_delivered_per_s', r.chunksDeliveredPerS, 'chunks/s', r.chunksPersistedPerS, 'stream_chunks_persisted_per_s', '', 'higher', 'to a live run.readable reader');
+  row('batch_items_per_s_beside_stream', r.itemsPerSBesideStream, 'items/s', r.itemsPerSAlone, `the same batch alone (SQLite, N = ${Q ? '5,000' : '10,000'})`, '≥ 0.9×', 'higher',
+    `another run's step emitting ${r.streamChunksPerSDuringBatch.toLocaleString('en-US')} chunks/s meanwhile; alone ${r.alone.join(', ')}, beside ${r.beside.join(', ')}`);
 }
 
 // ---- output -----------------------------------------------------------------------------

@@ -5,7 +5,11 @@
 //   /cpu        {i}                       spins ~1 ms of CPU, then returns {i} (figure 4)
 //   /submit_loop {flow_id, n}             calls runs/submit wait:true on a 1-item flow n times (after
 //                                         a warm-up) and returns the latency of each call in µs (figure 5)
+//   /stream     {n}                       writes n small chunks ({i}) through ctx.writable as fast as the
+//                                         window lets them go (figure 9)
+//   /paced_stream {rate}                  emits `rate` small chunks per second until cancelled (figure 9)
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'weft/sdk';
 
 const CPU_MS = Number(process.env.WEFT_BENCH_CPU_MS ?? 1);
@@ -33,5 +37,25 @@ createServer()
     const us = [];
     for (let k = 0; k < input.n; k++) us.push(await call(k));
     return { us };
+  })
+  .component('stream', {}, async (input, ctx) => {
+    const writer = ctx.writable.getWriter();
+    for (let i = 0; i < input.n; i++) await writer.write({ i });
+    await writer.close();
+    return { n: input.n };
+  })
+  .component('paced_stream', {}, async (input, ctx) => {
+    const t0 = performance.now();
+    let sent = 0;
+    try {
+      while (!ctx.signal.aborted) {
+        const due = Math.floor(((performance.now() - t0) / 1000) * input.rate);
+        while (sent < due) await ctx.emit({ i: sent++ });
+        await sleep(1);
+      }
+    } catch (error) {
+      if (!ctx.signal.aborted) throw error;
+    }
+    return { sent };
   })
   .serveStdio();
