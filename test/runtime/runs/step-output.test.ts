@@ -182,4 +182,17 @@ describe('streamed step output (issue 17)', () => {
       await fx.close();
     }
   });
+
+  it('takes outputs/emit from a server without the SDK: drops a chunk of another attempt and an invalid one, and acknowledges all four', async () => {
+    const fx = await openTestRuntime(configWithServers({ raw: 'raw-server.mjs' }));
+    try {
+      const run = await fx.rt.submit(await fx.rt.putFlow(oneStep('/raw/stream')), [{}]);
+      expect((await run.wait()).results?.[0].result).toMatchObject({ outcome: 'success', value: { taken: 4 } });
+      expect((await readAll(run.readable)).map((c) => [c.stream, c.index, c.attempt, c.chunk])).toEqual([
+        ['default', 0, 1, 'one'], ['two', 0, 1, { n: 2 }],
+      ]);
+    } finally {
+      await fx.close();
+    }
+  });
 });
