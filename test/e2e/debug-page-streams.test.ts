@@ -73,7 +73,7 @@ describe('debug page: streamed output in the item view', () => {
     await second.goto(`${server.url}/#run=${crashed}`);
     await second.locator('#run-status', { hasText: 'success' }).waitFor({ timeout: 20_000 });
     const spans = second.locator('#streams .stream[data-step="gen"] pre span');
-    await expect.poll(() => spans.count()).toBe(2);
+    await expect.poll(() => spans.count(), { timeout: 15_000 }).toBe(2);
     expect(await spans.nth(0).getAttribute('data-attempt')).toBe('1');
     expect(await spans.nth(0).getAttribute('class')).toBe('abandoned');
     expect(await spans.nth(0).textContent()).toBe('a1-0a1-1');

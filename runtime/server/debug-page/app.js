@@ -98,7 +98,8 @@ async function selectRun(runId) {
 
 /** Reads the run's NDJSON stream from the last seen seq; reconnects until run_completed. */
 async function follow(r) {
-  while (!r.abort.signal.aborted && !TERMINAL.includes(r.status)) {
+  // Read at least once: a run that had already ended still has its events (and streams) to show.
+  for (let first = true; !r.abort.signal.aborted && (first || !TERMINAL.includes(r.status)); first = false) {
     try {
       const headers = token ? { authorization: `Bearer ${token}` } : {};
       const res = await fetch(`/runs/${r.id}/events?format=ndjson&since=${r.last}`, { headers, signal: r.abort.signal });
