@@ -3,7 +3,7 @@
 export type { BlobId, BlobType } from './types/blob.js';
 export { BLOB_TYPES } from './types/blob.js';
 export type { TaskErrorCode, FlowError, FlowResult, FlowSuccess, FlowFailure } from './types/flow-result.js';
-export { TASK_ERROR_CODES, success, failure } from './types/flow-result.js';
+export { TASK_ERROR_CODES, FLOW_ERROR_CODES, isTaskErrorCode, success, failure, flowError } from './types/flow-result.js';
 export type {
   ObservabilityContext, ComponentInfo, InitializeParams, InitializeResult, ListComponentsResult,
   ComponentInfoParams, ComponentInfoResult, ComponentInferSchemaParams, ComponentInferSchemaResult,

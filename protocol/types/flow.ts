@@ -19,7 +19,7 @@ export interface FlowTestCase {
   name: string;
   description?: string;
   input: unknown;
-  output?: { outcome: 'success'; result: unknown } | { outcome: 'failed'; error: { code: unknown; message: string; data?: unknown } };
+  output?: { outcome: 'success'; result: unknown } | { outcome: 'failed'; error: { code?: unknown; kind?: string; message: string; data?: unknown } };
 }
 
 export interface Flow {

@@ -31,7 +31,7 @@ export function executeItem(req: ItemExecutionRequest): Promise<FlowResult> {
 const cancelled = (): FlowFailure => failure('CANCELLED', 'the run was cancelled');
 
 /** Whether `onError: retry` applies: transport failures have their own budget, cancellation is final. */
-const retryable = (r: FlowFailure): boolean => r.error.code !== 'UNREACHABLE' && r.error.code !== 'CANCELLED';
+const retryable = (r: FlowFailure): boolean => r.error.kind !== 'UNREACHABLE' && r.error.kind !== 'CANCELLED';
 
 interface StepOutcome { result: FlowResult; attempt: number }
 
@@ -173,7 +173,7 @@ class ItemRun {
         retriesLeft--;
         continue;
       }
-      if (onError.action === 'useDefault' && result.error.code !== 'CANCELLED') {
+      if (onError.action === 'useDefault' && result.error.kind !== 'CANCELLED') {
         return { result: success(onError.defaultValue ?? null), attempt };
       }
       return { result, attempt };

@@ -1,21 +1,22 @@
-import type { FlowResult, FlowTestCase } from '../../protocol/index.js';
+import type { FlowError, FlowResult, FlowTestCase } from '../../protocol/index.js';
 import { childPath } from './diagnostic.js';
 
 /**
- * The `weft test` matcher (flows.md §10), with a compatibility rule for expectations
- * written against Stepflow's integer error codes:
+ * The `weft test` matcher (flows.md §10). An expected error may name weft's kind (`kind:
+ * COMPONENT_FAILED`, or the former string form `code: COMPONENT_FAILED`), an integer
+ * `code`, or both; expectations written for Stepflow keep working:
  *
- * - weft's codes are TaskErrorCode strings. Stepflow reports every failed component call
- *   (and routing failure) as `code: 500, message: 'step "<id>" failed'` with its own error
- *   stack in `data`. An expected `code: 500` therefore matches any weft failure except
- *   EXPRESSION_FAILURE and CANCELLED; `step "<id>" failed` holds when the item's error is
- *   the failure of step `<id>` (checked when the runner passes the step results, else not
- *   checked); `error routing component` requires COMPONENT_NOT_FOUND; any other message
- *   must be equal. `data` of a 500 expectation (Stepflow's stack) is not compared.
- * - Expected `code: 1` or `404` (Stepflow's expression failures) match EXPRESSION_FAILURE,
- *   with the message compared exactly.
- * - Every other code (a weft string, or a plugin's own number such as the mock's `8`)
- *   must be equal, the message equal, and `data` match partially when given.
+ * - Stepflow reports every failed component call (and routing failure) as `code: 500,
+ *   message: 'step "<id>" failed'` with its own error stack in `data`. An expected
+ *   `code: 500` without a kind therefore matches any failure except EXPRESSION_FAILURE and
+ *   CANCELLED; `step "<id>" failed` holds when the item's error is the failure of step
+ *   `<id>` (checked when the runner passes the step results, else not checked); `error
+ *   routing component` requires COMPONENT_NOT_FOUND; any other message must be equal.
+ *   `data` of such an expectation (Stepflow's stack) is not compared.
+ * - Expected `code: 1` or `404` without a kind (Stepflow's expression failures) match
+ *   EXPRESSION_FAILURE, with the message compared exactly.
+ * - Otherwise a given kind and a given code (such as the mock's own `8`) must be equal,
+ *   the message equal, and `data` match partially when given.
  */
 export type ExpectedOutput = NonNullable<FlowTestCase['output']>;
 
@@ -55,11 +56,13 @@ export function matchTestCase(expected: ExpectedOutput | undefined, actual: Flow
   if (want.outcome === 'success' && got.outcome === 'success') {
     partialMatch(want.result, got.result, 'result', problems);
   } else if (want.outcome === 'failed' && got.outcome === 'failed') {
-    const { code, message, data } = want.error;
+    const { code, kind, message, data } = want.error;
     const actualError = got.error;
-    if (code === 500) {
-      if (typeof actualError.code !== 'string' || actualError.code === 'EXPRESSION_FAILURE' || actualError.code === 'CANCELLED') {
-        problems.push(`error.code: expected a step failure (Stepflow's 500), got ${show(actualError.code)}`);
+    // weft's own kind, given as `kind` or in the former string form of `code`.
+    const wantKind = kind ?? (typeof code === 'string' ? code : undefined);
+    if (wantKind === undefined && code === 500) {
+      if (actualError.kind === 'EXPRESSION_FAILURE' || actualError.kind === 'CANCELLED') {
+        problems.push(`error.kind: expected a step failure (Stepflow's 500), got ${show(actualError.kind)}`);
       }
       const step = STEP_FAILED.exec(message)?.[1];
       if (step !== undefined) {
@@ -68,13 +71,16 @@ export function matchTestCase(expected: ExpectedOutput | undefined, actual: Flow
           problems.push(`error: expected the failure of step "${step}", got ${show(actualError)}`);
         }
       } else if (message === 'error routing component') {
-        if (actualError.code !== 'COMPONENT_NOT_FOUND') problems.push(`error.code: expected COMPONENT_NOT_FOUND (routing), got ${show(actualError.code)}`);
+        if (actualError.kind !== 'COMPONENT_NOT_FOUND') problems.push(`error.kind: expected COMPONENT_NOT_FOUND (routing), got ${show(actualError.kind)}`);
       } else if (message !== actualError.message) {
         problems.push(`error.message: expected ${show(message)}, got ${show(actualError.message)}`);
       }
     } else {
-      const codeOk = code === 1 || code === 404 ? actualError.code === 'EXPRESSION_FAILURE' : code === actualError.code;
-      if (!codeOk) problems.push(`error.code: expected ${show(code)}, got ${show(actualError.code)}`);
+      if (wantKind !== undefined && wantKind !== actualError.kind) problems.push(`error.kind: expected ${show(wantKind)}, got ${show(actualError.kind)}`);
+      if (typeof code === 'number') {
+        const codeOk = wantKind === undefined && (code === 1 || code === 404) ? actualError.kind === 'EXPRESSION_FAILURE' : code === actualError.code;
+        if (!codeOk) problems.push(`error.code: expected ${show(code)}, got ${show(actualError.code)} (${show(actualError.kind)})`);
+      }
       if (message !== actualError.message) problems.push(`error.message: expected ${show(message)}, got ${show(actualError.message)}`);
       if (data !== undefined) partialMatch(data, actualError.data, 'error.data', problems);
     }
@@ -82,8 +88,7 @@ export function matchTestCase(expected: ExpectedOutput | undefined, actual: Flow
   return problems.length === 0 ? { pass: true } : { pass: false, message: `${problems.join('\n')}\nactual result:\n${show(got)}` };
 }
 
-const sameError = (a: { code: unknown; message: string }, b: { code: unknown; message: string }): boolean =>
-  a.code === b.code && a.message === b.message;
+const sameError = (a: FlowError, b: FlowError): boolean => a.code === b.code && a.kind === b.kind && a.message === b.message;
 
 /** Expected keys must exist and match recursively; extra actual keys are fine; arrays match element-wise. */
 function partialMatch(want: unknown, got: unknown, at: string, problems: string[]): void {

@@ -45,7 +45,7 @@ export async function executeWithRetries(plugin: Plugin, request: ExecuteRequest
     const result = await plugin.execute(current);
     if (span) endAttemptSpan(span, result);
     sink?.stepFinished(request.componentPath ?? request.component, result.outcome === 'success' ? 'success' : 'failed', (performance.now() - started) / 1000);
-    const transportFailure = result.outcome === 'failed' && result.error.code === 'UNREACHABLE';
+    const transportFailure = result.outcome === 'failed' && result.error.kind === 'UNREACHABLE';
     if (!transportFailure || retries >= budget || request.signal?.aborted) return result;
   }
 }

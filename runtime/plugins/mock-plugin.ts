@@ -1,5 +1,5 @@
-import { canonicalJson, failure, success } from '../../protocol/index.js';
-import type { ComponentInfo, FlowResult } from '../../protocol/index.js';
+import { FLOW_ERROR_CODES, canonicalJson, failure, flowError, isTaskErrorCode, success } from '../../protocol/index.js';
+import type { ComponentInfo, FlowError, FlowResult } from '../../protocol/index.js';
 import type { MockPluginConfig } from '../api/config-types.js';
 import type { ExecuteRequest, Plugin } from './plugin.js';
 import type { RuntimeContext } from './runtime-context.js';
@@ -52,10 +52,23 @@ function toFlowResult(output: unknown, path: string): FlowResult {
   const o = (output ?? {}) as Record<string, unknown>;
   if (o.outcome === 'success') return success(o.result ?? null);
   if (o.outcome === 'failed' && o.error && typeof o.error === 'object') {
-    const e = o.error as { code?: unknown; message?: unknown; data?: unknown };
-    const code = typeof e.code === 'string' || typeof e.code === 'number' ? e.code : 'COMPONENT_FAILED';
-    return failure(code, typeof e.message === 'string' ? e.message : JSON.stringify(e.message ?? null), e.data);
+    const e = o.error as { code?: unknown; kind?: unknown; message?: unknown; data?: unknown };
+    const message = typeof e.message === 'string' ? e.message : JSON.stringify(e.message ?? null);
+    return { outcome: 'failed', error: mockError(e.code, e.kind, message, e.data) };
   }
   if (typeof o.error === 'string') return failure('COMPONENT_FAILED', o.error);
   return failure('COMPONENT_FAILED', `mock behavior for ${path} is not a FlowResult or {error}: ${JSON.stringify(output)}`);
+}
+
+/**
+ * A configured error as weft's FlowError: Stepflow's integer `code` is kept as given (its
+ * kind is EXPRESSION_FAILURE for 1, else COMPONENT_FAILED); a kind name, given as `kind`
+ * or as weft's former string `code`, gets that kind's code.
+ */
+function mockError(code: unknown, kind: unknown, message: string, data: unknown): FlowError {
+  const named = isTaskErrorCode(kind) ? kind : isTaskErrorCode(code) ? code : undefined;
+  if (typeof code === 'number' && Number.isInteger(code)) {
+    return flowError(named ?? (code === FLOW_ERROR_CODES.EXPRESSION_FAILURE ? 'EXPRESSION_FAILURE' : 'COMPONENT_FAILED'), message, data, code);
+  }
+  return flowError(named ?? 'COMPONENT_FAILED', message, data);
 }

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type {
   AwaitInputParams, BlobId, BlobType, Flow, FlowError, FlowResult, GetRunParams, RunState, RunStatus, SubmitRunParams,
 } from '../../protocol/index.js';
-import { ErrorCodes, ProtocolError, isTerminalRunState as isTerminal } from '../../protocol/index.js';
+import { ErrorCodes, ProtocolError, flowError, isTerminalRunState as isTerminal } from '../../protocol/index.js';
 import type { CallerContext, RuntimeContext, StepOutput } from '../plugins/runtime-context.js';
 import type { PluginRouter } from '../plugins/plugin-router.js';
 import type { ItemRecord, RunEvent, RunEventType, RunOwner, RunRecord, Store, TerminalRunState, OpenRunState } from '../store/state-store.js';
@@ -356,9 +356,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
         loaded = this.flows.load(run.flowId, run.overrides).loaded;
       } catch (error) {
         // The flow's blob is gone (or no longer valid): the run cannot continue; say why.
-        void this.terminate(run.runId, 'failed', {
-          code: 'ORCHESTRATOR_ERROR', message: `cannot resume run ${run.runId}: ${(error as Error).message}`,
-        }).catch(logWriteFailure(run.runId));
+        void this.terminate(run.runId, 'failed', 
+          flowError('ORCHESTRATOR_ERROR', `cannot resume run ${run.runId}: ${(error as Error).message}`)).catch(logWriteFailure(run.runId));
         continue;
       }
       const interrupted = this.state.listItems(run.runId, { statuses: ['running', 'paused'] });
@@ -536,7 +535,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     });
     if (!span) return result;
     return result.then((r) => { endItemSpan(span, r); return r; }, (error: Error) => {
-      endItemSpan(span, { outcome: 'failed', error: { code: 'ORCHESTRATOR_ERROR', message: error.message } });
+      endItemSpan(span, { outcome: 'failed', error: flowError('ORCHESTRATOR_ERROR', error.message) });
       throw error;
     });
   }
@@ -562,8 +561,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
     if (run.cancelled) return;
     this.stopLocally(run.runId);
     const message = error.message;
-    endRunTrace(run.trace, 'failed', { code: 'ORCHESTRATOR_ERROR', message });
-    this.terminate(run.runId, 'failed', { code: 'ORCHESTRATOR_ERROR', message }).catch((e: Error) => {
+    endRunTrace(run.trace, 'failed', flowError('ORCHESTRATOR_ERROR', message));
+    this.terminate(run.runId, 'failed', flowError('ORCHESTRATOR_ERROR', message)).catch((e: Error) => {
       // The store itself is failing (e.g. a full disk): what was committed stays readable.
       console.error(`weft: run ${run.runId} stopped: ${message}; could not record it: ${e.message}`);
     }).finally(() => this.resolveCompletion(run.runId));

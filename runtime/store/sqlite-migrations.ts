@@ -1,10 +1,12 @@
 import type Database from 'better-sqlite3';
 import { StoreError } from './store-error.js';
+import { upgradeStoredFlowErrors } from './upgrade-flow-errors.js';
 
 /** Written to the file header (`PRAGMA application_id`): "weft" in ASCII. */
 export const WEFT_APPLICATION_ID = 0x77656674;
 
-export interface Migration { version: number; name: string; sql: string }
+/** A step is SQL, or a function for rewrites SQL cannot express (JSON nested in JSON). */
+export interface Migration { version: number; name: string; sql?: string; up?: (db: Database.Database) => void }
 
 /**
  * The schema, as a list of steps applied in order on open; `PRAGMA user_version` holds
@@ -252,6 +254,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX items_completion ON items (run_key, completion_seq) WHERE completion_seq IS NOT NULL;
     `,
   },
+  {
+    // FlowError.code became an integer (Stepflow's numbering, which its SDK decodes), with
+    // the former string code kept as `kind`.
+    version: 4,
+    name: 'flow_error_integer_codes',
+    up: upgradeStoredFlowErrors,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -296,7 +305,8 @@ export function migrate(db: Database.Database): void {
     const record = db.prepare('INSERT INTO weft_schema (version, name, applied_at) VALUES (?, ?, ?)');
     for (const m of MIGRATIONS) {
       if (m.version <= version) continue;
-      db.exec(m.sql);
+      if (m.sql) db.exec(m.sql);
+      m.up?.(db);
       record.run(m.version, m.name, new Date().toISOString());
     }
     db.pragma(`user_version = ${SCHEMA_VERSION}`);

@@ -93,7 +93,7 @@ output: {$step: a}
     const status = JSON.parse(r.stdout) as RunStatus;
     expect(status.status).toBe('failed');
     expect(status.items).toMatchObject({ success: 1, failed: 1 });
-    expect(status.results![1].result).toMatchObject({ outcome: 'failed', error: { code: 'INVALID_INPUT', message: expect.stringContaining('prompt') } });
+    expect(status.results![1].result).toMatchObject({ outcome: 'failed', error: { code: 500, kind: 'INVALID_INPUT', message: expect.stringContaining('prompt') } });
     expect(r.stderr).toMatch(new RegExp(`run ${status.runId} failed: 1 succeeded, 1 failed of 2 items in (\\d+ ms|\\d+\\.\\d s)`));
   });
 

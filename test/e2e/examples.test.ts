@@ -19,7 +19,7 @@ describe('examples/enrich (the README Quick start)', () => {
     expect(status.items).toMatchObject({ total: 20, success: 18, failed: 2 });
     const failed = status.results!.filter((x) => x.status === 'failed');
     expect(failed.map((x) => x.itemIndex)).toEqual([18, 19]);
-    expect(failed.every((x) => x.result!.outcome === 'failed' && x.result!.error.code === 'INVALID_INPUT')).toBe(true);
+    expect(failed.every((x) => x.result!.outcome === 'failed' && x.result!.error.kind === 'INVALID_INPUT' && x.result!.error.code === 500)).toBe(true);
     const gold = status.results!.find((x) => (x.result as { value?: { outreach?: unknown } }).value?.outreach);
     expect(gold, 'a gold customer gets outreach messages').toBeDefined();
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ComponentErrorCodes, ErrorCodes, ProtocolError } from '../../protocol/index.js';
+import { ComponentErrorCodes, ErrorCodes, FLOW_ERROR_CODES, ProtocolError, TASK_ERROR_CODES, failure } from '../../protocol/index.js';
 
 describe('error codes', () => {
   it('gives every name in ErrorCodes a distinct integer value', () => {
@@ -33,5 +33,15 @@ describe('error codes', () => {
     const error = new ProtocolError(ErrorCodes.BlobNotFound, "Blob 'abc' not found", { blob_id: 'abc' });
     expect(error.toJson()).toEqual({ code: -32008, message: "Blob 'abc' not found", data: { blob_id: 'abc' } });
     expect(new ProtocolError(ErrorCodes.InternalError, 'x').toJson()).toEqual({ code: -32603, message: 'x' });
+  });
+
+  it("gives every failure kind an integer FlowError code in Stepflow's numbering, carried with the kind", () => {
+    expect(TASK_ERROR_CODES).toHaveLength(11);
+    for (const kind of TASK_ERROR_CODES) expect(Number.isInteger(FLOW_ERROR_CODES[kind]), kind).toBe(true);
+    expect(FLOW_ERROR_CODES.EXPRESSION_FAILURE).toBe(1);
+    for (const kind of ['COMPONENT_FAILED', 'INVALID_INPUT', 'UNREACHABLE', 'COMPONENT_NOT_FOUND', 'TIMEOUT', 'CANCELLED'] as const) {
+      expect(FLOW_ERROR_CODES[kind], kind).toBe(500);
+    }
+    expect(failure('INVALID_INPUT', 'bad', { at: 'x' })).toEqual({ outcome: 'failed', error: { code: 500, kind: 'INVALID_INPUT', message: 'bad', data: { at: 'x' } } });
   });
 });

@@ -45,7 +45,7 @@ function declaredMethods(): string[] {
 // schema does not follow fails here (tsc or ajv), whichever side moved.
 const observability = { trace_id: '0'.repeat(32), span_id: '0'.repeat(16), run_id: 'r', flow_id: 'f', step_id: 's', item_index: 0 } satisfies ObservabilityContext;
 const info = { component: '/udf', description: 'd', input_schema: { type: 'object' }, output_schema: true } satisfies ComponentInfo;
-const flowError = { code: 'COMPONENT_FAILED', message: 'boom', data: { stack: [] } } satisfies FlowError;
+const flowError = { code: 500, kind: 'COMPONENT_FAILED', message: 'boom', data: { stack: [] } } satisfies FlowError;
 const wireSuccess = { outcome: 'success', value: 1, result: 1 } satisfies WireFlowResult;
 const itemStatistics = { total: 2, pending: 0, running: 0, success: 1, completed: 1, failed: 1, cancelled: 0 } satisfies ItemStatistics;
 const itemResult = { itemIndex: 0, status: 'completed', result: wireSuccess, completedAt: '2026-01-01T00:00:00.000Z' } satisfies ItemResult;

@@ -78,6 +78,10 @@ describe('weft serve: endpoints', () => {
 
     const inline = await call('POST', '/runs', { flow: parseYaml(flowText('slow.yaml')), inputs: [{ ms: 0, n: 3 }], wait: true });
     expect(inline).toMatchObject({ status: 200, json: { flowId, status: 'success' } });
+
+    // A failure carries Stepflow's integer code and weft's kind beside it.
+    const missing = await call('POST', '/runs', { flowId, inputs: [{ ms: 0 }], wait: true });
+    expect(missing.json.results[0].result).toEqual({ outcome: 'failed', error: { code: 1, kind: 'EXPRESSION_FAILURE', message: 'Input path $.n not found' } });
   });
 
   it('answers bad run bodies with 400 naming the field', async () => {

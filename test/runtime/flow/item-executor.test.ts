@@ -198,7 +198,7 @@ output: {a: {$step: a, path: output}, b: {$step: b}, bx: {$step: b, path: x}}
     const { router } = setup();
     const flow = loadTestFlow(`${HEAD}steps:\n- {id: a, component: /elsewhere/x, onError: {action: useDefault, defaultValue: 1}}\noutput: {$step: a}\n`);
     const r = await runTestItem(flow, {}, router);
-    expect(r).toMatchObject({ outcome: 'failed', error: { code: 'COMPONENT_NOT_FOUND' } });
+    expect(r).toMatchObject({ outcome: 'failed', error: { kind: 'COMPONENT_NOT_FOUND' } });
     expect((r as { error: { message: string } }).error.message).toContain('/elsewhere/x');
   });
 
@@ -212,7 +212,7 @@ steps:\n- {id: a, component: /t/echo, input: {$input: n}}
 output: {$step: a}
 `);
     const r = await runTestItem(flow, { n: 'seven' }, router);
-    expect(r).toMatchObject({ outcome: 'failed', error: { code: 'INVALID_INPUT', message: "input does not match the flow's input schema: n: must be integer (type)" } });
+    expect(r).toMatchObject({ outcome: 'failed', error: { kind: 'INVALID_INPUT', message: "input does not match the flow's input schema: n: must be integer (type)" } });
     expect(plugin.calls).toHaveLength(0);
     expect(await runTestItem(flow, { n: 7 }, router)).toEqual(success(7));
   });
@@ -224,10 +224,10 @@ output: {$step: a}
     const flow = loadTestFlow(`${HEAD}steps:\n- {id: a, component: /t/typed, input: {$input: $}}\noutput: {$step: a}\n`);
     expect(await runTestItem(flow, { out: 'fine' }, router)).toEqual(success('fine'));
     const badIn = await runTestItem(flow, { other: 1 }, router);
-    expect(badIn).toMatchObject({ outcome: 'failed', error: { code: 'INVALID_INPUT' } });
+    expect(badIn).toMatchObject({ outcome: 'failed', error: { kind: 'INVALID_INPUT' } });
     expect((badIn as { error: { message: string } }).error.message).toContain("out: must have required property 'out' (required)");
     const badOut = await runTestItem(flow, { out: 5 }, router);
-    expect(badOut).toMatchObject({ outcome: 'failed', error: { code: 'COMPONENT_FAILED', message: 'output of /t/typed does not match its output schema: (root): must be string (type)' } });
+    expect(badOut).toMatchObject({ outcome: 'failed', error: { kind: 'COMPONENT_FAILED', message: 'output of /t/typed does not match its output schema: (root): must be string (type)' } });
     expect(plugin.calls).toHaveLength(2);
   });
 
@@ -326,6 +326,6 @@ output: {$step: b}
     expect(await pending).toEqual(failure('CANCELLED', 'the run was cancelled'));
     await sleep(150);
     expect(plugin.called()).toEqual(['/slow']);
-    expect(await runTestItem(flow, {}, router, { signal: AbortSignal.abort() })).toMatchObject({ error: { code: 'CANCELLED' } });
+    expect(await runTestItem(flow, {}, router, { signal: AbortSignal.abort() })).toMatchObject({ error: { kind: 'CANCELLED' } });
   });
 });

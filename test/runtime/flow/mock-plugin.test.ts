@@ -27,14 +27,14 @@ describe('the mock plugin (Stepflow type: mock)', () => {
   });
 
   it('returns configured failures with their own code, and {error} as COMPONENT_FAILED', async () => {
-    expect(await plugin.execute(request('/one', { mode: 'error' }))).toEqual(failure(8, 'error'));
+    expect(await plugin.execute(request('/one', { mode: 'error' }))).toEqual({ outcome: 'failed', error: { code: 8, kind: 'COMPONENT_FAILED', message: 'error' } });
     expect(await plugin.execute(request('/one', { mode: 'msg' }))).toEqual(failure('COMPONENT_FAILED', 'plain message'));
   });
 
   it('fails with Stepflow\'s message when no behaviour matches', async () => {
     expect(await plugin.execute(request('/one', { input: 'world' })))
       .toEqual(failure('COMPONENT_FAILED', 'No behavior defined for /one on {"input":"world"}'));
-    expect(await plugin.execute(request('/two', {}))).toMatchObject({ error: { code: 'COMPONENT_NOT_FOUND' } });
+    expect(await plugin.execute(request('/two', {}))).toMatchObject({ error: { kind: 'COMPONENT_NOT_FOUND' } });
   });
 
   it('lists its components with their schemas', async () => {

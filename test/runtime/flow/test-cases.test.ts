@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failure, success } from '../../../protocol/index.js';
+import { failure, flowError, success } from '../../../protocol/index.js';
 import { matchTestCase, normalizeForTest, ZERO_RUN_ID } from '../../../runtime/flow/test-cases.js';
 import type { CaseMatch } from '../../../runtime/flow/test-cases.js';
 
@@ -30,10 +30,10 @@ describe('the weft test matcher (flows.md §10)', () => {
     const actual = failure('COMPONENT_FAILED', 'bad', { detail: 1, more: 2 });
     expect(matchTestCase({ outcome: 'failed', error: { code: 'COMPONENT_FAILED', message: 'bad' } }, actual).pass).toBe(true);
     expect(matchTestCase({ outcome: 'failed', error: { code: 'COMPONENT_FAILED', message: 'bad', data: { detail: 1 } } }, actual).pass).toBe(true);
-    expect(message(matchTestCase({ outcome: 'failed', error: { code: 'TIMEOUT', message: 'bad' } }, actual))).toMatch(/^error\.code: expected "TIMEOUT", got "COMPONENT_FAILED"/);
+    expect(message(matchTestCase({ outcome: 'failed', error: { code: 'TIMEOUT', message: 'bad' } }, actual))).toMatch(/^error\.kind: expected "TIMEOUT", got "COMPONENT_FAILED"/);
     expect(message(matchTestCase({ outcome: 'failed', error: { code: 'COMPONENT_FAILED', message: 'other' } }, actual))).toMatch(/^error\.message: expected "other", got "bad"/);
     expect(message(matchTestCase({ outcome: 'failed', error: { code: 'COMPONENT_FAILED', message: 'bad', data: { detail: 9 } } }, actual))).toMatch(/^error\.data\.detail: expected 9, got 1/);
-    expect(matchTestCase({ outcome: 'failed', error: { code: 8, message: 'error' } }, failure(8, 'error')).pass).toBe(true);
+    expect(matchTestCase({ outcome: 'failed', error: { code: 8, message: 'error' } }, { outcome: 'failed', error: flowError('COMPONENT_FAILED', 'error', undefined, 8) }).pass).toBe(true);
   });
 
   it('accepts Stepflow 500 expectations: any step failure code, checked against the named step when results are given', () => {
@@ -43,8 +43,19 @@ describe('the weft test matcher (flows.md §10)', () => {
     expect(matchTestCase(expected, stepFailure, { stepResults: new Map([['s1', stepFailure]]) }).pass).toBe(true);
     expect(message(matchTestCase(expected, stepFailure, { stepResults: new Map([['s1', success(1)]]) })))
       .toMatch(/^error: expected the failure of step "s1", got/);
-    expect(message(matchTestCase(expected, failure('EXPRESSION_FAILURE', 'Path $.a not found')))).toMatch(/^error\.code: expected a step failure \(Stepflow's 500\)/);
+    expect(message(matchTestCase(expected, failure('EXPRESSION_FAILURE', 'Path $.a not found')))).toMatch(/^error\.kind: expected a step failure \(Stepflow's 500\)/);
     expect(matchTestCase({ outcome: 'failed', error: { code: 500, message: 'error routing component' } }, failure('COMPONENT_NOT_FOUND', 'no route')).pass).toBe(true);
+  });
+
+  it('accepts the kind as `kind`, as a string `code`, or beside the integer code, as weft prints errors', () => {
+    const actual = failure('TIMEOUT', 'slow');
+    for (const error of [{ kind: 'TIMEOUT', message: 'slow' }, { code: 'TIMEOUT', message: 'slow' }, { code: 500, kind: 'TIMEOUT', message: 'slow' }]) {
+      expect(matchTestCase({ outcome: 'failed', error }, actual), JSON.stringify(error)).toEqual({ pass: true });
+    }
+    expect(message(matchTestCase({ outcome: 'failed', error: { code: 500, kind: 'CANCELLED', message: 'slow' } }, actual)))
+      .toMatch(/^error\.kind: expected "CANCELLED", got "TIMEOUT"/);
+    expect(message(matchTestCase({ outcome: 'failed', error: { code: 1, kind: 'TIMEOUT', message: 'slow' } }, actual)))
+      .toMatch(/^error\.code: expected 1, got 500 \("TIMEOUT"\)/);
   });
 
   it('accepts Stepflow expression failure codes 1 and 404 as EXPRESSION_FAILURE', () => {

@@ -118,7 +118,7 @@ describe('BuiltinPlugin', () => {
   it('fails an unknown component with COMPONENT_NOT_FOUND', async () => {
     const { exec } = await setup();
     const error = errorOf(await exec('/openai', { messages: [] }));
-    expect(error.code).toBe('COMPONENT_NOT_FOUND');
+    expect(error.kind).toBe('COMPONENT_NOT_FOUND');
     expect(error.message).toContain('/openai');
   });
 
@@ -137,7 +137,7 @@ describe('BuiltinPlugin', () => {
     ];
     for (const [component, input, expected] of cases) {
       const error = errorOf(await exec(component, input));
-      expect(error.code, component).toBe('INVALID_INPUT');
+      expect(error.kind, component).toBe('INVALID_INPUT');
       expect(error.message, component).toContain(`builtin ${component}: invalid input: `);
       expect(error.message, component).toContain(expected);
     }
@@ -171,7 +171,7 @@ describe('/put_blob and /get_blob', () => {
     const { exec } = await setup();
     const id = `sha256:${'0'.repeat(64)}`;
     const error = errorOf(await exec('/get_blob', { blob_id: id }));
-    expect(error.code).toBe('COMPONENT_FAILED');
+    expect(error.kind).toBe('COMPONENT_FAILED');
     expect(error.message).toBe(`builtin /get_blob: no blob with id "${id}"`);
   });
 
@@ -180,7 +180,7 @@ describe('/put_blob and /get_blob', () => {
     const { blob_id } = resultOf(await exec('/put_blob', { data: flowNamed('nested'), blob_type: 'flow' }));
     expect(runtime.blobs.get(blob_id)?.blobType).toBe('flow');
     const error = errorOf(await exec('/put_blob', { data: { hello: 'world' }, blob_type: 'flow' }));
-    expect(error.code).toBe('INVALID_INPUT');
+    expect(error.kind).toBe('INVALID_INPUT');
     expect(error.message).toContain('data.schema: must have required property');
     expect(error.message).not.toContain('(if)');
   });
@@ -236,7 +236,7 @@ describe('/load_file', () => {
   it('fails a missing file naming the path', async () => {
     const { exec } = await setup();
     const error = errorOf(await exec('/load_file', { path: 'nope/missing.json' }));
-    expect(error.code).toBe('COMPONENT_FAILED');
+    expect(error.kind).toBe('COMPONENT_FAILED');
     expect(error.message).toContain('"nope/missing.json": no such file');
   });
 
@@ -250,7 +250,7 @@ describe('/load_file', () => {
     const { exec } = await setup();
     for (const path of ['../secret.txt', 'nested/../../secret.txt', join(FIXTURES, 'secret.txt'), '/etc/passwd']) {
       const error = errorOf(await exec('/load_file', { path }));
-      expect(error.code, path).toBe('INVALID_INPUT');
+      expect(error.kind, path).toBe('INVALID_INPUT');
       expect(error.message, path).toContain('is outside the working directory');
     }
   });
@@ -275,7 +275,7 @@ describe('/load_file', () => {
       await plugin.init(new FakeRuntime());
       for (const path of ['link-out.json', 'sub/up/outside.json']) {
         const error = errorOf(await plugin.execute({ component: '/load_file', input: { path }, attempt: 1, observability: {}, caller: CALLER }));
-        expect(error.code, path).toBe('INVALID_INPUT');
+        expect(error.kind, path).toBe('INVALID_INPUT');
         expect(error.message, path).toContain('resolves through a symlink');
       }
     });
@@ -292,7 +292,7 @@ describe('/load_file', () => {
 describe('/eval', () => {
   const flows: Record<string, FakeFlow> = {
     double: (x) => ok({ doubled: (x as { n: number }).n * 2 }),
-    broken: () => ({ outcome: 'failed', error: { code: 'COMPONENT_FAILED', message: 'step "s" failed' } }),
+    broken: () => ({ outcome: 'failed', error: { code: 500, kind: 'COMPONENT_FAILED', message: 'step "s" failed' } }),
   };
 
   it('runs a stored flow on one input and returns its FlowResult in Stepflow\'s shape with the nested run id', async () => {
@@ -322,7 +322,7 @@ describe('/eval', () => {
   it('succeeds when the nested flow fails, with the failure inside result', async () => {
     const { exec } = await setup(flows);
     const out = resultOf(await exec('/eval', { flow: flowNamed('broken'), input: {} }));
-    expect(out.result).toEqual({ outcome: 'failed', error: { code: 'COMPONENT_FAILED', message: 'step "s" failed' } });
+    expect(out.result).toEqual({ outcome: 'failed', error: { code: 500, kind: 'COMPONENT_FAILED', message: 'step "s" failed' } });
   });
 
   it('needs exactly one of flow_id and flow', async () => {
@@ -330,7 +330,7 @@ describe('/eval', () => {
     const flowId = await runtime.putBlob(flowNamed('double'), 'flow');
     for (const input of [{ input: 1 }, { flow_id: flowId, flow: flowNamed('double'), input: 1 }]) {
       const error = errorOf(await exec('/eval', input));
-      expect(error.code).toBe('INVALID_INPUT');
+      expect(error.kind).toBe('INVALID_INPUT');
       expect(error.message).toContain('exactly one of flow_id');
     }
   });
@@ -338,7 +338,7 @@ describe('/eval', () => {
   it('fails the step with INVALID_INPUT when the runtime knows no such flow', async () => {
     const { exec } = await setup(flows);
     const error = errorOf(await exec('/eval', { flow_id: 'a'.repeat(64), input: 1 }));
-    expect(error.code).toBe('INVALID_INPUT');
+    expect(error.kind).toBe('INVALID_INPUT');
     expect(error.message).toContain(`flow not found: sha256:${'a'.repeat(64)}`);
   });
 
@@ -352,7 +352,7 @@ describe('/eval', () => {
 
 describe('/map', () => {
   const flows: Record<string, FakeFlow> = {
-    checkEven: (x) => ((x as number) % 2 === 0 ? ok({ even: x }) : { outcome: 'failed', error: { code: 'COMPONENT_FAILED', message: `${String(x)} is odd` } }),
+    checkEven: (x) => ((x as number) % 2 === 0 ? ok({ even: x }) : { outcome: 'failed', error: { code: 500, kind: 'COMPONENT_FAILED', message: `${String(x)} is odd` } }),
   };
 
   it('runs one sub-run with one item per element and reports results in index order', async () => {
@@ -385,7 +385,7 @@ describe('/iterate', () => {
     forever: (x) => ok({ next: (x as number) + 1 }),
     shapeless: () => ok({ value: 1 }),
     failsAtTwo: (x) => ((x as number) === 2
-      ? { outcome: 'failed', error: { code: 'COMPONENT_FAILED', message: 'boom at 2', data: { at: 2 } } }
+      ? { outcome: 'failed', error: { code: 500, kind: 'COMPONENT_FAILED', message: 'boom at 2', data: { at: 2 } } }
       : ok({ next: (x as number) + 1 })),
   };
 
@@ -423,7 +423,7 @@ describe('/iterate', () => {
   it('fails with the failing iteration\'s own error', async () => {
     const { exec } = await setup(flows);
     expect(errorOf(await exec('/iterate', { flow: flowNamed('failsAtTwo'), initial_input: 0 })))
-      .toEqual({ code: 'COMPONENT_FAILED', message: 'boom at 2', data: { at: 2 } });
+      .toEqual({ code: 500, kind: 'COMPONENT_FAILED', message: 'boom at 2', data: { at: 2 } });
   });
 });
 
@@ -471,7 +471,7 @@ describe('cancellation', () => {
     const r = await plugin.execute({
       component: '/eval', input: { flow: flowNamed('slow'), input: 1 }, attempt: 1, observability: {}, caller: CALLER, signal: controller.signal,
     });
-    expect(errorOf(r)).toEqual({ code: 'CANCELLED', message: 'builtin /eval: cancelled' });
+    expect(errorOf(r)).toEqual({ code: 500, kind: 'CANCELLED', message: 'builtin /eval: cancelled' });
   });
 });
 
@@ -486,7 +486,7 @@ describe('/await_input', () => {
   it('refuses a schema ajv cannot compile before pausing', async () => {
     const { exec, runtime } = await setup();
     const error = errorOf(await exec('/await_input', { prompt: 'x', schema: { type: 'not-a-type' } }));
-    expect(error.code).toBe('INVALID_INPUT');
+    expect(error.kind).toBe('INVALID_INPUT');
     expect(error.message).toContain('schema: not a usable JSON Schema');
     expect(runtime.awaited).toHaveLength(0);
   });
@@ -495,6 +495,6 @@ describe('/await_input', () => {
     const { exec, runtime } = await setup();
     runtime.awaitInput = async () => { throw new ProtocolError(ErrorCodes.ServerError, 'run was purged'); };
     const error = errorOf(await exec('/await_input', { prompt: 'x' }));
-    expect(error).toMatchObject({ code: 'COMPONENT_FAILED', message: 'builtin /await_input: run was purged' });
+    expect(error).toMatchObject({ kind: 'COMPONENT_FAILED', message: 'builtin /await_input: run was purged' });
   });
 });

@@ -33,7 +33,7 @@ describe('executeWithRetries', () => {
 
   it('does not retry component failures', async () => {
     const plugin = scripted([failure('COMPONENT_FAILED', 'no'), success(1)]);
-    expect(await executeWithRetries(plugin, request)).toMatchObject({ error: { code: 'COMPONENT_FAILED' } });
+    expect(await executeWithRetries(plugin, request)).toMatchObject({ error: { kind: 'COMPONENT_FAILED' } });
     expect(plugin.attempts).toEqual([1]);
   });
 });

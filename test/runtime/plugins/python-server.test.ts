@@ -35,7 +35,7 @@ describe('a Python (stdlib) component server from a Stepflow config', () => {
     expect(result).toEqual({ outcome: 'success', result: { sum: 5 } });
 
     const failed = await route.plugin.execute({ component: '/add', input: { a: 1 }, attempt: 1, observability: {}, caller: { stepId: 'sum' } });
-    expect(failed).toMatchObject({ outcome: 'failed', error: { code: 'COMPONENT_FAILED', message: expect.stringMatching(/^step "sum" failed: Component execution failed: /), data: { code: -32003 } } });
+    expect(failed).toMatchObject({ outcome: 'failed', error: { kind: 'COMPONENT_FAILED', message: expect.stringMatching(/^step "sum" failed: Component execution failed: /), data: { code: -32003 } } });
 
     const [pid] = (route.plugin as StdioPlugin).pids();
     await Promise.all([...plugins.values()].map((p) => p.close()));

@@ -105,21 +105,21 @@ describe('StdioPlugin over a raw NDJSON server', () => {
     expect(plugin.stats().inFlight).toBe(0);
   });
 
-  it('maps JSON-RPC errors to TaskErrorCodes and keeps the server error under data', async () => {
+  it('maps JSON-RPC errors to failure kinds (code 500) and keeps the server error under data', async () => {
     const { plugin } = await startRaw();
     expect(await plugin.execute(request('/fail', { code: -32002, message: 'x must be a number', data: { path: 'x' } }))).toEqual({
       outcome: 'failed',
-      error: { code: 'INVALID_INPUT', message: 'step "s1" failed: x must be a number', data: { code: -32002, message: 'x must be a number', data: { path: 'x' } } },
+      error: { code: 500, kind: 'INVALID_INPUT', message: 'step "s1" failed: x must be a number', data: { code: -32002, message: 'x must be a number', data: { path: 'x' } } },
     });
     const failed = await plugin.execute(request('/fail', { code: -32003, message: 'Component execution failed: boom' }));
-    expect(failed).toMatchObject({ error: { code: 'COMPONENT_FAILED', message: 'step "s1" failed: Component execution failed: boom' } });
-    expect(await plugin.execute(request('/nope', {}))).toMatchObject({ error: { code: 'COMPONENT_NOT_FOUND', data: { code: -32001 } } });
-    expect(await plugin.execute(request('/fail', { code: -32050, message: 'odd' }))).toMatchObject({ error: { code: 'COMPONENT_FAILED' } });
+    expect(failed).toMatchObject({ error: { kind: 'COMPONENT_FAILED', message: 'step "s1" failed: Component execution failed: boom' } });
+    expect(await plugin.execute(request('/nope', {}))).toMatchObject({ error: { kind: 'COMPONENT_NOT_FOUND', data: { code: -32001 } } });
+    expect(await plugin.execute(request('/fail', { code: -32050, message: 'odd' }))).toMatchObject({ error: { kind: 'COMPONENT_FAILED' } });
   });
 
   it('fails a result without output as WORKER_ERROR', async () => {
     const { plugin } = await startRaw();
-    expect(await plugin.execute(request('/no_output', {}))).toMatchObject({ outcome: 'failed', error: { code: 'WORKER_ERROR', message: expect.stringContaining('without an "output"') } });
+    expect(await plugin.execute(request('/no_output', {}))).toMatchObject({ outcome: 'failed', error: { kind: 'WORKER_ERROR', message: expect.stringContaining('without an "output"') } });
   });
 
   it('answers blobs/put and blobs/get from a component through the RuntimeContext (deduplicated)', async () => {
@@ -137,7 +137,7 @@ describe('StdioPlugin over a raw NDJSON server', () => {
     const { plugin } = await startRaw();
     const id = `sha256:${'ab'.repeat(32)}`;
     const result = await plugin.execute(request('/get_blob', { blob_id: id }));
-    expect(result).toMatchObject({ outcome: 'failed', error: { code: 'COMPONENT_FAILED', message: expect.stringContaining(id) } });
+    expect(result).toMatchObject({ outcome: 'failed', error: { kind: 'COMPONENT_FAILED', message: expect.stringContaining(id) } });
     expect(result.outcome === 'failed' && (result.error.data as any).data.runtime_error.code).toBe(-32008);
   });
 
@@ -155,7 +155,7 @@ describe('StdioPlugin over a raw NDJSON server', () => {
   it('fails in-flight calls as UNREACHABLE with the last 100 stderr lines, then restarts', async () => {
     const { plugin } = await startRaw();
     const result = await plugin.execute(request('/stderr_then_crash', { lines: 150 }));
-    expect(result).toMatchObject({ outcome: 'failed', error: { code: 'UNREACHABLE', message: expect.stringMatching(/plugin "raw" .*exited with code 7/) } });
+    expect(result).toMatchObject({ outcome: 'failed', error: { kind: 'UNREACHABLE', message: expect.stringMatching(/plugin "raw" .*exited with code 7/) } });
     const data = (result as any).error.data;
     expect(data.exitCode).toBe(7);
     expect(data.stderr).toHaveLength(100);
@@ -185,7 +185,7 @@ describe('StdioPlugin over a raw NDJSON server', () => {
   it('fails a call that outlives timeoutSecs with TIMEOUT and sends $/cancelRequest', async () => {
     const { plugin } = await startRaw({ timeoutSecs: 0.3 });
     const result = await plugin.execute(request('/hang', {}));
-    expect(result).toMatchObject({ outcome: 'failed', error: { code: 'TIMEOUT', message: expect.stringContaining('step "s1" failed') } });
+    expect(result).toMatchObject({ outcome: 'failed', error: { kind: 'TIMEOUT', message: expect.stringContaining('step "s1" failed') } });
     const { cancelled } = await until(async () => {
       const out = output(await plugin.execute(request('/cancelled', {})));
       return out.cancelled.length > 0 ? out : undefined;
@@ -199,7 +199,7 @@ describe('StdioPlugin over a raw NDJSON server', () => {
     const pending = plugin.execute(request('/hang', {}, { signal: controller.signal }));
     await until(async () => (output(await plugin.execute(request('/received', {}))).received.some((m: any) => m.method === 'components/execute') ? true : undefined), 'the request at the server');
     controller.abort();
-    expect(await pending).toMatchObject({ outcome: 'failed', error: { code: 'CANCELLED' } });
+    expect(await pending).toMatchObject({ outcome: 'failed', error: { kind: 'CANCELLED' } });
     await until(async () => (output(await plugin.execute(request('/cancelled', {}))).cancelled.length === 1 ? true : undefined), '$/cancelRequest at the server');
   });
 

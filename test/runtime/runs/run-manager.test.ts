@@ -41,7 +41,7 @@ describe('RunManager through the embedding API (real SDK server over stdio, SQLi
     expect(status.items).toMatchObject({ total: 3, success: 2, completed: 2, failed: 1, pending: 0, running: 0 });
     const failed = status.results![1];
     expect(failed.status).toBe('failed');
-    expect(failed.result).toMatchObject({ outcome: 'failed', error: { code: 'COMPONENT_FAILED' } });
+    expect(failed.result).toMatchObject({ outcome: 'failed', error: { code: 500, kind: 'COMPONENT_FAILED' } });
     expect(JSON.stringify(failed.result)).toContain('failed on purpose');
     expect(status.results![2].result).toMatchObject({ outcome: 'success', value: { value: 'c' } });
   });

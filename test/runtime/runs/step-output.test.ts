@@ -150,7 +150,7 @@ describe('streamed step output (issue 17)', () => {
       for (const c of cases) {
         const run = await fx.rt.submit(flowId, [c.input]);
         const result = (await run.wait()).results?.[0].result;
-        expect(result).toMatchObject({ outcome: 'failed', error: { code: 'COMPONENT_FAILED' } });
+        expect(result).toMatchObject({ outcome: 'failed', error: { code: 500, kind: 'COMPONENT_FAILED' } });
         expect((result as { error: { message: string } }).error.message).toMatch(c.error);
         expect(await readAll(run.readable)).toHaveLength(c.persisted);
       }

@@ -80,7 +80,7 @@ describe('SqliteStore', () => {
     v1.pragma('journal_mode = WAL');
     v1.exec('CREATE TABLE weft_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
     v1.pragma(`application_id = ${WEFT_APPLICATION_ID}`);
-    v1.exec(MIGRATIONS[0].sql);
+    v1.exec(MIGRATIONS[0].sql!);
     v1.prepare('INSERT INTO weft_schema VALUES (1, ?, ?)').run(MIGRATIONS[0].name, '2024-01-01T00:00:00.000Z');
     v1.pragma('user_version = 1');
     v1.exec(`INSERT INTO runs (id, flow_id, status, created_at, root_run_id, depth, items_total, items_pending)
@@ -124,6 +124,52 @@ describe('SqliteStore', () => {
       expect(raw.prepare('SELECT version FROM weft_schema ORDER BY version').pluck().all()).toEqual(MIGRATIONS.map((m) => m.version));
     } finally {
       raw.close();
+    }
+  });
+
+  it('migrates a schema v3 file\'s string error codes to integer codes with the kind beside them, and leaves successes alone', () => {
+    const path = freshPath();
+    const v3 = new Database(path);
+    v3.pragma('journal_mode = WAL');
+    v3.exec('CREATE TABLE weft_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    v3.pragma(`application_id = ${WEFT_APPLICATION_ID}`);
+    for (const m of MIGRATIONS.filter((m) => m.version <= 3)) {
+      v3.exec(m.sql!);
+      v3.prepare('INSERT INTO weft_schema VALUES (?, ?, ?)').run(m.version, m.name, '2024-01-01T00:00:00.000Z');
+    }
+    v3.pragma('user_version = 3');
+    const old = (code: unknown, message: string, data?: unknown) => JSON.stringify({ outcome: 'failed', error: { code, message, ...(data ? { data } : {}) } });
+    // A success whose value merely looks like an error must come through byte for byte.
+    const lookalike = JSON.stringify(success({ error: { code: 'TIMEOUT', message: 'user data' } }));
+    v3.exec(`INSERT INTO runs (run_key, id, flow_id, status, created_at, root_run_id, depth, items_total, items_failed, error_json)
+      VALUES (1, 'r', 'sha256:${'a'.repeat(64)}', 'failed', 'a', 'r', 0, 3, 2, '{"code":"ORCHESTRATOR_ERROR","message":"gone"}')`);
+    const item = v3.prepare('INSERT INTO items (run_key, item_index, status, input_json, result_json) VALUES (1, ?, ?, ?, ?)');
+    item.run(0, 'failed', '1', old('INVALID_INPUT', 'bad x', { issues: [1] }));
+    item.run(1, 'failed', '2', old(8, 'mock failure'));
+    item.run(2, 'success', '3', lookalike);
+    v3.prepare(`INSERT INTO steps (run_key, item_index, step_id, attempt, state, result_json, started_at) VALUES (1, 0, 's', 2, 'failed', ?, 't')`)
+      .run(old('UNREACHABLE', 'crashed'));
+    const events = [[1, 'step_completed', 'b', 0, 's', 2, JSON.stringify({ error: { code: 'UNREACHABLE', message: 'crashed' }, durationMs: 3 })],
+      [2, 'item_completed', 'c', 1, null, null, JSON.stringify({ outcome: 'failed', error: { code: 1, message: 'Path $.a not found' } })],
+      [3, 'item_completed', 'd', 2, null, null, JSON.stringify({ outcome: 'success' })]];
+    v3.prepare('INSERT INTO event_batches VALUES (1, 1, 3, ?)').run(JSON.stringify(events));
+    v3.exec('UPDATE event_seq SET seq = 3');
+    v3.close();
+
+    const store = openAt(path);
+    try {
+      expect(store.getRun('r')!.error).toEqual({ code: 500, kind: 'ORCHESTRATOR_ERROR', message: 'gone' });
+      expect(store.getItem('r', 0)!.result).toEqual({ outcome: 'failed', error: { code: 500, kind: 'INVALID_INPUT', message: 'bad x', data: { issues: [1] } } });
+      expect(store.getItem('r', 1)!.result).toEqual({ outcome: 'failed', error: { code: 8, kind: 'COMPONENT_FAILED', message: 'mock failure' } });
+      expect(store.getItem('r', 2)!.result).toEqual(JSON.parse(lookalike));
+      expect(store.listSteps('r', 0)[0].result).toEqual(failure('UNREACHABLE', 'crashed'));
+      expect(store.listEvents('r').map((e) => e.data)).toEqual([
+        { error: { code: 500, kind: 'UNREACHABLE', message: 'crashed' }, durationMs: 3 },
+        { outcome: 'failed', error: { code: 1, kind: 'EXPRESSION_FAILURE', message: 'Path $.a not found' } },
+        { outcome: 'success' },
+      ]);
+    } finally {
+      store.close();
     }
   });
 

@@ -193,7 +193,7 @@ export function describeStore(name: string, open: () => Promise<AsyncStore>, _ca
         await st.setRunStatus('r1', 'paused');
         expect(await st.getRun('r1')).toMatchObject({ status: 'paused' });
         expect((await st.getRun('r1'))!.completedAt).toBeUndefined();
-        const error = { code: 'ORCHESTRATOR_ERROR', message: 'flow blob is gone', data: { flowId: FLOW } };
+        const error = { code: 500, kind: 'ORCHESTRATOR_ERROR' as const, message: 'flow blob is gone', data: { flowId: FLOW } };
         const event = await st.terminate('r1', 'failed', '2024-01-01T00:05:00.000Z', error);
         expect(event).toMatchObject({ runId: 'r1', type: 'run_completed', at: '2024-01-01T00:05:00.000Z', data: { status: 'failed' } });
         expect(await st.getRun('r1')).toMatchObject({ status: 'failed', completedAt: '2024-01-01T00:05:00.000Z', error });
@@ -264,11 +264,11 @@ export function describeStore(name: string, open: () => Promise<AsyncStore>, _ca
         await st.finishItem('ok', 0, success(1), 't1');
         await st.terminate('ok', 'success', 't2');
         await st.createRun(runRecord('bad'));
-        await st.terminate('bad', 'failed', 't2', { code: 'X', message: 'broke' });
+        await st.terminate('bad', 'failed', 't2', { code: 500, kind: 'ORCHESTRATOR_ERROR' as const, message: 'broke' });
         await st.purgeRun('ok');
         await st.purgeRun('bad');
         expect(await st.getRun('ok')).toMatchObject({ status: 'success', completedAt: 't2' });
-        expect(await st.getRun('bad')).toMatchObject({ status: 'failed', completedAt: 't2', error: { code: 'X', message: 'broke' } });
+        expect(await st.getRun('bad')).toMatchObject({ status: 'failed', completedAt: 't2', error: { code: 500, kind: 'ORCHESTRATOR_ERROR' as const, message: 'broke' } });
         expect(await st.listItems('ok')).toEqual([]);
       });
 
@@ -327,7 +327,7 @@ export function describeStore(name: string, open: () => Promise<AsyncStore>, _ca
         await st.cancelItems('r', at(3));
         expect(await counts()).toEqual({ ...ZERO, total: 5, success: 1, failed: 1, cancelled: 3 });
         expect(await st.getItem('r', 0)).toMatchObject({ status: 'success', result: success({ doubled: 0 }), completedAt: at(1) });
-        expect(await st.getItem('r', 1)).toMatchObject({ status: 'failed', result: { outcome: 'failed', error: { code: 'COMPONENT_FAILED', message: 'boom' } } });
+        expect(await st.getItem('r', 1)).toMatchObject({ status: 'failed', result: { outcome: 'failed', error: { kind: 'COMPONENT_FAILED', message: 'boom' } } });
         expect(await st.getItem('r', 2)).toMatchObject({ status: 'cancelled', completedAt: at(3) });
         expect((await st.getItem('r', 2))!.result).toBeUndefined();
         expect(await st.getItem('r', 9)).toBeUndefined();
@@ -402,7 +402,7 @@ export function describeStore(name: string, open: () => Promise<AsyncStore>, _ca
       it('records a failed step as failed, with its error', async () => {
         await st.startStep('r', 1, 'fetch', 1, 't1');
         await st.finishStep('r', 1, 'fetch', 1, failure('UNREACHABLE', 'server crashed'), 't2');
-        expect((await st.listSteps('r', 1))[0]).toMatchObject({ state: 'failed', result: { outcome: 'failed', error: { code: 'UNREACHABLE' } } });
+        expect((await st.listSteps('r', 1))[0]).toMatchObject({ state: 'failed', result: { outcome: 'failed', error: { kind: 'UNREACHABLE' } } });
       });
 
       it('records a step awaiting human input with its prompt', async () => {
