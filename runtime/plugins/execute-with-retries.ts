@@ -66,6 +66,6 @@ function attemptObservability(base: ObservabilityContext, span: WeftSpan | undef
 
 function endAttemptSpan(span: WeftSpan, result: FlowResult): void {
   span.setAttributes({ 'weft.outcome': result.outcome });
-  if (result.outcome === 'failed') span.fail(String(result.error.code), result.error.message);
+  if (result.outcome === 'failed') span.fail(result.error.kind, result.error.message);
   span.end();
 }

@@ -1,4 +1,4 @@
-import type { FlowResult, RunState } from '../../protocol/index.js';
+import type { FlowError, FlowResult, RunState } from '../../protocol/index.js';
 import type { RunRecord } from '../store/state-store.js';
 import { traceIdOfRun } from '../telemetry/span-ids.js';
 import type { TraceParent } from '../telemetry/span-ids.js';
@@ -33,11 +33,11 @@ export function startRunTrace(record: RunRecord, parent: TraceParent | undefined
   return { traceId, span };
 }
 
-export function endRunTrace(trace: RunTrace | undefined, status: RunState | 'failed', error?: { code: string | number; message: string }): void {
+export function endRunTrace(trace: RunTrace | undefined, status: RunState | 'failed', error?: FlowError): void {
   const span = trace?.span;
   if (!span) return;
   span.setAttributes({ 'weft.outcome': status });
-  if (error) span.fail(String(error.code), error.message);
+  if (error) span.fail(error.kind, error.message);
   else if (status === 'failed') span.fail('ITEMS_FAILED', 'one or more items failed');
   span.end();
 }
@@ -54,6 +54,6 @@ export function startItemSpan(trace: RunTrace | undefined, runId: string, itemIn
 
 export function endItemSpan(span: WeftSpan, result: FlowResult): void {
   span.setAttributes({ 'weft.outcome': result.outcome });
-  if (result.outcome === 'failed') span.fail(String(result.error.code), result.error.message);
+  if (result.outcome === 'failed') span.fail(result.error.kind, result.error.message);
   span.end();
 }
