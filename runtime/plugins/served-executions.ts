@@ -2,7 +2,7 @@ import type { ObservabilityContext } from '../../protocol/index.js';
 import type { CallerContext } from './runtime-context.js';
 
 /** One components/execute request weft has sent to a component server and not yet had answered. */
-export interface ServedExecution { runId?: string; itemIndex?: number; stepId?: string; attempt?: number }
+export interface ServedExecution { runId?: string; itemIndex?: number; stepId?: string; attempt?: number; spanId?: string }
 
 /**
  * The executions in flight on one component-server connection: what a callback from that
@@ -28,10 +28,15 @@ export class ServedExecutions {
 
   get size(): number { return this.inFlight.size; }
 
+  /** The execution in flight when there is exactly one (what an unlabelled stderr line belongs to). */
+  only(): ServedExecution | undefined {
+    return this.inFlight.size === 1 ? this.inFlight.values().next().value : undefined;
+  }
+
   /** The execution a callback carrying `observability` belongs to (see the class comment). */
   callerOf(observability: ObservabilityContext | undefined): CallerContext {
     const named = observability?.run_id ? this.find(observability) : undefined;
-    const execution = named ?? (this.inFlight.size === 1 ? this.inFlight.values().next().value : undefined);
+    const execution = named ?? this.only();
     if (!execution) return this.inFlight.size === 0 ? { served: 'none' } : { served: 'ambiguous' };
     const caller: CallerContext = { served: 'execution' };
     if (execution.runId !== undefined) caller.runId = execution.runId;

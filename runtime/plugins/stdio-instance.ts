@@ -90,9 +90,8 @@ export class StdioInstance {
   private readonly callbacks: Map<string, CallbackHandler>;
   /** The executions in flight on this instance: what its callbacks belong to. */
   readonly served = new ServedExecutions();
-  /** Component stderr is shown (WEFT_COMPONENT_STDERR=verbose, or log level debug): executions tracked to attribute its lines. */
+  /** Component stderr is shown (WEFT_COMPONENT_STDERR=verbose, or log level debug); its lines are attributed through `served`. */
   private readonly showStderr: boolean;
-  private readonly executing = new Set<ObservabilityContext>();
 
   constructor(private readonly o: StdioInstanceOptions) {
     this.backoffMs = o.backoff.initialMs;
@@ -112,11 +111,6 @@ export class StdioInstance {
   async request<P, R>(type: RequestType<P, R, void>, params: P, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<CallOutcome<R>> {
     this.inFlight++;
     const cleanup: Array<() => void> = [];
-    const observability = this.showStderr ? (params as { observability?: ObservabilityContext }).observability : undefined;
-    if (observability) {
-      this.executing.add(observability);
-      cleanup.push(() => this.executing.delete(observability));
-    }
     try {
       return await new Promise<CallOutcome<R>>((settle) => {
         let done = false;
@@ -353,11 +347,11 @@ export class StdioInstance {
    */
   private stderrLine(line: string): void {
     const fields: LogFields = { plugin: this.o.pluginName, serverPid: this.current?.proc.pid };
-    if (this.executing.size === 1) {
-      const [o] = this.executing;
-      Object.assign(fields, { runId: o.run_id, itemIndex: o.item_index, stepId: o.step_id, spanId: o.span_id });
-    } else if (this.executing.size > 1) {
-      fields.executing = this.executing.size;
+    const only = this.served.only();
+    if (only) {
+      Object.assign(fields, { runId: only.runId, itemIndex: only.itemIndex, stepId: only.stepId, spanId: only.spanId });
+    } else if (this.served.size > 1) {
+      fields.executing = this.served.size;
     }
     log('info', fields, `[${this.o.pluginName}] ${line}`);
   }

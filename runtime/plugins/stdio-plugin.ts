@@ -110,7 +110,7 @@ export class StdioPlugin implements Plugin {
     // While it is in flight, the server's callbacks can be told apart as this execution's.
     const served = instance.served.begin({
       runId: caller.runId ?? observability.run_id, itemIndex: caller.itemIndex ?? observability.item_index,
-      stepId: caller.stepId ?? observability.step_id, attempt: request.attempt,
+      stepId: caller.stepId ?? observability.step_id, attempt: request.attempt, spanId: observability.span_id,
     });
     try {
       const outcome = await instance.request(ComponentsExecute,
