@@ -30,7 +30,7 @@ export interface ItemExecutionRequest {
   journal?: StepJournal;
   prior?: ReadonlyMap<string, PriorStep>;
   signal?: AbortSignal;
-  /** Transport retries per step (crash/broken pipe, code UNREACHABLE); default 3. */
+  /** Transport retries per step (crash/broken pipe, UNREACHABLE; a timeout, TIMEOUT); default 3. */
   transportRetries?: number;
   /** The run's trace: every step attempt's `observability.trace_id`. */
   traceId?: string;

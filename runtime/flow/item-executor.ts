@@ -31,7 +31,7 @@ export function executeItem(req: ItemExecutionRequest): Promise<FlowResult> {
 const cancelled = (): FlowFailure => failure('CANCELLED', 'the run was cancelled');
 
 /** Whether `onError: retry` applies: transport failures have their own budget, cancellation is final. */
-const retryable = (r: FlowFailure): boolean => r.error.kind !== 'UNREACHABLE' && r.error.kind !== 'CANCELLED';
+const retryable = (r: FlowFailure): boolean => r.error.kind !== 'UNREACHABLE' && r.error.kind !== 'TIMEOUT' && r.error.kind !== 'CANCELLED';
 
 interface StepOutcome { result: FlowResult; attempt: number }
 

@@ -6,7 +6,7 @@ import type { WeftSpan } from '../telemetry/tracer.js';
 import type { ExecuteRequest, Plugin } from './plugin.js';
 
 export interface RetryOptions {
-  /** Extra executions after a transport failure (crash, broken pipe): default 3. */
+  /** Extra executions after a transport failure (crash, broken pipe, timeout): default 3. */
   budget?: number;
   /** Awaited before every execution, the first included (the executor journals the attempt). */
   onAttempt?: (attempt: number) => void | Promise<void>;
@@ -14,7 +14,8 @@ export interface RetryOptions {
 
 /**
  * Executes, and re-executes with `attempt + 1` while the result is a transport failure
- * (code UNREACHABLE: the component never ran to completion), at most `budget` more times.
+ * (UNREACHABLE or TIMEOUT, the "always" retry class of reference/protocol.md §10.4: the
+ * component never ran to completion), at most `budget` more times.
  * Component failures are returned as they are: retrying those is the flow's decision.
  * Every execution is one step attempt: it gets a span id of its own on the wire (and a
  * `step` span when tracing is on), and its duration goes to the metrics.
@@ -45,7 +46,7 @@ export async function executeWithRetries(plugin: Plugin, request: ExecuteRequest
     const result = await plugin.execute(current);
     if (span) endAttemptSpan(span, result);
     sink?.stepFinished(request.componentPath ?? request.component, result.outcome === 'success' ? 'success' : 'failed', (performance.now() - started) / 1000);
-    const transportFailure = result.outcome === 'failed' && result.error.kind === 'UNREACHABLE';
+    const transportFailure = result.outcome === 'failed' && (result.error.kind === 'UNREACHABLE' || result.error.kind === 'TIMEOUT');
     if (!transportFailure || retries >= budget || request.signal?.aborted) return result;
   }
 }

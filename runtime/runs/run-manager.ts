@@ -15,7 +15,7 @@ import { GroupCommit } from './group-commit.js';
 import { RunEventHub } from './run-events.js';
 import { toRunStatus } from './run-status.js';
 import { deferred, withTimeout, type Deferred } from './deferred.js';
-import { isoNow } from './iso-now.js';
+import { isoAt, isoNow } from './iso-now.js';
 import { newRunRecord } from './new-run-record.js';
 import { checkSubmitParams, normalizeOrder, timeoutMs } from './submit-params.js';
 import { FlowCache } from './flow-cache.js';
@@ -416,7 +416,14 @@ export class RunManager implements RuntimeContext, ItemRunner {
   private createRun(record: RunRecord, inputs: Iterable<unknown>, parent?: { parentRunId: string; itemIndex?: number; stepId?: string }): void {
     this.commit.flush();
     const at = record.createdAt;
+    const subRun: RunEvent | undefined = parent ? {
+      runId: parent.parentRunId, type: 'sub_run_created', at,
+      ...(parent.itemIndex !== undefined ? { itemIndex: parent.itemIndex } : {}),
+      ...(parent.stepId ? { stepId: parent.stepId } : {}),
+      data: { subRunId: record.runId }, seq: 0,
+    } : undefined;
     let seq = 0;
+    let subSeq = 0;
     let total = 0;
     this.state.transaction(() => {
       this.state.createRun(record);
@@ -428,16 +435,11 @@ export class RunManager implements RuntimeContext, ItemRunner {
       if (chunk.length > 0) { this.state.addItems(record.runId, total, chunk); total += chunk.length; }
       this.state.claimRun(record.runId, this.owner);
       seq = this.state.appendEvent({ runId: record.runId, type: 'run_created', at, data: { flowId: record.flowId, total } });
-      if (parent) {
-        this.state.appendEvent({
-          runId: parent.parentRunId, type: 'sub_run_created', at,
-          ...(parent.itemIndex !== undefined ? { itemIndex: parent.itemIndex } : {}),
-          ...(parent.stepId ? { stepId: parent.stepId } : {}),
-          data: { subRunId: record.runId },
-        });
-      }
+      if (subRun) subSeq = subRun.seq = this.state.appendEvent(subRun);
     });
     this.events.emit({ seq, runId: record.runId, type: 'run_created', at, data: { flowId: record.flowId, total } });
+    // Live listeners of the parent are told too, not only a replay (seq 0: the parent had ended).
+    if (subRun && subSeq !== 0) this.events.emit(subRun);
   }
 
   private start(record: RunRecord, loaded: LoadedFlow, parentSpan?: TraceParent, parentTraceId?: string): void {
@@ -494,7 +496,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
       this.state.setItemStatus(runId, i, 'running');
     });
     this.post(runId, 'item_started', { itemIndex: i }, at);
-    const started = Date.now();
+    // When each step's current attempt started: a step's durationMs is its own time, not the item's.
+    const stepStarts = new Map<string, number>();
     const span = startItemSpan(run.trace, runId, i);
     const result = executeItem({
       flow: run.flow,
@@ -511,7 +514,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
       ...(prior ? { prior } : {}),
       journal: {
         stepStarted: (stepId, attempt) => {
-          const t = now();
+          const ms = Date.now();
+          stepStarts.set(stepId, ms);
+          const t = isoAt(ms);
           return this.commit.committed(runId, () => {
             this.state.startStep(runId, i, stepId, attempt, t);
           }, this.eventAfterCommit(runId, 'step_started', { itemIndex: i, stepId, attempt }, t));
@@ -521,9 +526,11 @@ export class RunManager implements RuntimeContext, ItemRunner {
           // run again when the run resumes, so its failure is not journaled.
           if (run.cancelled && result.outcome === 'failed') return;
           run.outputs?.stepDone(i, stepId);
-          const t = now();
+          const ms = Date.now();
+          const t = isoAt(ms);
           const type = result.outcome === 'success' ? 'step_completed' : 'step_failed';
-          const data = result.outcome === 'success' ? { durationMs: Date.now() - started } : { error: result.error, durationMs: Date.now() - started };
+          const durationMs = ms - (stepStarts.get(stepId) ?? ms);
+          const data = result.outcome === 'success' ? { durationMs } : { error: result.error, durationMs };
           // Queued, not awaited: writes commit in order, so whatever acts on this result waits
           // for a later write (a downstream step's stepStarted, the item's finishItem) and so
           // for this one too; awaiting it here cost one event-loop turn per step.
@@ -577,10 +584,10 @@ export class RunManager implements RuntimeContext, ItemRunner {
   // ---- status and events --------------------------------------------------------------
 
   /** Run status changes (running ⇄ paused) as the human-input module reports them. */
-  async setStatus(run: ActiveRun | string, status: OpenRunState): Promise<void> {
+  setStatus(run: ActiveRun | string, status: OpenRunState): Promise<void> {
     const runId = typeof run === 'string' ? run : run.runId;
-    await this.commit.write(runId, () => this.state.setRunStatus(runId, status));
-    await this.emit(runId, 'run_status', { data: { status } });
+    // Status and its run_status event in one commit, queued now: a run's first item_started comes after it.
+    return this.commit.write(runId, () => this.state.setRunStatus(runId, status), this.eventAfterCommit(runId, 'run_status', { data: { status } }, now()));
   }
 
   activeRun(runId: string): ActiveRun | undefined { return this.active.get(runId); }
