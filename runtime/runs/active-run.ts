@@ -6,6 +6,7 @@ import type { PriorStep } from '../flow/item-execution.js';
 import type { ItemRecord, RunRecord } from '../store/state-store.js';
 import type { RunOutputs } from './run-outputs.js';
 import type { RunTrace } from './run-trace.js';
+import { StepCallCounter } from './step-call-counter.js';
 
 /** Pending items are read from the store a page at a time: memory stays flat in the item count. */
 const PAGE = 256;
@@ -50,7 +51,9 @@ export class ActiveRun {
   resumed = false;
   private cursor = 0;
   /** Per item, how many runs/submit each step attempt has made (implicit subflowKeys). */
-  private readonly submits = new Map<number, Map<string, number>>();
+  private readonly submits = new StepCallCounter();
+  /** Per item, how many inputs/await each step attempt has made (each call gets its own answer). */
+  readonly inputCalls = new StepCallCounter();
   private buffer: ItemRecord[] = [];
   private exhausted = false;
   private remaining: number;
@@ -75,12 +78,7 @@ export class ActiveRun {
 
   /** The 0-based count of this runs/submit among those of one step attempt of one item. */
   nextSubmit(itemIndex: number, stepId: string, attempt: number): number {
-    let steps = this.submits.get(itemIndex);
-    if (!steps) this.submits.set(itemIndex, (steps = new Map()));
-    const key = `${stepId}\u0000${attempt}`;
-    const n = steps.get(key) ?? 0;
-    steps.set(key, n + 1);
-    return n;
+    return this.submits.next(itemIndex, stepId, attempt);
   }
 
   /** Starts items until the concurrency limit is reached or nothing is pending. */
@@ -113,7 +111,8 @@ export class ActiveRun {
     this.inFlight++;
     const prior = item.status === 'pending' && !this.record.forkOf ? undefined : this.runner.priorFor(this, item.itemIndex);
     this.runner.runItem(this, item, prior).then((result) => {
-      this.submits.delete(item.itemIndex);
+      this.submits.forget(item.itemIndex);
+      this.inputCalls.forget(item.itemIndex);
       const committed = this.cancelled ? undefined : this.runner.finishItem(this, item.itemIndex, result);
       // The item no longer executes once its result is queued: its slot goes to the next item
       // now, so that item's first journal write joins this result's group commit (one commit

@@ -4,16 +4,28 @@ import { onAbort } from '../plugins/on-abort.js';
 import type { CallerContext } from '../plugins/runtime-context.js';
 import type { RunManager } from './run-manager.js';
 
-interface Waiter { schema?: unknown; resolve(value: unknown): void; reject(error: Error): void }
+type Validate = ReturnType<typeof compileUserSchema>;
+
+/** One inputs/await call waiting for its answer: the `n`-th call of one attempt of one step. */
+interface Waiter { runId: string; itemIndex: number; stepId: string; attempt: number; n: number; validate?: Validate; resolve(value: unknown): void }
 
 /**
  * Pausing an item for a human's input (`/builtin/await_input`, SDK `ctx.awaitInput`).
  * The request is journaled (step state `awaiting_input`, an event with prompt and
- * schema); the value, once sent, is journaled as an `input_received` event before the
- * step continues, so a restart while paused, or after the value arrived, loses nothing.
+ * schema); the answer, once sent, is journaled on the step (answer `n` for its n-th
+ * call, looked up by step, not in the run's events) and as an `input_received` event
+ * before the step continues, so a restart while paused, or after the answer arrived,
+ * loses nothing and a second call of one step waits for an answer of its own.
+ *
+ * `run.paused` counts the calls waiting now: one that ends without an answer (its step
+ * timed out, its server crashed and the step was retried or failed, its run was aborted)
+ * stops counting, and a run paused for it runs again.
  */
 export class HumanInputs {
-  private readonly waiters = new Map<string, Waiter>();
+  /** Per step of an item, its calls waiting, oldest first. */
+  private readonly waiters = new Map<string, Waiter[]>();
+  /** Runs this module set to `paused`: they go back to `running` when one of their calls stops waiting. */
+  private readonly pausedRuns = new Set<string>();
 
   constructor(private readonly runs: RunManager) {}
 
@@ -23,65 +35,109 @@ export class HumanInputs {
       throw new ProtocolError(ErrorCodes.InvalidParams, 'inputs/await: the calling run, item and step are unknown (send observability with run_id, item_index, step_id)');
     }
     if (!params || typeof params.prompt !== 'string') throw new ProtocolError(ErrorCodes.InvalidParams, 'inputs/await: prompt (string) is required');
-    const active = this.runs.activeRun(runId);
-    if (!active || active.cancelled) {
+    // Refused now, not when the human answers (every answer would fail to validate).
+    let validate: Validate | undefined;
+    if (params.schema !== undefined) {
+      try {
+        validate = compileUserSchema(params.schema);
+      } catch (error) {
+        throw new ProtocolError(ErrorCodes.InvalidParams, `inputs/await: schema is not a valid JSON Schema: ${(error as Error).message}`);
+      }
+    }
+    const run = this.runs.activeRun(runId);
+    if (!run || run.cancelled) {
       // A late call from a cancelled or finished run must not reopen its item.
       throw new ProtocolError(ErrorCodes.InvalidParams, `inputs/await: run ${runId} is not running (it has ended or is being cancelled)`, { runId });
     }
-    // Already answered before a restart? Then continue at once.
-    const received = this.runs.listEvents(runId).find((e) => e.type === 'input_received' && e.itemIndex === itemIndex && e.stepId === stepId);
-    if (received) return received.data?.value;
+    const attempt = caller?.attempt ?? 1;
+    const n = run.inputCalls.next(itemIndex, stepId, attempt);
+    // Answered before (a restart, a re-run attempt)? Then continue at once.
+    const answer = this.runs.storeState.listSteps(runId, itemIndex).find((s) => s.stepId === stepId)?.answers?.find((a) => a.n === n);
+    if (answer) return answer.value;
 
-    const run = active;
     const key = keyOf(runId, itemIndex, stepId);
-    const value = new Promise<unknown>((resolve, reject) => this.waiters.set(key, { schema: params.schema, resolve, reject }));
+    // Calls of an earlier attempt of this step no longer wait: that execution is over.
+    for (const old of this.waiters.get(key) ?? []) if (old.attempt < attempt) void this.stopWaiting(old, false);
+    const value = new Promise<unknown>((resolve) => {
+      const waiter: Waiter = { runId, itemIndex, stepId, attempt, n, ...(validate ? { validate } : {}), resolve };
+      this.waiters.set(key, [...(this.waiters.get(key) ?? []), waiter]);
+      run.paused++;
+      // Through onAbort: a run's paused items all wait on the run's one signal. Nothing is
+      // journaled then: the run is cancelled, or abandoned to be resumed.
+      if (caller?.signal) onAbort(caller.signal, () => { if (this.remove(waiter)) run.paused--; });
+    });
     const store = this.runs.storeState;
     await this.runs.journal(runId, () => {
       store.awaitStepInput(runId, itemIndex, stepId, { prompt: params.prompt, ...(params.schema !== undefined ? { schema: params.schema } : {}) }, new Date().toISOString());
       store.setItemStatus(runId, itemIndex, 'paused');
     });
-    await this.runs.emit(runId, 'step_awaiting_input', { itemIndex, stepId, data: { prompt: params.prompt, schema: params.schema } });
-    if (run) {
-      run.paused++;
-      // Paused when nothing else can proceed: every in-flight item waits for a human and no slot is free for more.
-      if (run.paused === run.inFlight && (run.inFlight >= run.limit || !run.hasWaitingItems)) await this.runs.setStatus(run, 'paused');
+    await this.runs.emit(runId, 'step_awaiting_input', { itemIndex, stepId, data: { prompt: params.prompt, schema: params.schema, ...(n > 0 ? { n } : {}) } });
+    // Paused when nothing else can proceed: every in-flight item waits for a human and no slot is free for more.
+    if (!run.cancelled && run.paused > 0 && run.paused === run.inFlight && (run.inFlight >= run.limit || !run.hasWaitingItems)) {
+      this.pausedRuns.add(runId);
+      await this.runs.setStatus(run, 'paused');
     }
-    // Through onAbort: a run's paused items all wait on the run's one signal.
-    if (caller?.signal) onAbort(caller.signal, () => this.waiters.delete(key));
     return value;
   }
 
   async send(runId: string, itemIndex: number, stepId: string, value: unknown): Promise<void> {
-    const key = keyOf(runId, itemIndex, stepId);
-    const waiter = this.waiters.get(key);
+    const waiter = this.waiters.get(keyOf(runId, itemIndex, stepId))?.[0];
     if (!waiter) {
       throw new ProtocolError(ErrorCodes.NotFound, `run ${runId}: item ${itemIndex} step "${stepId}" is not waiting for input`, { runId, itemIndex, stepId });
     }
-    if (waiter.schema !== undefined) {
-      const validate = compileUserSchema(waiter.schema);
-      if (!validate(value)) {
-        const issues = validationIssues(validate.errors, 'value');
-        throw new ProtocolError(ErrorCodes.InvalidInputValue,
-          `input for item ${itemIndex} step "${stepId}" does not match its schema: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-          { issues });
-      }
+    if (waiter.validate && !waiter.validate(value)) {
+      const issues = validationIssues(waiter.validate.errors, 'value');
+      throw new ProtocolError(ErrorCodes.InvalidInputValue,
+        `input for item ${itemIndex} step "${stepId}" does not match its schema: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+        { issues });
     }
-    this.waiters.delete(key);
-    const store = this.runs.storeState;
-    await this.runs.journal(runId, () => store.setItemStatus(runId, itemIndex, 'running'));
-    await this.runs.emit(runId, 'input_received', { itemIndex, stepId, data: { value } });
-    const run = this.runs.activeRun(runId);
-    if (run) {
-      const wasPaused = run.paused === run.inFlight;
-      run.paused--;
-      if (wasPaused) await this.runs.setStatus(run, 'running');
-    }
+    await this.stopWaiting(waiter, true, value);
     waiter.resolve(value);
+  }
+
+  /**
+   * A step of an item started another attempt or finished: no call of its earlier
+   * executions waits any more (it timed out, its server crashed, it was aborted).
+   */
+  stepMoved(runId: string, itemIndex: number, stepId: string): void {
+    const waiting = this.waiters.get(keyOf(runId, itemIndex, stepId));
+    if (!waiting) return;
+    for (const waiter of [...waiting]) void this.stopWaiting(waiter, false).catch(() => undefined);
   }
 
   /** A cancelled run's waiters are dropped (their items are abandoned). */
   dropRun(runId: string): void {
     for (const key of [...this.waiters.keys()]) if (key.startsWith(`${runId}\u0000`)) this.waiters.delete(key);
+    this.pausedRuns.delete(runId);
+  }
+
+  /** The call stops waiting, answered (the answer journaled) or not: the item runs again, and so does its run. */
+  private async stopWaiting(waiter: Waiter, answered: boolean, value?: unknown): Promise<void> {
+    if (!this.remove(waiter)) return;
+    const { runId, itemIndex, stepId } = waiter;
+    const run = this.runs.activeRun(runId);
+    if (run) run.paused--;
+    const store = this.runs.storeState;
+    const stillWaiting = (this.waiters.get(keyOf(runId, itemIndex, stepId))?.length ?? 0) > 0;
+    // In the same commit as the item's change: the run never shows paused while it runs.
+    const resumes = this.pausedRuns.delete(runId) && run !== undefined && !run.cancelled;
+    await this.runs.journal(runId, () => {
+      if (answered) store.answerStepInput(runId, itemIndex, stepId, waiter.n, value);
+      if (!stillWaiting) store.setItemStatus(runId, itemIndex, 'running');
+      if (resumes) store.setRunStatus(runId, 'running');
+    });
+    if (answered) await this.runs.emit(runId, 'input_received', { itemIndex, stepId, data: { value, ...(waiter.n > 0 ? { n: waiter.n } : {}) } });
+    if (resumes) await this.runs.emit(runId, 'run_status', { data: { status: 'running' } });
+  }
+
+  private remove(waiter: Waiter): boolean {
+    const key = keyOf(waiter.runId, waiter.itemIndex, waiter.stepId);
+    const waiting = this.waiters.get(key);
+    const at = waiting?.indexOf(waiter) ?? -1;
+    if (!waiting || at < 0) return false;
+    waiting.splice(at, 1);
+    if (waiting.length === 0) this.waiters.delete(key);
+    return true;
   }
 }
 

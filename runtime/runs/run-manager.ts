@@ -12,6 +12,7 @@ import type { PriorStep } from '../flow/item-execution.js';
 import { executeItem } from '../flow/item-executor.js';
 import { ActiveRun, type ItemRunner } from './active-run.js';
 import { GroupCommit } from './group-commit.js';
+import { OWN_START } from '../store/run-ownership.js';
 import { RunEventHub } from './run-events.js';
 import { toRunStatus } from './run-status.js';
 import { deferred, withTimeout, type Deferred } from './deferred.js';
@@ -58,7 +59,7 @@ const FOREIGN_END_MS = 250;
  */
 export class RunManager implements RuntimeContext, ItemRunner {
   readonly events = new RunEventHub();
-  readonly owner: RunOwner = { id: uuidv7(), pid: process.pid, host: hostname() };
+  readonly owner: RunOwner = { id: uuidv7(), pid: process.pid, host: hostname(), ...(OWN_START ? { started: OWN_START } : {}) };
   private readonly active = new Map<string, ActiveRun>();
   private readonly completions = new Map<string, Deferred<void>>();
   private readonly commit: GroupCommit;
@@ -514,6 +515,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       ...(prior ? { prior } : {}),
       journal: {
         stepStarted: (stepId, attempt) => {
+          this.inputs.stepMoved(runId, i, stepId);
           const ms = Date.now();
           stepStarts.set(stepId, ms);
           const t = isoAt(ms);
@@ -525,6 +527,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
           // Abandoned by close() (or cancelled): a step that failed because it was aborted must
           // run again when the run resumes, so its failure is not journaled.
           if (run.cancelled && result.outcome === 'failed') return;
+          this.inputs.stepMoved(runId, i, stepId);
           run.outputs?.stepDone(i, stepId);
           const ms = Date.now();
           const t = isoAt(ms);

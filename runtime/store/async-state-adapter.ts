@@ -48,6 +48,7 @@ function apply(s: StateStore, w: StoreWrite, receipt: CommitReceipt): void {
     case 'startStep': return s.startStep(w.runId, w.itemIndex, w.stepId, w.attempt, w.at);
     case 'finishStep': return s.finishStep(w.runId, w.itemIndex, w.stepId, w.attempt, w.result, w.at);
     case 'awaitStepInput': return s.awaitStepInput(w.runId, w.itemIndex, w.stepId, w.prompt, w.at);
+    case 'answerStepInput': return s.answerStepInput(w.runId, w.itemIndex, w.stepId, w.n, w.value);
     case 'appendEvent': receipt.seqs.push(s.appendEvent(w.event)); return;
   }
 }

@@ -273,15 +273,19 @@ export class MemoryStore implements BlobStore, StateStore, Store {
   // ---- step journal -----------------------------------------------------------------
 
   startStep(runId: string, itemIndex: number, stepId: string, attempt: number, at: string): void {
-    this.stepsOf(runId, itemIndex)?.set(stepId, { runId, itemIndex, stepId, attempt, state: 'running', startedAt: at });
+    const steps = this.stepsOf(runId, itemIndex);
+    if (!steps) return;
+    const answers = steps.get(stepId)?.answers;
+    steps.set(stepId, { runId, itemIndex, stepId, attempt, state: 'running', startedAt: at, ...(answers ? { answers } : {}) });
   }
 
   finishStep(runId: string, itemIndex: number, stepId: string, attempt: number, result: FlowResult, at: string): void {
     const steps = this.stepsOf(runId, itemIndex);
     if (!steps) return;
-    const startedAt = steps.get(stepId)?.startedAt ?? at;
+    const prev = steps.get(stepId);
+    const startedAt = prev?.startedAt ?? at;
     const state = result.outcome === 'success' ? 'success' : 'failed';
-    steps.set(stepId, { runId, itemIndex, stepId, attempt, state, result: copy(result), startedAt, finishedAt: at });
+    steps.set(stepId, { runId, itemIndex, stepId, attempt, state, result: copy(result), startedAt, finishedAt: at, ...(prev?.answers ? { answers: prev.answers } : {}) });
   }
 
   awaitStepInput(runId: string, itemIndex: number, stepId: string, prompt: { prompt: string; schema?: unknown }, at: string): void {
@@ -290,7 +294,14 @@ export class MemoryStore implements BlobStore, StateStore, Store {
     const prev = steps.get(stepId);
     steps.set(stepId, {
       runId, itemIndex, stepId, attempt: prev?.attempt ?? 1, state: 'awaiting_input', startedAt: prev?.startedAt ?? at, prompt: copy(prompt),
+      ...(prev?.answers ? { answers: prev.answers } : {}),
     });
+  }
+
+  answerStepInput(runId: string, itemIndex: number, stepId: string, n: number, value: unknown): void {
+    const step = this.stepsOf(runId, itemIndex)?.get(stepId);
+    if (!step) return;
+    step.answers = [...(step.answers ?? []).filter((a) => a.n !== n), { n, value: copy(value) }];
   }
 
   listSteps(runId: string, itemIndex?: number): StepRecord[] {
@@ -344,7 +355,7 @@ export class MemoryStore implements BlobStore, StateStore, Store {
   claimRun(runId: string, owner: RunOwner): boolean {
     const holder = this.owners.get(runId);
     if (holder && !mayTakeOver(holder, owner)) return false;
-    this.owners.set(runId, { id: owner.id, pid: owner.pid, host: owner.host });
+    this.owners.set(runId, { id: owner.id, pid: owner.pid, host: owner.host, ...(owner.started ? { started: owner.started } : {}) });
     return true;
   }
 

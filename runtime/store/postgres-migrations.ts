@@ -82,6 +82,17 @@ export const PG_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX run_owners_owner ON weft.run_owners (owner_id);
     `,
   },
+  {
+    // Issue 12: the config blob and working directory a run was submitted with; a step's
+    // human answers; the owner process's start time (a reused pid is not its owner).
+    version: 3,
+    name: 'run_config_step_answers_owner_start',
+    sql: `
+      ALTER TABLE weft.runs ADD COLUMN config_id text, ADD COLUMN working_directory text;
+      ALTER TABLE weft.steps ADD COLUMN answers json;
+      ALTER TABLE weft.run_owners ADD COLUMN process_start text;
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version;

@@ -16,14 +16,14 @@ interface StepRow { attempt: number; state: string; result: FlowResult | null; s
 // Columns under the names and types of SQLite's rows (JSON as text), so one set of mappers reads both.
 const RUN_COLUMNS = `SELECT r.id, r.flow_id, r.flow_name, r.flow_label, r.status, r.created_at,
     r.completed_at, r.error::text AS error_json, r.parent_run_id, r.parent_item_index, r.parent_step_id,
-    r.subflow_key, r.root_run_id, r.depth, r.max_concurrency, r.fork_of_run_id, r.fork_from_step, r.items_total, r.items_pending,
+    r.subflow_key, r.root_run_id, r.depth, r.max_concurrency, r.fork_of_run_id, r.fork_from_step, r.config_id, r.working_directory, r.items_total, r.items_pending,
     r.items_running, r.items_paused, r.items_success, r.items_failed, r.items_cancelled,
     p.overrides::text AS overrides_json, p.variables::text AS variables_json
   FROM weft.runs r LEFT JOIN weft.run_params p ON p.run_key = r.run_key`;
 const ITEM_COLUMNS = `SELECT item_index, status, input::text AS input_json, result::text AS result_json, completed_at,
     completion_seq FROM weft.items`;
 const STEP_COLUMNS = `SELECT item_index, step_id, attempt, state, result::text AS result_json, started_at,
-    finished_at, prompt::text AS prompt_json FROM weft.steps`;
+    finished_at, prompt::text AS prompt_json, answers::text AS answers_json FROM weft.steps`;
 const OPEN = `('pending', 'running', 'paused')`;
 
 /**
@@ -151,15 +151,18 @@ export class PostgresStateStore implements AsyncStateStore {
     if (key === undefined) throw new Error(`unknown run ${runId}`);
     // A compare-and-swap on the holder seen, so two claimants never both win.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const { rows } = await this.pool.query<{ owner_id: string; pid: number; host: string }>('SELECT owner_id, pid, host FROM weft.run_owners WHERE run_key = $1', [key]);
+      const { rows } = await this.pool.query<{ owner_id: string; pid: number; host: string; process_start: string | null }>(
+        'SELECT owner_id, pid, host, process_start FROM weft.run_owners WHERE run_key = $1', [key]);
       const holder = rows[0];
       let won: boolean;
       if (!holder) {
-        won = (await this.pool.query('INSERT INTO weft.run_owners (run_key, owner_id, pid, host) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [key, owner.id, owner.pid, owner.host])).rowCount === 1;
+        won = (await this.pool.query('INSERT INTO weft.run_owners (run_key, owner_id, pid, host, process_start) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
+          [key, owner.id, owner.pid, owner.host, owner.started ?? null])).rowCount === 1;
       } else {
-        if (!mayTakeOver({ id: holder.owner_id, pid: holder.pid, host: holder.host }, owner)) return false;
-        won = (await this.pool.query('UPDATE weft.run_owners SET owner_id = $1, pid = $2, host = $3, heartbeat_at = now() WHERE run_key = $4 AND owner_id = $5',
-          [owner.id, owner.pid, owner.host, key, holder.owner_id])).rowCount === 1;
+        const held: RunOwner = { id: holder.owner_id, pid: holder.pid, host: holder.host, ...(holder.process_start !== null ? { started: holder.process_start } : {}) };
+        if (!mayTakeOver(held, owner)) return false;
+        won = (await this.pool.query('UPDATE weft.run_owners SET owner_id = $1, pid = $2, host = $3, process_start = $4, heartbeat_at = now() WHERE run_key = $5 AND owner_id = $6',
+          [owner.id, owner.pid, owner.host, owner.started ?? null, key, holder.owner_id])).rowCount === 1;
       }
       if (won) return true;
     }
@@ -246,11 +249,12 @@ class BatchWriter {
         let key: number;
         try {
           const { rows } = await q(`INSERT INTO weft.runs (id, flow_id, flow_name, flow_label, status, created_at, completed_at, error,
-              parent_run_id, parent_item_index, parent_step_id, subflow_key, root_run_id, depth, max_concurrency, fork_of_run_id, fork_from_step)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING run_key`,
+              parent_run_id, parent_item_index, parent_step_id, subflow_key, root_run_id, depth, max_concurrency, fork_of_run_id, fork_from_step,
+              config_id, working_directory)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING run_key`,
           [r.runId, r.flowId, r.flowName ?? null, r.flowLabel ?? null, r.status, r.createdAt, r.completedAt ?? null, json(r.error),
             r.parentRunId ?? null, r.parentItemIndex ?? null, r.parentStepId ?? null, r.subflowKey ?? null, r.rootRunId, r.depth,
-            r.maxConcurrency ?? null, r.forkOf?.runId ?? null, r.forkOf?.fromStep ?? null]);
+            r.maxConcurrency ?? null, r.forkOf?.runId ?? null, r.forkOf?.fromStep ?? null, r.configId ?? null, r.workingDirectory ?? null]);
           key = Number(rows[0].run_key);
         } catch (error) {
           if ((error as { code?: string }).code === '23505') throw new Error(`run ${r.runId} already exists`, { cause: error });
@@ -331,6 +335,18 @@ class BatchWriter {
         await q(`INSERT INTO weft.steps (run_key, item_index, step_id, attempt, state, started_at, prompt) VALUES ($1, $2, $3, 1, 'awaiting_input', $4, $5)
           ON CONFLICT (run_key, item_index, step_id) DO UPDATE SET state = 'awaiting_input', result = NULL, finished_at = NULL, prompt = EXCLUDED.prompt`,
         [key, w.itemIndex, w.stepId, w.at, JSON.stringify(w.prompt)]);
+        return;
+      }
+      case 'answerStepInput': {
+        const key = await this.openKey(w.runId);
+        if (key === undefined) return;
+        await this.flushSteps();
+        // The answers of other calls stay; this call's replaces any earlier one.
+        await q(`UPDATE weft.steps SET answers = ((
+            SELECT COALESCE(json_agg(a), '[]'::json) FROM json_array_elements(COALESCE(answers, '[]'::json)) a WHERE (a->>'n')::int <> $4
+          )::jsonb || jsonb_build_array(jsonb_build_object('n', $4::int, 'value', $5::jsonb)))::json
+          WHERE run_key = $1 AND item_index = $2 AND step_id = $3`,
+        [key, w.itemIndex, w.stepId, w.n, JSON.stringify(w.value ?? null)]);
         return;
       }
       case 'appendEvent': {

@@ -261,7 +261,36 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'flow_error_integer_codes',
     up: upgradeStoredFlowErrors,
   },
+  {
+    // Issue 12: a run references the config blob and working directory it was submitted
+    // with (resume and fork from anywhere); a step keeps its human answers (looked up by
+    // step, not by scanning the run's events); an owner record names its process's start
+    // time (a reused pid is not its owner).
+    version: 5,
+    name: 'run_config_step_answers_owner_start',
+    sql: `
+      ALTER TABLE runs ADD COLUMN config_id TEXT;
+      ALTER TABLE runs ADD COLUMN working_directory TEXT;
+      ALTER TABLE steps ADD COLUMN answers_json TEXT;
+      ALTER TABLE run_owners ADD COLUMN process_start TEXT;
+    `,
+    up: answersFromEvents,
+  },
 ];
+
+/** The answers an earlier schema kept only as `input_received` events (one per step then: answer 0). */
+function answersFromEvents(db: Database.Database): void {
+  const batches = db.prepare<[], { run_key: number; events_json: string }>(
+    `SELECT run_key, events_json FROM event_batches WHERE events_json LIKE '%"input_received"%'`).all();
+  const answer = db.prepare('UPDATE steps SET answers_json = ? WHERE run_key = ? AND item_index = ? AND step_id = ? AND answers_json IS NULL');
+  for (const { run_key, events_json } of batches) {
+    for (const [, type, , itemIndex, stepId, , dataJson] of JSON.parse(events_json) as unknown[][]) {
+      if (type !== 'input_received' || itemIndex === null || stepId === null) continue;
+      const value = dataJson === null ? null : (JSON.parse(dataJson as string) as { value?: unknown }).value ?? null;
+      answer.run(JSON.stringify([{ n: 0, value }]), run_key, itemIndex, stepId);
+    }
+  }
+}
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 

@@ -77,6 +77,8 @@ export function toRunRecord(r: Row): RunRecord {
   if (r.overrides_json != null) run.overrides = JSON.parse(r.overrides_json as string);
   if (r.variables_json != null) run.variables = JSON.parse(r.variables_json as string);
   if (r.fork_of_run_id !== null) run.forkOf = { runId: r.fork_of_run_id as string, fromStep: r.fork_from_step as string };
+  if (r.config_id != null) run.configId = r.config_id as BlobId;
+  if (r.working_directory != null) run.workingDirectory = r.working_directory as string;
   return run;
 }
 
@@ -105,6 +107,7 @@ export function toStepRecord(runId: string, r: Row): StepRecord {
   if (r.result_json !== null) step.result = JSON.parse(r.result_json as string);
   if (r.finished_at !== null) step.finishedAt = r.finished_at as string;
   if (r.prompt_json !== null) step.prompt = JSON.parse(r.prompt_json as string);
+  if (r.answers_json != null) step.answers = JSON.parse(r.answers_json as string);
   return step;
 }
 

@@ -11,7 +11,7 @@ import { checkStoreFile, migrate } from './sqlite-migrations.js';
 import { RowStatements, toItemRecord, toRunEvent, toRunRecord, toStepRecord } from './sqlite-rows.js';
 import type { PackedEvent, PluckStatement, Row, Statement } from './sqlite-rows.js';
 import type {
-  ItemRecord, ItemState, ListRunsFilter, OpenRunState, RunEvent, RunOwner, RunRecord, StateStore, StepRecord, StepState, Store,
+  ItemRecord, ItemState, ListRunsFilter, OpenRunState, RunEvent, RunOwner, RunRecord, StateStore, StepAnswer, StepRecord, StepState, Store,
   TerminalRunState,
 } from './state-store.js';
 import { StoreError } from './store-error.js';
@@ -385,6 +385,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
           parent_run_id: run.parentRunId ?? null, parent_item_index: run.parentItemIndex ?? null, parent_step_id: run.parentStepId ?? null,
           subflow_key: run.subflowKey ?? null, root_run_id: run.rootRunId, depth: run.depth, max_concurrency: run.maxConcurrency ?? null,
           fork_of_run_id: run.forkOf?.runId ?? null, fork_from_step: run.forkOf?.fromStep ?? null,
+          config_id: run.configId ?? null, working_directory: run.workingDirectory ?? null,
         });
       } catch (error) {
         if (isConstraint(error)) throw new Error(`run ${run.runId} already exists`, { cause: error });
@@ -565,6 +566,18 @@ export class SqliteStore implements BlobStore, StateStore, Store {
     });
   }
 
+  answerStepInput(runId: string, itemIndex: number, stepId: string, n: number, value: unknown): void {
+    this.write(() => {
+      const key = this.openKey(runId);
+      if (key === undefined) return;
+      this.flushSteps();
+      const prev = this.s.stepAnswers.get(key, itemIndex, stepId) as string | null | undefined;
+      if (prev === undefined) return; // no such step
+      const answers = [...(prev ? (JSON.parse(prev) as StepAnswer[]).filter((a) => a.n !== n) : []), { n, value }];
+      this.s.setStepAnswers.run(JSON.stringify(answers), key, itemIndex, stepId);
+    });
+  }
+
   listSteps(runId: string, itemIndex?: number): StepRecord[] {
     const key = this.keyOf(runId);
     if (key === undefined) return [];
@@ -622,10 +635,10 @@ export class SqliteStore implements BlobStore, StateStore, Store {
         const holder = this.s.getOwner.get(runId);
         let won: boolean;
         if (!holder) {
-          won = this.s.insertOwner.run(runId, owner.id, owner.pid, owner.host, now).changes === 1;
+          won = this.s.insertOwner.run(runId, owner.id, owner.pid, owner.host, now, owner.started ?? null).changes === 1;
         } else {
-          if (!mayTakeOver({ id: holder.owner_id as string, pid: holder.pid as number, host: holder.host as string }, owner)) return false;
-          won = this.s.takeOwner.run(owner.id, owner.pid, owner.host, now, runId, holder.owner_id).changes === 1;
+          if (!mayTakeOver(ownerOfRow(holder), owner)) return false;
+          won = this.s.takeOwner.run(owner.id, owner.pid, owner.host, now, owner.started ?? null, runId, holder.owner_id).changes === 1;
         }
         if (won) {
           this.owners.add(owner.id);
@@ -678,7 +691,7 @@ export class SqliteStore implements BlobStore, StateStore, Store {
 
 const RUN_COLUMNS = 'SELECT r.*, p.overrides_json, p.variables_json FROM runs r LEFT JOIN run_params p ON p.run_id = r.id';
 const ITEM_COLUMNS = 'SELECT item_index, status, input_json, result_json, completed_at, completion_seq FROM items';
-const STEP_COLUMNS = 'SELECT item_index, step_id, attempt, state, result_json, started_at, finished_at, prompt_json FROM steps';
+const STEP_COLUMNS = 'SELECT item_index, step_id, attempt, state, result_json, started_at, finished_at, prompt_json, answers_json FROM steps';
 
 /** The store's fixed statements, prepared once per connection. Items, steps and events are keyed by the run's integer key. */
 function prepareStatements(db: Database.Database) {
@@ -691,9 +704,11 @@ function prepareStatements(db: Database.Database) {
     listFlows: p(`SELECT id, name, description, created_at FROM blobs WHERE type = 'flow' ORDER BY created_at DESC, rowid DESC`),
 
     insertRun: p(`INSERT INTO runs (id, flow_id, flow_name, flow_label, status, created_at, completed_at, error_json,
-        parent_run_id, parent_item_index, parent_step_id, subflow_key, root_run_id, depth, max_concurrency, fork_of_run_id, fork_from_step)
+        parent_run_id, parent_item_index, parent_step_id, subflow_key, root_run_id, depth, max_concurrency, fork_of_run_id, fork_from_step,
+        config_id, working_directory)
       VALUES (@id, @flow_id, @flow_name, @flow_label, @status, @created_at, @completed_at, @error_json,
-        @parent_run_id, @parent_item_index, @parent_step_id, @subflow_key, @root_run_id, @depth, @max_concurrency, @fork_of_run_id, @fork_from_step)`),
+        @parent_run_id, @parent_item_index, @parent_step_id, @subflow_key, @root_run_id, @depth, @max_concurrency, @fork_of_run_id, @fork_from_step,
+        @config_id, @working_directory)`),
     insertRunParams: p('INSERT INTO run_params (run_id, overrides_json, variables_json) VALUES (?, ?, ?)'),
     runKey: pluck('SELECT run_key FROM runs WHERE id = ?'),
     getRun: p(`${RUN_COLUMNS} WHERE r.id = ?`),
@@ -736,6 +751,8 @@ function prepareStatements(db: Database.Database) {
         VALUES (?, ?, ?, 1, 'awaiting_input', ?, ?)
       ON CONFLICT (run_key, item_index, step_id) DO UPDATE SET state = 'awaiting_input', result_json = NULL, finished_at = NULL,
         prompt_json = excluded.prompt_json`),
+    stepAnswers: pluck('SELECT answers_json FROM steps WHERE run_key = ? AND item_index = ? AND step_id = ?'),
+    setStepAnswers: p('UPDATE steps SET answers_json = ? WHERE run_key = ? AND item_index = ? AND step_id = ?'),
     listItemSteps: p(`${STEP_COLUMNS} WHERE run_key = ? AND item_index = ? ORDER BY step_id`),
     listSteps: p(`${STEP_COLUMNS} WHERE run_key = ? ORDER BY item_index, step_id`),
 
@@ -745,11 +762,16 @@ function prepareStatements(db: Database.Database) {
     listEventBatches: pluck(`SELECT events_json FROM event_batches WHERE run_key = @run AND first_seq >= COALESCE(
         (SELECT MAX(first_seq) FROM event_batches WHERE run_key = @run AND first_seq <= @since), 0) ORDER BY first_seq`),
 
-    getOwner: p('SELECT owner_id, pid, host FROM run_owners WHERE run_id = ?'),
-    insertOwner: p('INSERT INTO run_owners (run_id, owner_id, pid, host, heartbeat_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING'),
-    takeOwner: p('UPDATE run_owners SET owner_id = ?, pid = ?, host = ?, heartbeat_at = ? WHERE run_id = ? AND owner_id = ?'),
+    getOwner: p('SELECT owner_id, pid, host, process_start FROM run_owners WHERE run_id = ?'),
+    insertOwner: p(`INSERT INTO run_owners (run_id, owner_id, pid, host, heartbeat_at, process_start) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (run_id) DO NOTHING`),
+    takeOwner: p('UPDATE run_owners SET owner_id = ?, pid = ?, host = ?, heartbeat_at = ?, process_start = ? WHERE run_id = ? AND owner_id = ?'),
     releaseOwner: p('DELETE FROM run_owners WHERE owner_id = ?'),
   };
+}
+
+function ownerOfRow(r: Row): RunOwner {
+  return { id: r.owner_id as string, pid: r.pid as number, host: r.host as string, ...(r.process_start !== null ? { started: r.process_start as string } : {}) };
 }
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));

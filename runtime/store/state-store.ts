@@ -30,6 +30,12 @@ export interface RunRecord {
   variables?: Record<string, unknown>;
   /** Fork: the run whose journaled step results seed this one, and from which step on they are redone. */
   forkOf?: { runId: string; fromStep: string };
+  /**
+   * What the run needs to continue anywhere: the config (plugins, routes) it was submitted
+   * with, as a content-addressed blob, and the working directory its servers ran in.
+   */
+  configId?: BlobId;
+  workingDirectory?: string;
   items: ItemCounts;
 }
 
@@ -56,7 +62,11 @@ export interface StepRecord {
   finishedAt?: string;
   /** For `awaiting_input`: what the human is asked for. */
   prompt?: { prompt: string; schema?: unknown };
+  /** Human answers given to this step, the n-th `awaitInput` call of the step getting answer `n`. */
+  answers?: StepAnswer[];
 }
+
+export interface StepAnswer { n: number; value: unknown }
 
 export type RunEventType =
   | 'run_created' | 'run_status'
@@ -155,6 +165,8 @@ export interface StateStore {
   startStep(runId: string, itemIndex: number, stepId: string, attempt: number, at: string): void;
   finishStep(runId: string, itemIndex: number, stepId: string, attempt: number, result: FlowResult, at: string): void;
   awaitStepInput(runId: string, itemIndex: number, stepId: string, prompt: { prompt: string; schema?: unknown }, at: string): void;
+  /** Records the answer to the step's `n`-th input request (kept across attempts, so a re-run gets it again). */
+  answerStepInput(runId: string, itemIndex: number, stepId: string, n: number, value: unknown): void;
   listSteps(runId: string, itemIndex?: number): StepRecord[];
 
   // events
@@ -170,7 +182,11 @@ export interface StateStore {
   close(): void;
 }
 
-/** A runtime process: `id` unique per process; `pid` lets another process on the host tell if it is alive. */
-export interface RunOwner { id: string; pid: number; host: string }
+/**
+ * A runtime process: `id` unique per process; `pid` and `started` (the process's start
+ * time as the host's kernel counts it) let another process on the host tell whether it is
+ * still alive, even when its pid has been reused (a container restart as PID 1).
+ */
+export interface RunOwner { id: string; pid: number; host: string; started?: string }
 
 export interface Store { blobs: BlobStore; state: StateStore; close(): void; readonly location: string }

@@ -14,6 +14,7 @@ export type StoreWrite =
   | { op: 'startStep'; runId: string; itemIndex: number; stepId: string; attempt: number; at: string }
   | { op: 'finishStep'; runId: string; itemIndex: number; stepId: string; attempt: number; result: FlowResult; at: string }
   | { op: 'awaitStepInput'; runId: string; itemIndex: number; stepId: string; prompt: { prompt: string; schema?: unknown }; at: string }
+  | { op: 'answerStepInput'; runId: string; itemIndex: number; stepId: string; n: number; value: unknown }
   | { op: 'appendEvent'; event: Omit<RunEvent, 'seq'> };
 
 /**
@@ -45,6 +46,9 @@ export class StoreBatch {
   }
   awaitStepInput(runId: string, itemIndex: number, stepId: string, prompt: { prompt: string; schema?: unknown }, at: string): this {
     return this.push({ op: 'awaitStepInput', runId, itemIndex, stepId, prompt, at });
+  }
+  answerStepInput(runId: string, itemIndex: number, stepId: string, n: number, value: unknown): this {
+    return this.push({ op: 'answerStepInput', runId, itemIndex, stepId, n, value });
   }
   appendEvent(event: Omit<RunEvent, 'seq'>): this { return this.push({ op: 'appendEvent', event }); }
 

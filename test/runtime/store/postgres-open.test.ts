@@ -55,8 +55,10 @@ describe.skipIf(!postgresAvailable)('PostgreSQL: connecting, migrations, blobs',
       expect((await store.blobs.getBlob(flowId))?.data).toEqual({ name: 'kept', steps: [] });
       const versions = await cluster.sql('SELECT version FROM weft.schema_migrations ORDER BY version', databaseOf(url));
       expect(versions.rows.map((r) => r.version)).toEqual(PG_MIGRATIONS.map((m) => m.version));
-      await store.state.commit(new StoreBatch().createRun(runRecord('r', { flowId })).addItems('r', 0, [1]));
-      expect((await store.state.getRun('r'))?.items.total).toBe(1);
+      await store.state.commit(new StoreBatch().createRun(runRecord('r', { flowId, configId: flowId, workingDirectory: '/w' })).addItems('r', 0, [1]));
+      expect(await store.state.getRun('r')).toMatchObject({ items: { total: 1 }, configId: flowId, workingDirectory: '/w' });
+      await store.state.commit(new StoreBatch().startStep('r', 0, 's', 1, 't').answerStepInput('r', 0, 's', 0, { ok: 1 }));
+      expect((await store.state.listSteps('r', 0))[0].answers).toEqual([{ n: 0, value: { ok: 1 } }]);
     } finally {
       await store.close();
     }

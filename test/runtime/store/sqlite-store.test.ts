@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { failure, success } from '../../../protocol/index.js';
+import { failure, success, type BlobId } from '../../../protocol/index.js';
 import { openStore, pathOfDatabaseUrl } from '../../../runtime/store/open-store.js';
 import { MIGRATIONS, SCHEMA_VERSION, WEFT_APPLICATION_ID } from '../../../runtime/store/sqlite-migrations.js';
 import { SqliteStore } from '../../../runtime/store/sqlite-store.js';
@@ -15,6 +15,21 @@ import { StoreError } from '../../../runtime/store/store-error.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { asyncStore } from '../../../runtime/store/async-state-adapter.js';
 import { describeStore, runRecord } from './store-contract.js';
+
+/** A store file as weft's schema `version` left it (its migrations applied, nothing later). */
+function schemaFile(path: string, version: number): Database.Database {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE weft_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  db.pragma(`application_id = ${WEFT_APPLICATION_ID}`);
+  for (const m of MIGRATIONS.filter((m) => m.version <= version)) {
+    if (m.sql) db.exec(m.sql);
+    m.up?.(db);
+    db.prepare('INSERT INTO weft_schema VALUES (?, ?, ?)').run(m.version, m.name, '2024-01-01T00:00:00.000Z');
+  }
+  db.pragma(`user_version = ${version}`);
+  return db;
+}
 import { describeTransactions } from './transaction-contract.js';
 
 const dir = tempDir('weft-sqlite-store-');
@@ -129,15 +144,7 @@ describe('SqliteStore', () => {
 
   it('migrates a schema v3 file\'s string error codes to integer codes with the kind beside them, and leaves successes alone', () => {
     const path = freshPath();
-    const v3 = new Database(path);
-    v3.pragma('journal_mode = WAL');
-    v3.exec('CREATE TABLE weft_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-    v3.pragma(`application_id = ${WEFT_APPLICATION_ID}`);
-    for (const m of MIGRATIONS.filter((m) => m.version <= 3)) {
-      v3.exec(m.sql!);
-      v3.prepare('INSERT INTO weft_schema VALUES (?, ?, ?)').run(m.version, m.name, '2024-01-01T00:00:00.000Z');
-    }
-    v3.pragma('user_version = 3');
+    const v3 = schemaFile(path, 3);
     const old = (code: unknown, message: string, data?: unknown) => JSON.stringify({ outcome: 'failed', error: { code, message, ...(data ? { data } : {}) } });
     // A success whose value merely looks like an error must come through byte for byte.
     const lookalike = JSON.stringify(success({ error: { code: 'TIMEOUT', message: 'user data' } }));
@@ -168,6 +175,32 @@ describe('SqliteStore', () => {
         { outcome: 'failed', error: { code: 1, kind: 'EXPRESSION_FAILURE', message: 'Path $.a not found' } },
         { outcome: 'success' },
       ]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('migrates a schema v4 file: a step answered before keeps its answer (from its input_received event), runs gain config and working directory', () => {
+    const path = freshPath();
+    const v4 = schemaFile(path, 4);
+    v4.exec(`INSERT INTO runs (run_key, id, flow_id, status, created_at, root_run_id, depth, items_total, items_running)
+      VALUES (1, 'r', 'sha256:${'a'.repeat(64)}', 'running', 'a', 'r', 0, 2, 2)`);
+    v4.exec(`INSERT INTO items (run_key, item_index, status, input_json) VALUES (1, 0, 'running', '1'), (1, 1, 'paused', '2')`);
+    v4.exec(`INSERT INTO steps (run_key, item_index, step_id, attempt, state, started_at, prompt_json) VALUES
+      (1, 0, 'ask', 1, 'awaiting_input', 't', '{"prompt":"ok?"}'), (1, 1, 'ask', 1, 'awaiting_input', 't', '{"prompt":"ok?"}')`);
+    const events = [[1, 'step_awaiting_input', 'b', 0, 'ask', null, JSON.stringify({ prompt: 'ok?' })],
+      [2, 'step_awaiting_input', 'b', 1, 'ask', null, JSON.stringify({ prompt: 'ok?' })],
+      [3, 'input_received', 'c', 0, 'ask', null, JSON.stringify({ value: { approved: true } })]];
+    v4.prepare('INSERT INTO event_batches VALUES (1, 1, 3, ?)').run(JSON.stringify(events));
+    v4.exec(`INSERT INTO run_owners (run_id, owner_id, pid, host, heartbeat_at) VALUES ('r', 'o', 1, 'h', 't')`);
+    v4.close();
+
+    const store = openAt(path);
+    try {
+      expect(store.listSteps('r').map((s) => s.answers)).toEqual([[{ n: 0, value: { approved: true } }], undefined]);
+      expect(store.getRun('r')).not.toHaveProperty('configId');
+      store.createRun(runRecord('r2', { configId: `sha256:${'b'.repeat(64)}` as BlobId, workingDirectory: '/w' }));
+      expect(store.getRun('r2')).toMatchObject({ configId: `sha256:${'b'.repeat(64)}`, workingDirectory: '/w' });
     } finally {
       store.close();
     }

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -126,7 +127,7 @@ export function describeStore(name: string, open: () => Promise<AsyncStore>, _ca
         const run = runRecord('r1', {
           flowName: 'etl', flowLabel: 'nightly', parentRunId: 'p', parentItemIndex: 3, parentStepId: 'fan', subflowKey: 'k',
           rootRunId: 'p', depth: 1, maxConcurrency: 4, overrides: { s1: { value: { input: 1 } } }, variables: { region: 'eu' },
-          forkOf: { runId: 'src', fromStep: 's2' }, items: { ...ZERO, total: 99 },
+          forkOf: { runId: 'src', fromStep: 's2' }, configId: FLOW, workingDirectory: '/srv/flows', items: { ...ZERO, total: 99 },
         });
         await st.createRun(run);
         expect(await st.getRun('r1')).toEqual({ ...run, items: ZERO });
@@ -413,6 +414,20 @@ export function describeStore(name: string, open: () => Promise<AsyncStore>, _ca
         });
       });
 
+      it('keeps a step\'s human answers by call number, through a restart of the step and its finish', async () => {
+        await st.startStep('r', 0, 'approve', 1, 't1');
+        await st.awaitStepInput('r', 0, 'approve', { prompt: 'first?' }, 't2');
+        await st.answerStepInput('r', 0, 'approve', 0, { ok: true });
+        await st.awaitStepInput('r', 0, 'approve', { prompt: 'second?' }, 't3');
+        await st.answerStepInput('r', 0, 'approve', 1, null);
+        await st.startStep('r', 0, 'approve', 2, 't4'); // re-run after a crash: the answers stay
+        expect((await st.listSteps('r', 0))[0].answers).toEqual([{ n: 0, value: { ok: true } }, { n: 1, value: null }]);
+        await st.answerStepInput('r', 0, 'approve', 1, 'again'); // answered again: replaces
+        await st.finishStep('r', 0, 'approve', 2, success({ value: 1 }), 't5');
+        expect((await st.listSteps('r', 0))[0]).toMatchObject({ state: 'success', answers: [{ n: 0, value: { ok: true } }, { n: 1, value: 'again' }] });
+        expect((await st.listSteps('r', 1))).toEqual([]);
+      });
+
       it('lists the steps of one item, or of the whole run by item then step id', async () => {
         await st.startStep('r', 1, 'b', 1, 't');
         await st.startStep('r', 0, 'c', 1, 't');
@@ -562,6 +577,32 @@ export function describeStore(name: string, open: () => Promise<AsyncStore>, _ca
         expect(await st.claimRun('r', me)).toBe(true);
         expect(await st.claimRun('r', gone)).toBe(false);
         await st.releaseRuns(me.id);
+        expect(await st.claimRun('r', { ...me, id: 'owner-b' })).toBe(true);
+      });
+
+      it('takes over a run whose holder had this pid but another start (a restarted container\'s PID 1), not one of this process', async () => {
+        expect(await st.claimRun('r', { ...me, id: 'before-restart', started: 'an earlier start' })).toBe(true);
+        expect(await st.claimRun('r', { ...me, id: 'same-process' })).toBe(false); // no start recorded: cannot tell, so alive
+        expect(await st.claimRun('r', { ...me, id: 'after-restart', started: 'this start' })).toBe(true);
+        expect(await st.claimRun('r', { ...me, id: 'sibling', started: 'this start' })).toBe(false);
+      });
+
+      it('takes over a run whose holder\'s pid now names a process started later', async () => {
+        const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+        try {
+          expect(await st.claimRun('r', { id: 'reused', pid: other.pid!, host: hostname(), started: '1' })).toBe(true);
+          expect(await st.claimRun('r', { ...me, id: 'owner-b' })).toBe(true);
+        } finally {
+          other.kill('SIGKILL');
+        }
+      });
+
+      it('takes over a run whose holder was killed and not yet reaped (a zombie)', async () => {
+        const killed = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+        const pid = killed.pid!;
+        expect(await st.claimRun('r', { id: 'killed', pid, host: hostname() })).toBe(true);
+        process.kill(pid, 'SIGKILL'); // its exit is not reaped until this process's loop turns
+        for (let i = 0; i < 200 && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'); i++) spawnSync('sleep', ['0.01']);
         expect(await st.claimRun('r', { ...me, id: 'owner-b' })).toBe(true);
       });
 
