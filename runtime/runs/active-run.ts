@@ -21,7 +21,7 @@ export interface ItemRunner {
   /** Called when the run's item pump hits an infrastructure error (e.g. the store is full). */
   failRun(run: ActiveRun, error: Error): void;
   loadPending(runId: string, fromIndex: number, limit: number): ItemRecord[];
-  priorFor(run: ActiveRun, itemIndex: number): ReadonlyMap<string, PriorStep> | undefined;
+  priorFor(run: ActiveRun, item: ItemRecord): ReadonlyMap<string, PriorStep> | undefined;
 }
 
 /**
@@ -109,7 +109,7 @@ export class ActiveRun {
 
   private start(item: ItemRecord): void {
     this.inFlight++;
-    const prior = item.status === 'pending' && !this.record.forkOf ? undefined : this.runner.priorFor(this, item.itemIndex);
+    const prior = item.status === 'pending' && !this.record.forkOf ? undefined : this.runner.priorFor(this, item);
     this.runner.runItem(this, item, prior).then((result) => {
       this.submits.forget(item.itemIndex);
       this.inputCalls.forget(item.itemIndex);

@@ -20,6 +20,7 @@ import { isoAt, isoNow } from './iso-now.js';
 import { newRunRecord } from './new-run-record.js';
 import { checkSubmitParams, normalizeOrder, timeoutMs } from './submit-params.js';
 import { FlowCache } from './flow-cache.js';
+import { forkReuse } from './fork-reuse.js';
 import { HumanInputs } from './human-inputs.js';
 import { DEFAULT_OUTPUT_LIMITS, RunOutputs } from './run-outputs.js';
 import type { OutputLimits } from './run-outputs.js';
@@ -473,15 +474,10 @@ export class RunManager implements RuntimeContext, ItemRunner {
     return this.state.listItems(runId, { fromIndex, limit, statuses: ['pending'] });
   }
 
-  priorFor(run: ActiveRun, itemIndex: number): ReadonlyMap<string, PriorStep> | undefined {
+  priorFor(run: ActiveRun, item: ItemRecord): ReadonlyMap<string, PriorStep> | undefined {
+    const itemIndex = item.itemIndex;
     const prior = new Map<string, PriorStep>();
-    const fork = run.record.forkOf;
-    if (fork) {
-      for (const s of this.state.listSteps(fork.runId, itemIndex)) {
-        if (run.forkRedo?.has(s.stepId) || !s.result) continue;
-        prior.set(s.stepId, { result: s.result, lastAttempt: 0 });
-      }
-    }
+    if (run.record.forkOf) forkReuse(this.state, run.record.forkOf, run.forkRedo, item, prior);
     for (const s of this.state.listSteps(run.runId, itemIndex)) {
       const finished = (s.state === 'success' || s.state === 'failed') && s.result;
       prior.set(s.stepId, finished ? { result: s.result, lastAttempt: s.attempt } : { lastAttempt: s.attempt });
