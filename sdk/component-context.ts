@@ -106,7 +106,7 @@ export class ExecutionContext implements ComponentContext {
 
   async getBlob<T = unknown>(id: string): Promise<T> {
     const result = await this.call(BlobsGet, { blob_id: id });
-    if (result.blob_type === 'binary' && typeof result.data === 'string') return new Uint8Array(Buffer.from(result.data, 'base64')) as T;
+    if ((result.encoding === 'base64' || result.blob_type === 'binary') && typeof result.data === 'string') return new Uint8Array(Buffer.from(result.data, 'base64')) as T;
     return result.data as T;
   }
 

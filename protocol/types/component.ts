@@ -36,7 +36,12 @@ export interface ComponentExecuteResult { output: unknown }
 export interface PutBlobParams { data: unknown; blob_type: 'data' | 'flow' | 'binary'; observability?: ObservabilityContext }
 export interface PutBlobResult { blob_id: string }
 export interface GetBlobParams { blob_id: string; observability?: ObservabilityContext }
-export interface GetBlobResult { data: unknown; blob_type: 'data' | 'flow' | 'binary' }
+/**
+ * A binary blob is answered as `blob_type: 'data'` with `encoding: 'base64'`: Stepflow's
+ * SDK decodes `blob_type` as a closed enum (data, flow) and drops an answer naming
+ * `binary`, so it sees a base64 string. (`binary` is still accepted from older runtimes.)
+ */
+export interface GetBlobResult { data: unknown; blob_type: 'data' | 'flow' | 'binary'; encoding?: 'base64' }
 
 /** weft extension (issue 7): a component asks the runtime for a human's input and waits. */
 export interface AwaitInputParams { prompt: string; schema?: unknown; observability?: ObservabilityContext }

@@ -5,7 +5,7 @@ import {
   BlobsGet, BlobsPut, ErrorCodes, InputsAwait, ProtocolError, RunsGet, RunsSubmit,
   formatValidationError, validationIssues, validatorFor,
 } from '../../protocol/index.js';
-import type { ObservabilityContext } from '../../protocol/index.js';
+import type { GetBlobResult, ObservabilityContext } from '../../protocol/index.js';
 import type { DirectHandler } from '../../protocol/direct-requests.js';
 import { parentOf } from '../telemetry/span-ids.js';
 import { activeTracer } from '../telemetry/tracer.js';
@@ -27,11 +27,12 @@ export function runtimeCallbacks(runtime: RuntimeContext, served?: ServedExecuti
   return new Map([
     [BlobsPut.method, handler(BlobsPut, 'PutBlobParams', async (p, caller) =>
       ({ blob_id: await runtime.putBlob(p.blob_type === 'binary' ? bytesFromWire(p.data) : p.data, p.blob_type, caller) }))],
-    [BlobsGet.method, handler(BlobsGet, 'GetBlobParams', async (p, caller) => {
+    [BlobsGet.method, handler(BlobsGet, 'GetBlobParams', async (p, caller): Promise<GetBlobResult> => {
       const blob = await runtime.getBlob(p.blob_id, caller);
-      // JSON has no bytes: binary blobs travel as base64 strings both ways (the SDK does the same).
-      const data = blob.blobType === 'binary' ? Buffer.from(blob.data as Uint8Array).toString('base64') : blob.data;
-      return { data, blob_type: blob.blobType };
+      // JSON has no bytes: binary blobs travel as base64 strings both ways (the SDK does the same),
+      // typed `data` with `encoding: base64` since Stepflow's SDK knows no `binary` blob type.
+      if (blob.blobType !== 'binary') return { data: blob.data, blob_type: blob.blobType };
+      return { data: Buffer.from(blob.data as Uint8Array).toString('base64'), blob_type: 'data', encoding: 'base64' };
     })],
     [RunsSubmit.method, handler(RunsSubmit, 'SubmitRunParams', (p, caller) => runtime.submitRun(p, caller))],
     [RunsGet.method, handler(RunsGet, 'GetRunParams', (p, caller) => runtime.getRun(p, caller))],

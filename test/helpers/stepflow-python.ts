@@ -36,14 +36,14 @@ export function stepflowPython(): { python: string } | { skip: string } {
   return found;
 }
 
-/** A config routing `/py/{component}` to test/fixtures/servers/stepflow_sdk_server.py on the real SDK. */
-export function stepflowSdkConfig(python: string, extraEnv: Record<string, string> = {}): WeftConfig {
+/** A config routing `/py/{component}` to a server in test/fixtures/servers (stepflow_sdk_server.py) on the real SDK. */
+export function stepflowSdkConfig(python: string, extraEnv: Record<string, string> = {}, script = 'stepflow_sdk_server.py'): WeftConfig {
   return {
     workingDirectory: SERVERS_DIR,
     plugins: {
       builtin: { type: 'builtin' },
       py: {
-        type: 'stepflow', transport: 'stdio', command: python, args: ['stepflow_sdk_server.py'],
+        type: 'stepflow', transport: 'stdio', command: python, args: [script],
         env: { PYTHONPATH: `${STEPFLOW_PY}/src:${STEPFLOW_PY}/otel-shim`, ...extraEnv },
       },
     },
