@@ -47,7 +47,9 @@ describe('human input is exact (real SDK server, SQLite store)', () => {
     expect(rt.resumed).toEqual([run.id]);
     // The re-run step asks both again: the first is answered from the journal, the second waits.
     await until(() => awaiting(rt, run.id) === 3, 20_000, 'the second question, asked again');
-    expect((await rt.runs.get({ runId: run.id })).status).toBe('paused');
+    // The run turns paused in the commit after the question's event: wait for it, then check nothing runs.
+    await until(() => rt.store.state.getRun(run.id)?.status === 'paused', 20_000, 'the run paused on the second question');
+    expect(rt.store.state.getRun(run.id)!.items).toMatchObject({ paused: 1, running: 0 });
     await rt.sendInput(run.id, 0, 'ask', 'second');
     const done = await rt.getRun(run.id).wait();
     expect(done.results?.[0]?.result).toMatchObject({ outcome: 'success', value: { answers: ['first', 'second'] } });
