@@ -18,11 +18,11 @@ export type CallbackHandler = DirectHandler;
 /**
  * A component server's calls back into the runtime (blobs/*, runs/*, inputs/await) by
  * method, answered through `runtime`. Params are validated against schemas/protocol.json
- * when it has a $def for them (-32602 naming the path); ProtocolErrors go back with their
+ * when it has a $def for them (-32602 naming the path; runs/submit's by the runtime); ProtocolErrors go back with their
  * own code; anything else becomes -32000.
  */
 export function runtimeCallbacks(runtime: RuntimeContext, served?: ServedExecutions): Map<string, CallbackHandler> {
-  const handler = <P, R>(type: RequestType<P, R, void>, def: string, answer: (params: P, caller: CallerContext) => Promise<R>) =>
+  const handler = <P, R>(type: RequestType<P, R, void>, def: string | undefined, answer: (params: P, caller: CallerContext) => Promise<R>) =>
     callbackHandler(type, def, answer, served);
   return new Map([
     [BlobsPut.method, handler(BlobsPut, 'PutBlobParams', async (p, caller) =>
@@ -34,7 +34,8 @@ export function runtimeCallbacks(runtime: RuntimeContext, served?: ServedExecuti
       if (blob.blobType !== 'binary') return { data: blob.data, blob_type: blob.blobType };
       return { data: Buffer.from(blob.data as Uint8Array).toString('base64'), blob_type: 'data', encoding: 'base64' };
     })],
-    [RunsSubmit.method, handler(RunsSubmit, 'SubmitRunParams', (p, caller) => runtime.submitRun(p, caller))],
+    // Checked once, by the runtime against the same $def (checkSubmitParams), for the wire and the embedding API alike.
+    [RunsSubmit.method, handler(RunsSubmit, undefined, (p, caller) => runtime.submitRun(p, caller))],
     [RunsGet.method, handler(RunsGet, 'GetRunParams', (p, caller) => runtime.getRun(p, caller))],
     [InputsAwait.method, handler(InputsAwait, 'AwaitInputParams', async (p, caller) =>
       ({ value: await runtime.awaitInput(p, caller) }))],
@@ -56,11 +57,11 @@ function bytesFromWire(data: unknown): Uint8Array {
 }
 
 function callbackHandler<P, R>(
-  type: RequestType<P, R, void>, def: string, answer: (params: P, caller: CallerContext) => Promise<R>, served: ServedExecutions | undefined,
+  type: RequestType<P, R, void>, def: string | undefined, answer: (params: P, caller: CallerContext) => Promise<R>, served: ServedExecutions | undefined,
 ): CallbackHandler {
   const method = type.method;
   return async (params: unknown, token: CancellationToken): Promise<R> => {
-    const validate = protocolValidator(def);
+    const validate = def ? protocolValidator(def) : undefined;
     if (validate && !validate(params)) {
       const detail = formatValidationError(undefined, validationIssues(validate.errors, 'params'));
       throw new ProtocolError(ErrorCodes.InvalidParams, `Invalid parameters for ${method}: ${detail}`);

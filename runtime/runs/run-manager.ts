@@ -210,6 +210,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
     this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
     this.start(record, loaded, options.trace ?? caller?.trace, parent ? this.active.get(parent.runId)?.trace?.traceId : undefined);
     if (p.wait) return this.waitAndGet(record.runId, p.timeoutSecs, true);
+    // Answered once the run is started and that is committed: `running`, as the seed's diagram shows.
+    await this.durable();
     return toRunStatus(this.state.getRun(record.runId)!);
   }
 

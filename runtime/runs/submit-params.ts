@@ -1,5 +1,5 @@
 import type { BlobId, SubmitRunParams } from '../../protocol/index.js';
-import { ErrorCodes, ProtocolError, normalizeBlobId } from '../../protocol/index.js';
+import { ErrorCodes, ProtocolError, formatValidationError, normalizeBlobId, validationIssues, validatorFor } from '../../protocol/index.js';
 
 function isIterable(value: unknown): value is Iterable<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
@@ -21,20 +21,22 @@ export interface CheckedSubmit {
   variables?: Record<string, unknown>; timeoutSecs?: number; subflowKey?: string; flowLabel?: string;
 }
 
-/** Checks runs/submit params (the wire's and the embedding API's), naming the field at fault. */
+/**
+ * Checks runs/submit params, the wire's and the embedding API's, once, against
+ * schemas/protocol.json#/$defs/SubmitRunParams: the schema is the one statement of what
+ * is valid (the stdio callback does not check them again), and the error names the field.
+ */
 export function checkSubmitParams(p: SubmitRunParams): CheckedSubmit {
   const bad = (msg: string) => new ProtocolError(ErrorCodes.InvalidParams, `runs/submit: ${msg}`);
   if (!p || typeof p !== 'object') throw bad('params must be an object');
-  const flowId = normalizeBlobId(p.flowId);
-  if (!flowId) throw bad(`flowId must be a blob id ("sha256:<64 hex>" or 64 hex), got ${JSON.stringify(p.flowId)}`);
-  // JSON carries arrays; the embedding API may pass any iterable (e.g. a generator over a file).
-  if (!Array.isArray(p.inputs) && !isIterable(p.inputs)) throw bad('inputs must be an array (one element per item)');
+  // JSON carries arrays; the embedding API may pass any iterable (e.g. a generator over a file), which the schema cannot see.
+  const validate = validatorFor('protocol', 'SubmitRunParams');
+  if (!validate(Array.isArray(p.inputs) || !isIterable(p.inputs) ? p : { ...p, inputs: [] })) {
+    throw bad(formatValidationError(undefined, validationIssues(validate.errors, 'params')).replace(/\n/g, '; '));
+  }
   const mc = p.maxConcurrency;
-  if (mc !== undefined && mc !== null && (!Number.isInteger(mc) || mc < 1)) throw bad(`maxConcurrency must be a positive integer, got ${JSON.stringify(mc)}`);
-  if (p.variables !== undefined && p.variables !== null && (typeof p.variables !== 'object' || Array.isArray(p.variables))) throw bad('variables must be an object');
-  if (p.timeoutSecs !== undefined && p.timeoutSecs !== null && !(typeof p.timeoutSecs === 'number' && p.timeoutSecs >= 0)) throw bad('timeoutSecs must be a non-negative number');
   return {
-    flowId,
+    flowId: normalizeBlobId(p.flowId)!, // the schema's pattern admits only ids it normalizes
     inputs: p.inputs,
     wait: p.wait === true,
     ...(mc ? { maxConcurrency: mc } : {}),

@@ -8,11 +8,11 @@ export interface Requirement { id: string; says: string; file: string; test: str
 export const REQUIREMENTS: Requirement[] = [
   // Seed 001: runs/submit and runs/get
   { id: 'SEED-SUBMIT-WAIT', says: 'runs/submit with wait=true returns the final RunStatus with results', file: 'test/e2e/seed-runs.test.ts', test: 'submit with wait: true returns the final status with results by index' },
-  { id: 'SEED-SUBMIT-NOWAIT', says: 'runs/submit with wait=false returns at once (status running/pending)', file: 'test/e2e/seed-runs.test.ts', test: 'submit with wait: false returns at once, pending or running, without results' },
+  { id: 'SEED-SUBMIT-NOWAIT', says: 'runs/submit with wait=false returns at once, status running', file: 'test/e2e/seed-runs.test.ts', test: 'submit with wait: false returns at once, running, without results' },
   { id: 'SEED-GET-WAIT', says: 'runs/get with wait=true waits for completion and returns results when asked', file: 'test/e2e/seed-runs.test.ts', test: 'runs/get with wait and includeResults returns the same final shape for that run' },
   { id: 'SEED-GET-NORESULTS', says: 'includeResults defaults to false', file: 'test/e2e/seed-runs.test.ts', test: 'runs/get without includeResults has no results key' },
   { id: 'SEED-RESULT-ORDER', says: 'resultOrder byIndex (default) or byCompletion', file: 'test/runtime/runs/run-manager.test.ts', test: 'orders results by index or by completion' },
-  { id: 'SDK-RESULT-ORDER', says: "Stepflow's SDK sends by_index / by_completion", file: 'test/e2e/seed-runs.test.ts', test: "accepts Stepflow's snake_case resultOrder" },
+  { id: 'SDK-RESULT-ORDER', says: "Stepflow's SDK sends by_index / by_completion", file: 'test/e2e/seed-runs.test.ts', test: "accepts Stepflow's snake_case resultOrder: by completion, item 1 (answered first) before item 0" },
   { id: 'SEED-OVERRIDES', says: 'overrides apply to the submitted run', file: 'test/runtime/runs/run-manager.test.ts', test: 'applies merge_patch and json_patch overrides to a step, in both accepted shapes' },
   { id: 'SEED-STATUS-FAILED', says: 'status failed when any item failed; counters per status', file: 'test/runtime/runs/run-manager.test.ts', test: 'runs every item to the end when some fail, and reports the run failed' },
   { id: 'SEED-SUBWORKFLOW', says: 'a component orchestrates sub-workflows (nested runs) without deadlock', file: 'test/runtime/runs/run-manager.test.ts', test: 'nests runs three levels deep with maxConcurrency 1 everywhere and one server process, without deadlock' },

@@ -32,6 +32,7 @@ const METHOD_DEFS: Record<string, { params: string; result?: string }> = {
   'outputs/taken': { params: 'OutputsTakenParams' },
 };
 
+const FLOW_ID = `sha256:${'b'.repeat(64)}`;
 const schema = JSON.parse(readFileSync(join(packageRoot(), 'schemas', 'protocol.json'), 'utf8')) as { $defs: Record<string, unknown> };
 
 function declaredMethods(): string[] {
@@ -119,7 +120,7 @@ describe('schemas/protocol.json', () => {
 
   it('accepts null for the optional fields of inputs', () => {
     expect(check('SubmitRunParams', {
-      flowId: 'f', inputs: [], wait: null, maxConcurrency: null, overrides: null, variables: null,
+      flowId: FLOW_ID, inputs: [], wait: null, maxConcurrency: null, overrides: null, variables: null,
       timeoutSecs: null, observability: null, subflowKey: null, flowLabel: null,
     })).toEqual([]);
     expect(check('GetRunParams', { runId: 'r', wait: null, includeResults: null, resultOrder: null, timeoutSecs: null, observability: null })).toEqual([]);
@@ -131,8 +132,8 @@ describe('schemas/protocol.json', () => {
   it('accepts resultOrder in both spellings, and overrides wrapped in {steps}', () => {
     for (const order of ['byIndex', 'byCompletion', 'by_index', 'by_completion']) expect(check('GetRunParams', { runId: 'r', resultOrder: order })).toEqual([]);
     expect(check('GetRunParams', { runId: 'r', resultOrder: 'BY_INDEX' })).not.toEqual([]);
-    expect(check('SubmitRunParams', { flowId: 'f', inputs: [], overrides: { steps: { s1: { value: { input: 1 } } } } })).toEqual([]);
-    expect(check('SubmitRunParams', { flowId: 'f', inputs: [], overrides: { s1: { input: 1 } } })).not.toEqual([]);
+    expect(check('SubmitRunParams', { flowId: FLOW_ID, inputs: [], overrides: { steps: { s1: { value: { input: 1 } } } } })).toEqual([]);
+    expect(check('SubmitRunParams', { flowId: FLOW_ID, inputs: [], overrides: { s1: { input: 1 } } })).not.toEqual([]);
   });
 
   it('rejects the wrong casing and missing required fields, naming the field', () => {

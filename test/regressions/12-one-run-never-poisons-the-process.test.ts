@@ -16,14 +16,32 @@ describe('one run\'s failure never poisons the process (real SDK server, SQLite 
   beforeEach(async () => { fx = await openTestRuntime(configWithServers({ cb: 'sdk-callback-server.mjs', raw: 'raw-server.mjs' })); });
   afterEach(async () => { await fx.close(); });
 
+  /**
+   * Listens before a submit (whose answer comes once the run is started, maybe after its
+   * first step_started was told); the function resolves once a step of that run started.
+   */
+  const stepsStarted = (): ((runId: string) => Promise<void>) => {
+    const runs = new Set<string>();
+    const wake = new Set<() => void>();
+    const off = fx.rt.on('progress', (e) => {
+      if (e.type !== 'step_started') return;
+      runs.add(e.runId);
+      for (const w of wake) w();
+    });
+    return (runId) => new Promise<void>((resolve) => {
+      const check = () => { if (runs.has(runId)) { wake.delete(check); off(); resolve(); } };
+      wake.add(check);
+      check();
+    });
+  };
+
   const later = async () => ({ again: await fx.rt.run(await fx.rt.putFlow(flow('/cb/deep', { depth: 3 })), [{}, {}]) });
 
   it('a purge while a component later calls awaitInput: the call is refused, later runs work', async () => {
     const flowId = await fx.rt.putFlow(flow('/cb/late_await_input', { ms: 400 }));
+    const started = stepsStarted();
     const run = await fx.rt.submit(flowId, [{}, {}]);
-    await new Promise<void>((resolve) => {
-      const off = fx.rt.on('progress', (e) => { if (e.runId === run.id && e.type === 'step_started') { off(); resolve(); } });
-    });
+    await started(run.id);
     const cancelled = await fx.rt.cancel(run.id, { purge: true });
     expect(cancelled.status).toBe('cancelled');
     await new Promise((r) => setTimeout(r, 800)); // the components now call inputs/await
@@ -68,10 +86,9 @@ describe('one run\'s failure never poisons the process (real SDK server, SQLite 
   it('health says unhealthy, with the reason, while the store refuses writes, and healthy once commits succeed', async () => {
     const store = fx.rt.store as SqliteStore;
     const slow = await fx.rt.putFlow(flow('/raw/sleep', { ms: 300 }));
+    const started = stepsStarted();
     const run = await fx.rt.submit(slow, [{}]);
-    await new Promise<void>((resolve) => {
-      const off = fx.rt.on('progress', (e) => { if (e.runId === run.id && e.type === 'step_started') { off(); resolve(); } });
-    });
+    await started(run.id);
     store.pragma('query_only = ON'); // every write now fails as the store's own failure
     await run.wait();
     expect(fx.rt.health()).toMatchObject({ status: 'unhealthy', error: expect.stringMatching(/cannot be written|readonly/i) });

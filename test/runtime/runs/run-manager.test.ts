@@ -156,12 +156,14 @@ describe('RunManager through the embedding API (real SDK server over stdio, SQLi
   it('cancels a run: pending items never start, running ones are told to stop', async () => {
     writeFileSync(record, '');
     const flowId = await fx.rt.putFlow(flowOf('/runs/hang', { name: 'hang' }));
-    const events: RunEvent[] = [];
+    const all: RunEvent[] = [];
+    // Listening before the submit: its answer comes once the run is started, so its first steps may already have been told.
+    const off = fx.rt.on('progress', (e) => { all.push(e); });
     const run = await fx.rt.submit(flowId, [{}, {}, {}, {}, {}], { maxConcurrency: 2 });
-    const off = fx.rt.on('progress', (e) => { if (e.runId === run.id) events.push(e); });
+    const events = () => all.filter((e) => e.runId === run.id);
     // Wait for the components themselves: a request cancelled before the server dispatched
     // it is dropped there (never runs, so never sees the abort).
-    await until(() => events.filter((e) => e.type === 'step_started').length === 2
+    await until(() => events().filter((e) => e.type === 'step_started').length === 2
       && readFileSync(record, 'utf8').split('\n').filter((l) => l.includes('"started"')).length === 2);
     const cancelled = await run.cancel();
     off();
@@ -170,7 +172,7 @@ describe('RunManager through the embedding API (real SDK server over stdio, SQLi
     // The SDK turns $/cancelRequest into ctx.signal: both running components saw it.
     await until(() => existsSync(record) && readFileSync(record, 'utf8').split('\n').filter((l) => l.includes('aborted')).length === 2);
     await new Promise((r) => setTimeout(r, 100));
-    expect(events.filter((e) => e.type === 'step_started')).toHaveLength(2);
+    expect(events().filter((e) => e.type === 'step_started')).toHaveLength(2);
     expect((await run.wait()).status).toBe('cancelled');
   });
 
