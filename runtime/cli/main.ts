@@ -32,9 +32,10 @@ export function buildCli(setExit: (code: number) => void): Command {
   });
 
   common(program.command('run <flow>')
-    .description('run a flow over one input or a batch; prints the final run status (with results) as JSON')
+    .description('run a flow over one input (--input) or a batch (--input-file); prints the final run status (with results) as JSON')
     .option('--input <json>', 'one input as JSON')
-    .option('--input-file <file>', 'inputs: .json (one input, or an array = a batch), .jsonl (one per line), .yaml')
+    .option('--input-file <file>', 'inputs: .json (one input, or an array = a batch), .jsonl (one per line), .yaml; - reads stdin')
+    .option('--output <format>', 'json (one line, each result once), jsonl (one line per item) or summary (counts only); default: the RunStatus')
     .option('--variables <json>', 'flow variables as a JSON object')
     .option('--overrides <json>', 'step overrides: {"stepId": {"value": {...}, "$type": "merge_patch"|"json_patch"}}')
     .option('--max-concurrency <n>', 'items in flight at once (default: all)')
@@ -44,7 +45,7 @@ export function buildCli(setExit: (code: number) => void): Command {
 
   common(program.command('test <paths...>')
     .description("run each flow's test.cases; prints a line per case and 'N passed, N failed'")
-    .option('--case <name...>', 'only these cases'))
+    .option('--case <name...>', 'only these cases (a name that matches none exits 2, listing the cases)'))
     .action(act(async (paths: string[], opts) => (await import('./commands/test.js')).testCommand(paths, opts, io)));
 
   common(program.command('validate <flow>')
@@ -58,10 +59,13 @@ export function buildCli(setExit: (code: number) => void): Command {
 
   const runs = program.command('runs').description('inspect runs in the store');
   common(runs.command('list')
-    .option('--status <status>', 'only runs with this status')
-    .option('--limit <n>', 'at most n runs', '50'))
+    .description('list runs, newest first: id, status, items ok/failed, created, flow (--json: an array of run statuses)')
+    .option('--status <status>', 'only runs with this status (pending, running, paused, success, failed, cancelled)')
+    .option('--limit <n>', 'at most n runs', '50')
+    .option('--json', 'print a JSON array of run statuses (without results)'))
     .action(act(async (opts) => (await import('./commands/runs.js')).runsListCommand(opts, io)));
   common(runs.command('get <runId>')
+    .description("print one run's status as JSON (the seed's RunStatus); --results adds every item's result")
     .option('--results', 'include item results'))
     .action(act(async (runId: string, opts) => (await import('./commands/runs.js')).runsGetCommand(runId, opts, io)));
 
@@ -112,7 +116,7 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--token <token>', 'bearer token (default: $WEFT_TOKEN; visible in the process list, prefer these two)')
     .option('--token-file <file>', 'read the token from this file (one line)')
     .option('--input <json>', 'one input as JSON')
-    .option('--input-file <file>', 'inputs: .json (one input, or an array = a batch), .jsonl (one per line), .yaml')
+    .option('--input-file <file>', 'inputs: .json (one input, or an array = a batch), .jsonl (one per line), .yaml; - reads stdin')
     .option('--max-concurrency <n>', 'items in flight at once')
     .option('--label <label>', 'a label for this run (flowLabel)')
     .option('--wait', 'follow the run until it finishes; print the final status with results')

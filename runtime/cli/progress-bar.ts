@@ -10,7 +10,8 @@ export function showProgress(rt: Runtime, runId: string, total: number, stderr: 
   if (!stderr.isTTY) return () => {};
   const bar = new cliProgress.SingleBar({
     stream: stderr,
-    format: 'weft {bar} {value}/{total} items | {rate} items/s | {failed} failed | {duration_formatted}',
+    format: 'weft {bar} {value}/{total} items | {rate} items/s | ETA {eta_formatted} | {failed} failed | {duration_formatted}',
+    etaBuffer: 50,
     hideCursor: true,
     clearOnComplete: false,
   }, cliProgress.Presets.shades_classic);

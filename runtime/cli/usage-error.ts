@@ -6,5 +6,8 @@ export class UsageError extends Error {
   }
 }
 
-/** Exit codes: 3 = stdout or stderr could not be written (closed pipe, full disk; see output-errors.ts). */
-export const EXIT = { ok: 0, failed: 1, usage: 2, output: 3 } as const;
+/**
+ * Exit codes: 3 = stdout or stderr could not be written (closed pipe, full disk; see
+ * output-errors.ts); 130 = stopped by SIGINT/SIGTERM, the run left resumable (128 + 2, the shell's).
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, output: 3, interrupted: 130 } as const;

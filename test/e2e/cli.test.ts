@@ -100,11 +100,11 @@ output: {$step: a}
   it('exits 2 on usage and validation errors, with a message saying what is wrong', async () => {
     const cases: [string[], RegExp][] = [
       [['run', 'flow.yaml', '--input', '{not json'], /--input: not valid JSON/],
-      [['run', 'missing.yaml'], /missing\.yaml/],
-      [['run', 'flow.yaml', '--max-concurrency', '0'], /--max-concurrency must be a positive integer/],
+      [['run', 'missing.yaml', '--input', '{}'], /missing\.yaml/],
+      [['run', 'flow.yaml', '--input', '{}', '--max-concurrency', '0'], /--max-concurrency must be a positive integer/],
       [['run', 'flow.yaml', '--input-file', 'nope.jsonl'], /nope\.jsonl: no such file/],
-      [['run', 'bad-flow.yaml'], /bad-flow\.yaml: steps\[0\]\.input\.user_prompt.*later/],
-      [['run', 'flow.yaml', '--store', 'postgres'], /--store must be/],
+      [['run', 'bad-flow.yaml', '--input', '{}'], /bad-flow\.yaml: steps\[0\]\.input\.user_prompt.*later/],
+      [['run', 'flow.yaml', '--input', '{}', '--store', 'postgres'], /--store must be/],
       [['run'], /missing required argument/],
       [['run', 'flow.yaml', '--input-file', 'broken.jsonl'], /broken\.jsonl:3: not valid JSON/],
     ];

@@ -202,7 +202,7 @@ output: {$step: flaky}
 `;
     const ws = workspace(flow, [{}]);
     dir = ws.dir;
-    const p = startWeft(['run', 'flow.yaml'], ws.dir);
+    const p = startWeft(['run', 'flow.yaml', '--input', '{}'], ws.dir);
     await until(() => runIdOf(p) !== undefined, 20_000, 'run id');
     const runId = runIdOf(p)!;
     // Attempt 1 crashes the server; the runtime restarts it and retries: attempt 2 hangs.

@@ -11,9 +11,10 @@ export interface WeftProcess {
   exited: Promise<number | string>;
 }
 
-/** Starts `node bin/weft.js ...args` (the built CLI, as a user runs it) in `cwd`. */
-export function startWeft(args: string[], cwd: string, env: Record<string, string> = {}): WeftProcess {
-  const child = spawn(process.execPath, [WEFT_BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `node bin/weft.js ...args` (the built CLI, as a user runs it) in `cwd`; `stdin` is written to it and closed. */
+export function startWeft(args: string[], cwd: string, env: Record<string, string> = {}, stdin?: string): WeftProcess {
+  const child = spawn(process.execPath, [WEFT_BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (stdin !== undefined) child.stdin!.end(stdin);
   let out = ''; let err = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
@@ -22,8 +23,8 @@ export function startWeft(args: string[], cwd: string, env: Record<string, strin
 }
 
 /** Runs weft to completion. */
-export async function runWeft(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const p = startWeft(args, cwd, env);
+export async function runWeft(args: string[], cwd: string, env: Record<string, string> = {}, stdin?: string): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const p = startWeft(args, cwd, env, stdin);
   const code = await p.exited;
   return { code, stdout: p.stdout(), stderr: p.stderr() };
 }

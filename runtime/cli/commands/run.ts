@@ -1,10 +1,12 @@
 import type { Writable } from 'node:stream';
 import type { RunStatus } from '../../../protocol/index.js';
+import { ErrorCodes, ProtocolError } from '../../../protocol/index.js';
 import type { Runtime } from '../../api/runtime.js';
 import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { parseJson, readInputs } from '../read-inputs.js';
 import { EXIT, UsageError } from '../usage-error.js';
 import { showProgress } from '../progress-bar.js';
+import { markInterrupted, onInterrupt } from '../interrupt-run.js';
 import { writeStatus } from '../../api/write-status.js';
 
 export interface RunCommandOptions extends CommonOptions {
@@ -14,12 +16,18 @@ export interface RunCommandOptions extends CommonOptions {
   overrides?: string;
   maxConcurrency?: string;
   label?: string;
+  output?: string;
 }
+
+/** `--output`: the seed's RunStatus (default), one compact JSON document, one line per item, or counts only. */
+export const OUTPUT_FORMATS = ['status', 'json', 'jsonl', 'summary'] as const;
+export type OutputFormat = typeof OUTPUT_FORMATS[number];
 
 export interface CliIo { stdout: Writable; stderr: Writable & { isTTY?: boolean } }
 
 /** `weft run FLOW`: one run over a batch of inputs; final RunStatus (with results) on stdout. */
 export async function runCommand(flowPath: string, opts: RunCommandOptions, io: CliIo): Promise<number> {
+  const output = parseOutput(opts.output);
   const inputs = readInputs(opts);
   const variables = opts.variables === undefined ? undefined : parseJson(opts.variables, '--variables');
   if (variables !== undefined && (variables === null || typeof variables !== 'object' || Array.isArray(variables))) throw new UsageError('--variables must be a JSON object');
@@ -28,20 +36,32 @@ export async function runCommand(flowPath: string, opts: RunCommandOptions, io: 
   const rt = await openRuntime(opts, flowPath);
   try {
     const flowId = await putFlowOrUsage(rt, flowPath);
-    const run = await rt.submit(flowId, inputs, {
+    const run = await submitOrUsage(() => rt.submit(flowId, inputs, {
       ...(maxConcurrency ? { maxConcurrency } : {}),
       ...(variables ? { variables: variables as Record<string, unknown> } : {}),
       ...(overrides ? { overrides } : {}),
       ...(opts.label ? { flowLabel: opts.label } : {}),
-    });
+    }));
     const total = (await run.status()).items.total;
     io.stderr.write(`weft: run ${run.id} started (${total} item${total === 1 ? '' : 's'}); resume it with: weft resume ${run.id}\n`);
     const stop = total > 1 ? showProgress(rt, run.id, total, io.stderr) : undefined;
     const started = Date.now();
-    const status = await run.wait();
+    const interrupt = onInterrupt();
+    const waited = run.wait();
+    const ended = await Promise.race([waited, interrupt.signal]);
+    interrupt.off();
     stop?.();
-    io.stderr.write(`${summaryLine(status, Date.now() - started)}\n`);
-    return printStatus(status, io);
+    if (typeof ended === 'string') {
+      waited.catch(() => undefined); // the runtime closes under it
+      markInterrupted(rt, run.id, ended);
+      const { items } = await run.status();
+      io.stderr.write(`weft: ${ended}: run ${run.id} interrupted (${items.success + items.failed + items.cancelled} of ${items.total} items done); it is pending and resumable: weft resume ${run.id}\n`);
+      return EXIT.interrupted;
+    }
+    const status = ended;
+    const summary = summaryLine(status, Date.now() - started);
+    io.stderr.write(`${summary}\n`);
+    return printStatus(status, io, output, summary);
   } finally {
     await rt.close();
   }
@@ -54,9 +74,45 @@ export function summaryLine(status: RunStatus, ms: number): string {
   return `weft: run ${status.runId} ${status.status}: ${parts.join(', ')} of ${items.total} item${items.total === 1 ? '' : 's'} in ${ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`}`;
 }
 
-export function printStatus(status: RunStatus, io: CliIo): number {
-  writeStatus(status, (text) => io.stdout.write(text));
+export function printStatus(status: RunStatus, io: CliIo, output: OutputFormat = 'status', summary?: string): number {
+  const write = (text: string) => io.stdout.write(text);
+  if (output === 'status') writeStatus(status, write);
+  else if (output === 'summary') write(`${summary ?? `weft: run ${status.runId} ${status.status}`}\n`);
+  else writeCompact(status, output, write);
   return status.status === 'success' ? EXIT.ok : EXIT.failed;
+}
+
+/**
+ * `json`: the status with each result once (`value` or `error`), on one line; `jsonl`: one
+ * line per item. The seed's RunStatus repeats every value under `value` and `result`.
+ */
+function writeCompact(status: RunStatus, output: 'json' | 'jsonl', write: (text: string) => void): void {
+  const items = (status.results ?? []).map(({ itemIndex, status: itemStatus, result }) => ({
+    itemIndex, status: itemStatus,
+    ...(result?.outcome === 'success' ? { outcome: 'success', value: result.value } : result ? { outcome: result.outcome, error: result.error } : {}),
+  }));
+  if (output === 'jsonl') {
+    for (const item of items) write(`${JSON.stringify(item)}\n`);
+    return;
+  }
+  const { results: _results, ...rest } = status;
+  write(`${JSON.stringify({ ...rest, results: items })}\n`);
+}
+
+function parseOutput(raw: string | undefined): OutputFormat {
+  if (raw === undefined) return 'status';
+  if ((OUTPUT_FORMATS as readonly string[]).includes(raw) && raw !== 'status') return raw as OutputFormat;
+  throw new UsageError(`--output must be json, jsonl or summary (default: the RunStatus), got "${raw}"`);
+}
+
+/** Bad overrides or variables are the caller's mistake: a usage error (exit 2), not a failed run. */
+async function submitOrUsage<T>(submit: () => Promise<T>): Promise<T> {
+  try {
+    return await submit();
+  } catch (error) {
+    if (error instanceof ProtocolError && error.code === ErrorCodes.InvalidParams) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 export async function putFlowOrUsage(rt: Runtime, flowPath: string): Promise<string> {

@@ -7,13 +7,17 @@ import { writeStatus } from '../../api/write-status.js';
 const STATES: RunState[] = ['pending', 'running', 'paused', 'success', 'failed', 'cancelled'];
 
 /** `weft runs list`: newest first, one line per run. */
-export async function runsListCommand(opts: CommonOptions & { status?: string; limit?: string }, io: CliIo): Promise<number> {
+export async function runsListCommand(opts: CommonOptions & { status?: string; limit?: string; json?: boolean }, io: CliIo): Promise<number> {
   if (opts.status && !STATES.includes(opts.status as RunState)) throw new UsageError(`--status must be one of ${STATES.join(', ')}`);
   const limit = Number(opts.limit ?? 50);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
   const rt = await openRuntime(opts);
   try {
     const runs = rt.listRuns({ ...(opts.status ? { status: opts.status as RunState } : {}), limit });
+    if (opts.json) {
+      io.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+      return EXIT.ok;
+    }
     for (const r of runs) {
       io.stdout.write(`${r.runId}  ${r.status.padEnd(9)}  ${String(r.items.success)}/${r.items.total} ok, ${r.items.failed} failed  ${r.createdAt}  ${r.flowName ?? r.flowId}\n`);
     }

@@ -31,7 +31,7 @@ export async function submitCommand(flow: string, opts: SubmitOptions, io: CliIo
   const token = readToken(opts);
   const client = new WeftClient({ url, ...(token ? { token } : {}) });
   try {
-    const flowId = existsSync(flow) ? (await client.putFlow(readFileSync(flow, 'utf8'))).flowId : flow;
+    const flowId = existsSync(flow) ? await putFlowFile(client, flow) : flow;
     const started = await client.submit({
       flowId, inputs,
       ...(maxConcurrency ? { maxConcurrency } : {}),
@@ -55,6 +55,16 @@ export async function submitCommand(flow: string, opts: SubmitOptions, io: CliIo
       throw usage;
     }
     if (error instanceof TypeError) throw new Error(`cannot reach ${url}: ${(error.cause as Error | undefined)?.message ?? error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+/** The server's answer names no file ("body: not valid YAML"): the error names the one sent. */
+async function putFlowFile(client: WeftClient, file: string): Promise<string> {
+  try {
+    return (await client.putFlow(readFileSync(file, 'utf8'))).flowId;
+  } catch (error) {
+    if (error instanceof WeftHttpError && error.status >= 400 && error.status < 500) throw new UsageError(`${file}: ${error.message}`);
     throw error;
   }
 }

@@ -21,6 +21,7 @@ export async function testCommand(paths: string[], opts: { config?: string; case
   const files = paths.flatMap((p) => flowFiles(resolve(p)));
   if (files.length === 0) throw new UsageError(`no flow files found in ${paths.join(', ')}`);
   let passed = 0; let failed = 0;
+  const caseNames = new Set<string>();
   for (const file of files) {
     const name = relative(process.cwd(), file) || file;
     const kind = flowFileKind(file);
@@ -32,13 +33,18 @@ export async function testCommand(paths: string[], opts: { config?: string; case
     }
     const loaded = await loadFlowFile(file);
     const raw = loaded.flow?.flow;
-    const cases = (raw?.test?.cases ?? []).filter((c) => !opts.case || opts.case.includes(c.name));
+    const all = raw?.test?.cases ?? [];
+    for (const c of all) caseNames.add(c.name);
+    const cases = all.filter((c) => !opts.case || opts.case.includes(c.name));
     if (!raw) {
       io.stdout.write(`✗ ${name}: invalid flow\n${indent(formatDiagnostics(loaded.diagnostics.filter((d) => d.level !== 'warning'), name))}\n`);
       failed++;
       continue;
     }
-    if (cases.length === 0) { io.stdout.write(`- ${name}: skipped (no test cases)\n`); continue; }
+    if (cases.length === 0) {
+      if (all.length === 0) io.stdout.write(`- ${name}: skipped (no test cases)\n`);
+      continue;
+    }
     let rt: Runtime;
     try {
       rt = await Runtime.open({ config: configFor(file, raw.test?.config, opts.config), store: 'memory', cwd: dirname(file), resume: false });
@@ -57,6 +63,10 @@ export async function testCommand(paths: string[], opts: { config?: string; case
     } finally {
       await rt.close();
     }
+  }
+  const unknown = (opts.case ?? []).filter((n) => !caseNames.has(n));
+  if (unknown.length > 0) {
+    throw new UsageError(`--case ${unknown.map((n) => `"${n}"`).join(', ')} matches no test case; the cases are: ${caseNames.size ? [...caseNames].join(', ') : '(none)'}`);
   }
   io.stdout.write(`${passed} passed, ${failed} failed\n`);
   return failed === 0 ? EXIT.ok : EXIT.failed;
