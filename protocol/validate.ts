@@ -17,13 +17,22 @@ function ajvClass(): Ajv2020Class {
 }
 
 /**
+ * `format` keywords (email, date, date-time, uri, uuid, ipv4, ...) are checked, not ignored:
+ * without ajv-formats ajv warns `unknown format "email" ignored` and accepts any string.
+ */
+function withFormats(ajv: Ajv2020Type): Ajv2020Type {
+  const addFormats = createRequire(import.meta.url)('ajv-formats') as { default: (ajv: Ajv2020Type) => Ajv2020Type };
+  return addFormats.default(ajv);
+}
+
+/**
  * One ajv instance for weft's own schemas (schemas/*.json): each validator is compiled
  * once, on first use, and reused. User schemas (component input/output, flow input)
  * go through `compileUserSchema`, cached by identity.
  */
 let ajv: Ajv2020Type | undefined;
 function instance(): Ajv2020Type {
-  if (!ajv) ajv = new (ajvClass())({ allErrors: true, strict: false, allowUnionTypes: true });
+  if (!ajv) ajv = withFormats(new (ajvClass())({ allErrors: true, strict: false, allowUnionTypes: true }));
   return ajv;
 }
 
@@ -57,7 +66,7 @@ export function compileUserSchema(schema: unknown): ValidateFunction {
   if (typeof schema !== 'object') throw new Error(`schema must be an object, got ${typeof schema}`);
   let fn = userCache.get(schema);
   if (fn) return fn;
-  if (!userAjv) userAjv = new (ajvClass())({ allErrors: true, strict: false, allowUnionTypes: true, validateSchema: false, addUsedSchema: false });
+  if (!userAjv) userAjv = withFormats(new (ajvClass())({ allErrors: true, strict: false, allowUnionTypes: true, validateSchema: false, addUsedSchema: false }));
   const { $schema: _drop, ...rest } = schema as Record<string, unknown>;
   fn = userAjv.compile(rest);
   userCache.set(schema, fn);

@@ -2,6 +2,7 @@
 export { Runtime } from './runtime.js';
 export type { RuntimeOptions, SubmitOptions, RunCompletedEvent, ComponentListing } from './runtime.js';
 export { Run } from './run.js';
+export type { FlowVersion, NamedFlow } from './flow-versions.js';
 export type { StreamChunk, ReadableOptions } from './run.js';
 export type { EventFilter } from './event-filter.js';
 export type { WeftConfig, PluginConfig, StdioPluginConfig, RouteRule, StateStoreConfig, RuntimeLimits } from './config-types.js';

@@ -14,6 +14,7 @@ import { toRunStatus } from '../runs/run-status.js';
 import type { WeftConfig } from './config-types.js';
 import { defaultConfig, findConfig, loadConfig } from './load-config.js';
 import { Run } from './run.js';
+import { groupFlowVersions, type NamedFlow } from './flow-versions.js';
 import { logRunEvents } from './log-run-events.js';
 import { log } from '../telemetry/logger.js';
 import { startTracing } from '../telemetry/start-tracing.js';
@@ -122,12 +123,16 @@ export class Runtime {
 
   listFlows() { return this.store.blobs.listFlows(); }
 
-  /** The id of the one stored flow with this name; throws when there is none or more than one. */
+  /** The id of the newest stored version of the flow with this name; throws when there is none. Older versions stay addressable by id. */
   flowIdByName(name: string): BlobId {
-    const matches = this.store.blobs.listFlows().filter((f) => f.name === name);
-    if (matches.length === 0) throw new Error(`no flow named "${name}"`);
-    if (matches.length > 1) throw new Error(`${matches.length} flows are named "${name}" (${matches.map((m) => m.flowId).join(', ')}); use a flow id`);
-    return matches[0].flowId;
+    const newest = this.store.blobs.listFlows().find((f) => f.name === name);
+    if (!newest) throw new Error(`no flow named "${name}"`);
+    return newest.flowId;
+  }
+
+  /** Stored flows grouped by name, each with its versions (id, date, step count), newest first. */
+  flowVersions(): NamedFlow[] {
+    return groupFlowVersions(this.store.blobs.listFlows(), (id) => this.store.blobs.getBlob(id)?.data as Flow | undefined);
   }
 
   putBlob(data: unknown, type: BlobType = 'data'): Promise<BlobId> { return this.runs.putBlob(data, type); }

@@ -32,7 +32,7 @@ export function buildCli(setExit: (code: number) => void): Command {
   });
 
   common(program.command('run <flow>')
-    .description('run a flow over one input (--input) or a batch (--input-file); prints the final run status (with results) as JSON')
+    .description('run a flow (a file, or a stored flow id or name: its newest version) over one input (--input) or a batch (--input-file); prints the final run status (with results) as JSON')
     .option('--input <json>', 'one input as JSON')
     .option('--input-file <file>', 'inputs: .json (one input, or an array = a batch), .jsonl (one per line), .yaml; - reads stdin')
     .option('--output <format>', 'json (one line, each result once), jsonl (one line per item) or summary (counts only); default: the RunStatus')
@@ -49,13 +49,20 @@ export function buildCli(setExit: (code: number) => void): Command {
     .action(act(async (paths: string[], opts) => (await import('./commands/test.js')).testCommand(paths, opts, io)));
 
   common(program.command('validate <flow>')
-    .description('check a flow file; prints errors and warnings; exits non-zero on errors'))
+    .description("check a flow file, and that each step's component exists on its component server (components/list); prints errors and warnings with line numbers; exits non-zero on errors")
+    .option('--no-servers', 'do not start the component servers (skip the component check)'))
     .action(act(async (flow: string, opts) => (await import('./commands/validate.js')).validateCommand(flow, opts, io)));
 
   common(program.command('components')
     .description('list every component of every configured plugin')
     .option('--json', 'print JSON'))
     .action(act(async (opts) => (await import('./commands/components.js')).componentsCommand(opts, io)));
+
+  const flows = program.command('flows').description('inspect the flows in the store');
+  common(flows.command('list')
+    .description('stored flows by name, each with its versions (id, date, steps), newest first; a name runs its newest version')
+    .option('--json', 'print JSON: [{name, versions: [{flowId, createdAt, steps}]}]'))
+    .action(act(async (opts) => (await import('./commands/flows.js')).flowsListCommand(opts, io)));
 
   const runs = program.command('runs').description('inspect runs in the store');
   common(runs.command('list')

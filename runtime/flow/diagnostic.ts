@@ -9,11 +9,18 @@ export interface Diagnostic {
   /** Where in the file: `steps[2].input.x`, or `(root)`. */
   path: string;
   message: string;
+  /** 1-based line of `path` in the file, when the flow was read from YAML/JSON text. */
+  line?: number;
 }
 
 /** `file: path: message (rule)`, the shape of every validation error weft prints. */
 export function formatDiagnostic(d: Diagnostic, file?: string): string {
   return `${file ? `${file}: ` : ''}${d.path}: ${d.message} (${d.rule})`;
+}
+
+/** `file:12: path: message (rule)`: with the line when known (what `weft validate` prints). */
+export function formatDiagnosticWithLine(d: Diagnostic, file: string): string {
+  return formatDiagnostic(d, d.line !== undefined ? `${file}:${d.line}` : file);
 }
 
 export function formatDiagnostics(ds: readonly Diagnostic[], file?: string): string {

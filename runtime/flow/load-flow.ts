@@ -14,7 +14,8 @@ import { parseExpr, visitVariables } from './value-expr.js';
 import type { Expr, ExprIssue } from './value-expr.js';
 
 export type { Diagnostic } from './diagnostic.js';
-export { formatDiagnostic, formatDiagnostics } from './diagnostic.js';
+export { formatDiagnostic, formatDiagnosticWithLine, formatDiagnostics } from './diagnostic.js';
+import { lineFinder } from './yaml-lines.js';
 
 /** A step with its input parsed once, for every item. */
 export interface LoadedStep {
@@ -98,7 +99,15 @@ export function loadFlowText(text: string, options: LoadTextOptions = {}): LoadR
     }
     raw = doc.toJS({ maxAliasCount: 1000 });
   }
-  return analyzeFlow(raw, options);
+  const result = analyzeFlow(raw, options);
+  if (result.diagnostics.length > 0) {
+    const lineOf = lineFinder(text);
+    for (const d of result.diagnostics) {
+      const line = lineOf(d.path);
+      if (line !== undefined) d.line = line;
+    }
+  }
+  return result;
 }
 
 const fail = (rule: string, path: string, message: string): LoadResult =>

@@ -246,15 +246,14 @@ function blobIdParam(id: string): BlobId {
   return blobId;
 }
 
-/** `flowId` is an id, or the name of exactly one stored flow (as `weft submit` users type it). */
+/** `flowId` is an id, or a stored flow's name: its newest version (as `weft submit` users type it). */
 function resolveFlowId(rt: Runtime, flowId: string): BlobId {
   const id = normalizeBlobId(flowId);
   if (id) return id;
   try {
     return rt.flowIdByName(flowId);
   } catch (error) {
-    const ambiguous = rt.listFlows().some((f) => f.name === flowId);
-    throw new ProtocolError(ambiguous ? ErrorCodes.InvalidParams : ErrorCodes.NotFound, `body.flowId: ${(error as Error).message}`);
+    throw new ProtocolError(ErrorCodes.NotFound, `body.flowId: ${(error as Error).message}`);
   }
 }
 

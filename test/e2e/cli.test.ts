@@ -119,9 +119,9 @@ output: {$step: a}
   it('validate prints errors with file, path and rule, and warnings; exit codes follow', async () => {
     const bad = await runWeft(['validate', 'bad-flow.yaml'], dir);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/error: bad-flow\.yaml: steps\[0\]\.component: .*\(InvalidComponent\)/);
-    expect(bad.stderr).toMatch(/error: bad-flow\.yaml: steps\[0\]\.input\.user_prompt: .*\(UndefinedStepReference\)/);
-    expect(bad.stderr).toMatch(/warning: bad-flow\.yaml: steps\[2\].*\(UnreachableStep\)/);
+    expect(bad.stderr).toMatch(/error: bad-flow\.yaml:5: steps\[0\]\.component: .*\(InvalidComponent\)/);
+    expect(bad.stderr).toMatch(/error: bad-flow\.yaml:6: steps\[0\]\.input\.user_prompt: .*\(UndefinedStepReference\)/);
+    expect(bad.stderr).toMatch(/warning: bad-flow\.yaml:10: steps\[2\].*\(UnreachableStep\)/);
     const good = await runWeft(['validate', 'flow.yaml'], dir);
     expect(good.code, good.stderr).toBe(0);
     expect(good.stdout).toMatch(/flow\.yaml: valid/);

@@ -140,7 +140,7 @@ describe('weft serve across restarts', () => {
     const byName = await runWeft(['submit', 'slow', '--url', s.url, '--input', '{"ms": 0, "n": 1}'], ws.dir, { WEFT_TOKEN: 'tok' });
     expect(byName.code).toBe(0);
     expect(JSON.parse(byName.stdout).runId).toMatch(/^[0-9a-f-]{36}$/);
-    const denied = await runWeft(['submit', 'slow', '--url', s.url], ws.dir, { WEFT_TOKEN: '' });
+    const denied = await runWeft(['submit', 'slow', '--url', s.url, '--input', '{}'], ws.dir, { WEFT_TOKEN: '' });
     expect(denied.code).toBe(2);
     expect(denied.stderr).toMatch(/401|authentication required/);
   });

@@ -28,8 +28,8 @@ export const DEFAULT_FACTORIES: PluginFactories = {
   mock: (name, config) => new MockPlugin(name, config),
 };
 
-// Listing only: a component server calling back during components/list gets a clear refusal.
-const listingOnly: RuntimeContext = {
+/** Listing only (weft components, weft validate): a server calling back while listed gets a clear refusal. */
+export const listingOnly: RuntimeContext = {
   putBlob: () => Promise.reject(new Error('not available while listing components')),
   getBlob: () => Promise.reject(new Error('not available while listing components')),
   submitRun: () => Promise.reject(new Error('not available while listing components')),

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { RunStatus } from '../../../protocol/index.js';
-import { ErrorCodes, ProtocolError } from '../../../protocol/index.js';
+import { existsSync } from 'node:fs';
+import { ErrorCodes, normalizeBlobId, ProtocolError } from '../../../protocol/index.js';
 import type { Runtime } from '../../api/runtime.js';
 import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { parseJson, readInputs } from '../read-inputs.js';
@@ -115,8 +116,17 @@ async function submitOrUsage<T>(submit: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * FLOW is a flow file (stored first), else a stored flow's id or name: a name runs its
+ * newest version (`weft flows list` shows them all; an older one runs by its id).
+ */
 export async function putFlowOrUsage(rt: Runtime, flowPath: string): Promise<string> {
   try {
+    if (!existsSync(flowPath)) {
+      const id = normalizeBlobId(flowPath);
+      if (id) { rt.getFlow(id); return id; }
+      if (rt.listFlows().some((f) => f.name === flowPath)) return rt.flowIdByName(flowPath);
+    }
     return await rt.putFlow(flowPath);
   } catch (error) {
     throw new UsageError((error as Error).message);

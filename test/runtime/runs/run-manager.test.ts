@@ -176,13 +176,14 @@ describe('RunManager through the embedding API (real SDK server over stdio, SQLi
     expect((await run.wait()).status).toBe('cancelled');
   });
 
-  it('finds a flow id by name only when exactly one flow has it', async () => {
+  it('finds a flow id by name: the newest version when the flow was stored again after an edit', async () => {
     expect(() => fx.rt.flowIdByName('no such flow')).toThrow(/no flow named/);
     const id = await fx.rt.putFlow({ ...flowOf('/runs/echo'), name: 'unique name' });
     expect(fx.rt.flowIdByName('unique name')).toBe(id);
-    await fx.rt.putFlow({ ...flowOf('/runs/echo'), name: 'twice', description: 'a' });
-    await fx.rt.putFlow({ ...flowOf('/runs/echo'), name: 'twice', description: 'b' });
-    expect(() => fx.rt.flowIdByName('twice')).toThrow(/2 flows are named "twice"/);
+    const a = await fx.rt.putFlow({ ...flowOf('/runs/echo'), name: 'twice', description: 'a' });
+    const b = await fx.rt.putFlow({ ...flowOf('/runs/echo'), name: 'twice', description: 'b' });
+    expect(fx.rt.flowIdByName('twice')).toBe(b);
+    expect(fx.rt.flowVersions().find((f) => f.name === 'twice')!.versions.map((v) => v.flowId)).toEqual([b, a]);
   });
 
   it('delivers the same ordered events to several listeners and to run.events()', async () => {
