@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { FlowResult, FlowTestCase, WireFlowResult } from '../../../protocol/index.js';
 import { FLOW_SCHEMA_URL } from '../../../protocol/index.js';
@@ -25,8 +25,9 @@ export async function testCommand(paths: string[], opts: { config?: string; case
   for (const file of files) {
     const name = relative(process.cwd(), file) || file;
     const kind = flowFileKind(file);
-    if (kind === 'other') continue; // Stepflow's runner skips files without the flow `schema` key too
-    if (kind !== 'flow') {
+    // Stepflow's runner skips files that are not flows too; each says so once.
+    if ('skip' in kind) { io.stdout.write(`- ${name}: skipped (not a flow: ${kind.skip})\n`); continue; }
+    if ('error' in kind) {
       io.stdout.write(`✗ ${name}: ${kind.error}\n`);
       failed++;
       continue;
@@ -109,15 +110,24 @@ function flowFiles(path: string): string[] {
   return out;
 }
 
-/** A flow file, another YAML/JSON file (skipped), or one that does not parse (reported, never skipped silently). */
-function flowFileKind(file: string): 'flow' | 'other' | { error: string } {
-  let value: unknown;
-  try {
-    value = parseYaml(readFileSync(file, 'utf8'));
-  } catch (error) {
-    return { error: `not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}` };
-  }
-  return value && typeof value === 'object' && (value as { schema?: unknown }).schema === FLOW_SCHEMA_URL ? 'flow' : 'other';
+/**
+ * A flow (the flow `schema` key, or `steps` beside no Kubernetes `kind`: loaded, so an
+ * invalid one fails), a file to skip and why, or one that does not parse (reported,
+ * never skipped silently).
+ */
+export function flowFileKind(file: string): { flow: true } | { skip: string } | { error: string } {
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+  const broken = (Array.isArray(docs) ? docs : [docs]).find((d) => d.errors.length > 0);
+  if (broken) return { error: `not valid YAML/JSON: ${broken.errors[0].message.split('\n')[0]}` };
+  if (!Array.isArray(docs) || docs.length === 0) return { skip: 'empty file' };
+  if (docs.length > 1) return { skip: `${docs.length} YAML documents` };
+  const value: unknown = docs[0].toJS();
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return { skip: 'not a mapping' };
+  const o = value as Record<string, unknown>;
+  if (o.schema === FLOW_SCHEMA_URL) return { flow: true };
+  if (typeof o.kind === 'string' && typeof o.apiVersion === 'string') return { skip: `a Kubernetes ${o.kind} manifest` };
+  if ('steps' in o) return { flow: true };
+  return { skip: 'no flow `schema` key and no `steps`' };
 }
 
 const indent = (s: string) => s.split('\n').map((l) => `    ${l}`).join('\n');
