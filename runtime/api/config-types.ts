@@ -13,7 +13,10 @@ export interface WeftConfig {
   source?: string;
 }
 
-export type PluginConfig = BuiltinPluginConfig | StdioPluginConfig | MockPluginConfig;
+export type PluginConfig = BuiltinPluginConfig | StdioPluginConfig | MockPluginConfig | UnavailablePluginConfig;
+
+/** A plugin the config names but weft cannot run (Stepflow's `mcp`, `transport: http`, ...): why, for its report. */
+export interface UnavailablePluginConfig { type: 'unavailable'; reason: string }
 
 export interface BuiltinPluginConfig { type: 'builtin' }
 

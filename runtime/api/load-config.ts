@@ -86,10 +86,26 @@ interface RawConfig {
 }
 interface RawStateStore { type: string; path?: string; durability?: 'full' | 'normal'; databaseUrl?: string; database_url?: string }
 
+const PLUGIN_TYPES = ['builtin', 'stepflow', 'mock'];
+
+/** Why weft cannot run a plugin the config names (it loads, as unavailable), or undefined. */
+function unsupportedPlugin(plugin: { type: string; transport?: unknown }): string | undefined {
+  if (!PLUGIN_TYPES.includes(plugin.type)) {
+    return `weft does not support plugin type "${plugin.type}"${plugin.type === 'mcp' ? " (Stepflow's MCP servers)" : ''}; it runs ${PLUGIN_TYPES.join(', ')}`;
+  }
+  if (plugin.type === 'stepflow' && plugin.transport !== undefined && plugin.transport !== 'stdio') {
+    return `weft does not support transport ${JSON.stringify(plugin.transport)}; its component servers speak stdio`;
+  }
+  return undefined;
+}
+
 function normalize(raw: RawConfig, file: string, baseDir: string): WeftConfig {
   const plugins: Record<string, PluginConfig> = {};
   for (const [name, plugin] of Object.entries(raw.plugins)) {
-    if (plugin.type === 'stepflow') {
+    const unsupported = unsupportedPlugin(plugin);
+    if (unsupported) {
+      plugins[name] = { type: 'unavailable', reason: unsupported };
+    } else if (plugin.type === 'stepflow') {
       const env = plugin.env && Object.fromEntries(Object.entries(plugin.env).map(([k, v]) => [k, String(v)]));
       plugins[name] = { ...plugin, args: plugin.args ?? [], ...(env ? { env } : {}) };
     } else {

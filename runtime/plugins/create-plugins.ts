@@ -1,6 +1,7 @@
 import type { PluginConfig, WeftConfig } from '../api/config-types.js';
 import type { Plugin } from './plugin.js';
 import { StdioPlugin } from './stdio-plugin.js';
+import { UnavailablePlugin } from './unavailable-plugin.js';
 import type { StdioPluginOptions } from './stdio-plugin.js';
 
 /** Builds a plugin of one in-process type (builtin, mock) from its config entry. */
@@ -27,6 +28,9 @@ export function createPlugins(config: WeftConfig, factories: PluginFactories = {
         plugins.set(name, new StdioPlugin({
           ...limitsOf(config), ...stdioDefaults, ...withoutKind(plugin), name, workingDirectory: config.workingDirectory,
         }));
+        break;
+      case 'unavailable':
+        plugins.set(name, new UnavailablePlugin(name, plugin.reason));
         break;
       case 'builtin':
       case 'mock': {

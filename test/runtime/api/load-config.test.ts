@@ -94,7 +94,7 @@ stateStore: { type: sqlite, databaseUrl: "sqlite:runs.db?mode=rwc" }
 
   it('names the file, the path and the rule when the config is invalid', () => {
     const dir = tempDir({
-      'bad.yml': 'plugins:\n  py:\n    type: stepflow\n    transport: http\n    command: x\n',
+      'bad.yml': 'plugins:\n  py:\n    type: stepflow\n    transport: stdio\n    command: ""\n',
       'missing.yml': 'routes: {}\n',
       'extra.yml': 'plugins: {}\nplugin: {}\n',
       'route.yml': 'plugins:\n  b: { type: builtin }\nroutes:\n  "/x/{component}":\n    - plugin: ghost\n',
@@ -102,7 +102,7 @@ stateStore: { type: sqlite, databaseUrl: "sqlite:runs.db?mode=rwc" }
       'syntax.yml': 'plugins:\n  b: [\n',
     });
     const message = (name: string) => { try { loadConfig(join(dir, name)); } catch (e) { return (e as Error).message; } return 'no error'; };
-    expect(message('bad.yml')).toContain(`${join(dir, 'bad.yml')}: plugins.py.transport: must be equal to one of the allowed values: ["stdio"] (enum)`);
+    expect(message('bad.yml')).toContain(`${join(dir, 'bad.yml')}: plugins.py.command: must NOT have fewer than 1 characters (minLength)`);
     expect(message('missing.yml')).toContain(`${join(dir, 'missing.yml')}: plugins: must have required property 'plugins' (required)`);
     expect(message('extra.yml')).toContain('extra.yml: plugin: must NOT have additional properties (additionalProperties)');
     expect(message('route.yml')).toContain('route.yml: routes["/x/{component}"][0].plugin: unknown plugin "ghost"');
@@ -112,7 +112,7 @@ stateStore: { type: sqlite, databaseUrl: "sqlite:runs.db?mode=rwc" }
 
   it('validates an inline config object against the same schema', () => {
     expect(configFromObject({ plugins: { b: { type: 'builtin' } } }, 'flow.yaml (test.config)', '/base')).toMatchObject({ workingDirectory: '/base', source: 'flow.yaml (test.config)' });
-    expect(() => configFromObject({ plugins: { b: { type: 'nope' } } }, 'flow.yaml (test.config)', '/base')).toThrow(/flow\.yaml \(test\.config\): plugins\.b\.type: must be equal to one of the allowed values/);
+    expect(() => configFromObject({ plugins: { b: { type: 'builtin' }, c: { type: 'mock' } } }, 'flow.yaml (test.config)', '/base')).toThrow(/flow\.yaml \(test\.config\): plugins\.c\.components: must have required property 'components'/);
   });
 });
 

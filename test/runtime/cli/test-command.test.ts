@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testCommand } from '../../../runtime/cli/commands/test.js';
+import type { CliIo } from '../../../runtime/cli/commands/run.js';
 
 const FLOW = `schema: https://stepflow.org/schemas/v1/flow.json
 name: echo
@@ -20,7 +21,8 @@ test:
 
 function capture() {
   let out = '';
-  return { io: { stdout: { write: (s: string) => { out += s; } }, stderr: { write: () => undefined } }, out: () => out };
+  const io = { stdout: { write: (s: string) => { out += s; } }, stderr: { write: () => undefined } } as unknown as CliIo;
+  return { io, out: () => out };
 }
 
 // A Stepflow project folder: flows beside Kubernetes manifests, multi-document YAML and data files.
