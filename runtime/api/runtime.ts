@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { BlobId, BlobType, Flow, RunState, RunStatus, SubmitRunParams } from '../../protocol/index.js';
 import { ErrorCodes, ProtocolError } from '../../protocol/index.js';
 import type { Plugin } from '../plugins/plugin.js';
@@ -70,6 +70,8 @@ export class Runtime {
     /** The tracer this runtime started (OTEL_* / config observability), shut down at close. */
     private readonly tracer: Tracer | undefined,
     private readonly unlog: (() => void) | undefined,
+    /** Flow id → the directory of the file it was loaded from (`/load_file` starts there). */
+    private readonly flowDirectories: Map<string, string>,
   ) {}
 
   static async open(opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -79,7 +81,8 @@ export class Runtime {
     const store = isStore(opts.store) ? opts.store : openStore(storeOptions(opts.store, config, cwd));
     // Before anything runs, so every span of the first run is exported.
     const tracer = await startTracing(process.env, config.observability, (message) => log('warn', {}, message));
-    const { plugins, router } = pluginSet(config);
+    const flowDirectories = new Map<string, string>();
+    const { plugins, router } = pluginSet(config, (flowId) => flowDirectories.get(flowId));
     const runs = new RunManager({
       store, router,
       ...(config.limits?.maxNestingDepth !== undefined ? { maxNestingDepth: config.limits.maxNestingDepth } : {}),
@@ -98,21 +101,30 @@ export class Runtime {
       throw error;
     }
     const resumed = opts.resume === false || opts.startPlugins === false ? [] : runs.resumeAll();
-    return new Runtime(config, store, router, list, runs, resumed, tracer, unlog);
+    return new Runtime(config, store, router, list, runs, resumed, tracer, unlog, flowDirectories);
   }
 
   // ---- flows and blobs ----------------------------------------------------------------
 
-  /** Stores a flow (object, or a YAML/JSON file path) as a `flow` blob; invalid flows throw with every error. */
-  async putFlow(flow: Flow | string): Promise<BlobId> {
+  /**
+   * Stores a flow (object, or a YAML/JSON file path) as a `flow` blob; invalid flows throw
+   * with every error. A flow from a file (or given `directory`) reads files relative to
+   * that directory in `/builtin/load_file`, for this runtime.
+   */
+  async putFlow(flow: Flow | string, opts: { directory?: string } = {}): Promise<BlobId> {
     if (typeof flow === 'string') {
       const result = await loadFlowFile(resolve(flow), { router: this.router, ...(this.config.limits?.maxJsonDepth ? { maxDepth: this.config.limits.maxJsonDepth } : {}) });
       if (!result.flow || hasError(result.diagnostics)) {
         throw new Error(formatDiagnostics(result.diagnostics.filter((d) => d.level !== 'warning'), flow));
       }
-      return this.store.blobs.putBlob(result.flow.flow, 'flow');
+      return this.rememberDirectory(await this.store.blobs.putBlob(result.flow.flow, 'flow'), opts.directory ?? dirname(resolve(flow)));
     }
-    return this.store.blobs.putBlob(flow, 'flow');
+    return this.rememberDirectory(await this.store.blobs.putBlob(flow, 'flow'), opts.directory);
+  }
+
+  private rememberDirectory(flowId: BlobId, directory: string | undefined): BlobId {
+    if (directory) this.flowDirectories.set(flowId, resolve(directory));
+    return flowId;
   }
 
   getFlow(flowId: string): Flow {

@@ -10,12 +10,13 @@ import { failureFromError } from './builtins/failure-from-error.js';
 import { getBlob } from './builtins/get-blob.js';
 import { iterateFlow } from './builtins/iterate.js';
 import { createLoadFile } from './builtins/load-file.js';
+import type { LoadFileScope } from './builtins/load-file.js';
 import { mapFlow } from './builtins/map.js';
 import { putBlob } from './builtins/put-blob.js';
 
 export interface BuiltinPluginOptions {
-  /** Base and confinement root of `/load_file` (the config's working directory); default: process.cwd(). */
-  workingDirectory?: string;
+  /** What `/load_file` may read (default: the process's working directory as the root). */
+  loadFile?: LoadFileScope;
 }
 
 interface Registered { def: BuiltinComponent; validate: ReturnType<typeof compileUserSchema> }
@@ -32,7 +33,7 @@ export class BuiltinPlugin implements Plugin {
   constructor(options: BuiltinPluginOptions = {}) {
     const defs: BuiltinComponent[] = [
       putBlob, getBlob, evalFlow, mapFlow, iterateFlow, createMessages,
-      createLoadFile(options.workingDirectory ?? process.cwd()), awaitInput,
+      createLoadFile(options.loadFile ?? { root: process.cwd() }), awaitInput,
     ];
     for (const def of defs) this.components.set(def.component, { def, validate: compileUserSchema(def.input_schema) });
   }

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { ComponentInfo } from '../../../protocol/index.js';
 import type { RouteRule, WeftConfig } from '../../api/config-types.js';
 import { defaultConfig, findConfig, loadConfig } from '../../api/load-config.js';
+import { loadFileScope } from '../../api/plugin-set.js';
 import { createPlugins } from '../../plugins/create-plugins.js';
 import type { PluginFactories } from '../../plugins/create-plugins.js';
 import { BuiltinPlugin } from '../../plugins/builtins.js';
@@ -24,7 +25,7 @@ export interface ListedComponent {
 
 /** The in-process plugin types, built as Runtime.open builds them. */
 export const DEFAULT_FACTORIES: PluginFactories = {
-  builtin: (_name, _config, weft) => new BuiltinPlugin({ workingDirectory: weft.workingDirectory }),
+  builtin: (_name, _config, weft) => new BuiltinPlugin({ loadFile: loadFileScope(weft) }),
   mock: (name, config) => new MockPlugin(name, config),
 };
 

@@ -55,7 +55,7 @@ export async function testCommand(paths: string[], opts: { config?: string; case
       continue;
     }
     try {
-      const flowId = await rt.putFlow(raw);
+      const flowId = await rt.putFlow(raw, { directory: dirname(file) });
       for (const c of cases) {
         const outcome = await runCase(rt, flowId, c);
         if (outcome.pass) { passed++; io.stdout.write(`✓ ${name} > ${c.name}\n`); }

@@ -1,5 +1,5 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { extname, isAbsolute, relative, resolve } from 'node:path';
+import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { failure, success } from '../../../protocol/index.js';
 import type { FlowResult } from '../../../protocol/index.js';
@@ -22,20 +22,39 @@ function formatFromExtension(path: string): FileFormat {
 
 const codeOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
 
+/** Where `/load_file` may read: the project, the flow's own directory, and what stays private. */
+export interface LoadFileScope {
+  /** The project root (the config file's directory, else the working directory): nothing outside is readable. */
+  root: string;
+  /** The directory of the flow with this id, when it came from a file: relative paths start there. */
+  flowDirectory?: (flowId: string) => string | undefined;
+  /** Files never readable (the config file, a store file), beside any `.weft/` directory. */
+  privateFiles?: string[];
+}
+
 /**
- * `/load_file`, confined to `workingDirectory` (the config's): a flow must not read
- * arbitrary files of the machine it runs on. Both the path as written and the file it
- * really is (after symlinks) must lie inside the directory.
+ * `/load_file`, confined to the project root: a flow must not read arbitrary files of the
+ * machine it runs on, nor weft's own state (`.weft/`, e.g. every run's data in weft.db) or
+ * its config. A relative path starts at the flow's directory (the root when the flow came
+ * from no file), and may use `..` while it stays inside the root; both the path as written
+ * and the file it really is (after symlinks) must lie inside.
  */
-export function createLoadFile(workingDirectory: string): BuiltinComponent<LoadFileInput> {
+export function createLoadFile(scope: LoadFileScope): BuiltinComponent<LoadFileInput> {
+  const root = resolve(scope.root);
+  const privateFiles = (scope.privateFiles ?? []).map((f) => resolve(root, f));
+  const refused = (path: string, under: string): string | undefined => {
+    if (relative(under, path).split(sep).includes('.weft')) return "is inside a .weft directory (weft's own state)";
+    if (privateFiles.includes(path)) return "is weft's config or store";
+    return undefined;
+  };
   return {
     component: '/load_file',
-    description: 'Read a JSON, YAML or text file inside the working directory (format from the extension unless given).',
+    description: "Read a JSON, YAML or text file inside the project (relative to the flow's directory; format from the extension unless given).",
     input_schema: {
       type: 'object',
       required: ['path'],
       properties: {
-        path: { type: 'string', minLength: 1, description: 'Relative to the working directory.' },
+        path: { type: 'string', minLength: 1, description: "Relative to the flow's directory; `..` may leave it but not the project root." },
         format: { enum: ['json', 'yaml', 'text'] },
       },
     },
@@ -55,21 +74,27 @@ export function createLoadFile(workingDirectory: string): BuiltinComponent<LoadF
         },
       },
     },
-    async run(input): Promise<FlowResult> {
+    async run(input, request): Promise<FlowResult> {
       const where = `builtin /load_file: "${input.path}"`;
-      const root = resolve(workingDirectory);
-      const lexical = resolve(root, input.path);
+      const flowDir = request.observability.flow_id ? scope.flowDirectory?.(request.observability.flow_id) : undefined;
+      const base = flowDir && inside(root, flowDir) ? flowDir : root;
+      const lexical = resolve(base, input.path);
       if (!inside(root, lexical)) {
-        return failure('INVALID_INPUT', `${where} is outside the working directory ${root}`, { path: input.path });
+        return failure('INVALID_INPUT', `${where} is outside the project root ${root}`, { path: input.path });
       }
+      const hidden = refused(lexical, root);
+      if (hidden) return failure('INVALID_INPUT', `${where} ${hidden}: not readable by flows`, { path: input.path });
       let real: string;
       let text: string;
       let size: number;
       try {
         real = await realpath(lexical);
-        if (!inside(await realpath(root), real)) {
-          return failure('INVALID_INPUT', `${where} resolves through a symlink to ${real}, outside the working directory ${root}`, { path: input.path });
+        const realRoot = await realpath(root);
+        if (!inside(realRoot, real)) {
+          return failure('INVALID_INPUT', `${where} resolves through a symlink to ${real}, outside the project root ${root}`, { path: input.path });
         }
+        const hiddenReal = refused(real, realRoot) ?? (privateFiles.length > 0 && (await Promise.all(privateFiles.map((f) => realpath(f).catch(() => f)))).includes(real) ? "is weft's config or store" : undefined);
+        if (hiddenReal) return failure('INVALID_INPUT', `${where} ${hiddenReal}: not readable by flows`, { path: input.path });
         const info = await stat(real);
         if (!info.isFile()) return failure('COMPONENT_FAILED', `${where} is not a regular file`, { path: input.path });
         size = info.size;

@@ -86,7 +86,7 @@ const CALLER: CallerContext = { runId: 'parent-run', itemIndex: 3, stepId: 'step
 
 async function setup(flows: Record<string, FakeFlow> = {}, answer?: unknown) {
   const runtime = new FakeRuntime(flows, answer);
-  const plugin = new BuiltinPlugin({ workingDirectory: WORKDIR });
+  const plugin = new BuiltinPlugin({ loadFile: { root: WORKDIR } });
   await plugin.init(runtime);
   const exec = (component: string, input: unknown, caller: CallerContext = CALLER) =>
     plugin.execute({ component, input, attempt: 1, observability: {}, caller } satisfies ExecuteRequest);
@@ -251,7 +251,7 @@ describe('/load_file', () => {
     for (const path of ['../secret.txt', 'nested/../../secret.txt', join(FIXTURES, 'secret.txt'), '/etc/passwd']) {
       const error = errorOf(await exec('/load_file', { path }));
       expect(error.kind, path).toBe('INVALID_INPUT');
-      expect(error.message, path).toContain('is outside the working directory');
+      expect(error.message, path).toContain('is outside the project root');
     }
   });
 
@@ -271,7 +271,7 @@ describe('/load_file', () => {
     });
 
     it('refuses a symlink (to a file or through a directory) that leads outside', async () => {
-      const plugin = new BuiltinPlugin({ workingDirectory: join(dir, 'work') });
+      const plugin = new BuiltinPlugin({ loadFile: { root: join(dir, 'work') } });
       await plugin.init(new FakeRuntime());
       for (const path of ['link-out.json', 'sub/up/outside.json']) {
         const error = errorOf(await plugin.execute({ component: '/load_file', input: { path }, attempt: 1, observability: {}, caller: CALLER }));
@@ -281,7 +281,7 @@ describe('/load_file', () => {
     });
 
     it('follows a symlink that stays inside', async () => {
-      const plugin = new BuiltinPlugin({ workingDirectory: join(dir, 'work') });
+      const plugin = new BuiltinPlugin({ loadFile: { root: join(dir, 'work') } });
       await plugin.init(new FakeRuntime());
       const r = await plugin.execute({ component: '/load_file', input: { path: 'link-in.json' }, attempt: 1, observability: {}, caller: CALLER });
       expect(resultOf(r).data).toEqual({ inside: true });
