@@ -11,6 +11,11 @@ export interface WeftConfig {
   observability?: ObservabilityConfig;
   /** The file it came from (undefined for the built-in default). */
   source?: string;
+  /**
+   * false: a run input that breaks the flow's `schemas.input` is a warning (once per run)
+   * and the item runs, as in Stepflow, which does not validate; default true (INVALID_INPUT).
+   */
+  validateInput?: boolean;
 }
 
 export type PluginConfig = BuiltinPluginConfig | StdioPluginConfig | MockPluginConfig | UnavailablePluginConfig;

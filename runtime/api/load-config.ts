@@ -83,6 +83,7 @@ interface RawConfig {
   state_store?: RawStateStore;
   limits?: WeftConfig['limits'];
   observability?: WeftConfig['observability'];
+  validateInput?: boolean;
 }
 interface RawStateStore { type: string; path?: string; durability?: 'full' | 'normal'; databaseUrl?: string; database_url?: string }
 
@@ -131,6 +132,7 @@ function normalize(raw: RawConfig, file: string, baseDir: string): WeftConfig {
   if (store) config.stateStore = normalizeStore(store);
   if (raw.limits) config.limits = raw.limits;
   if (raw.observability) config.observability = raw.observability;
+  if (raw.validateInput !== undefined) config.validateInput = raw.validateInput;
   return config;
 }
 

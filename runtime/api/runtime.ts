@@ -88,6 +88,7 @@ export class Runtime {
       ...(config.limits?.maxNestingDepth !== undefined ? { maxNestingDepth: config.limits.maxNestingDepth } : {}),
       ...(config.limits?.transportRetries !== undefined ? { transportRetries: config.limits.transportRetries } : {}),
       outputLimits: outputLimitsOf(config.limits),
+      ...(config.validateInput === false ? { validateInput: false } : {}),
     });
     const list = opts.startPlugins === false ? [] : [...plugins.values()];
     const unlog = logRunEvents(runs.events);

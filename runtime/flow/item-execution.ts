@@ -36,4 +36,9 @@ export interface ItemExecutionRequest {
   traceId?: string;
   /** The item's span, parent of its step spans (tracing on). */
   traceParent?: TraceParent;
+  /**
+   * Config `validateInput: false` (flows migrated from Stepflow, which does not validate):
+   * an input that breaks the flow's input schema is reported here and the item runs anyway.
+   */
+  onInputMismatch?: (message: string) => void;
 }

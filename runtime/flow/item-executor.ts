@@ -22,7 +22,9 @@ export function executeItem(req: ItemExecutionRequest): Promise<FlowResult> {
   const validate = req.flow.validateInput;
   if (validate && !validate(req.input)) {
     const issues = validationIssues(validate.errors);
-    return Promise.resolve(failure('INVALID_INPUT', `input does not match the flow's input schema: ${formatValidationError(undefined, issues)}`, { issues }));
+    const message = `input does not match the flow's input schema: ${formatValidationError(undefined, issues)}`;
+    if (!req.onInputMismatch) return Promise.resolve(failure('INVALID_INPUT', message, { issues }));
+    req.onInputMismatch(message);
   }
   if (req.signal?.aborted) return Promise.resolve(cancelled());
   return new ItemRun(req).start();

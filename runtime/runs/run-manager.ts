@@ -26,6 +26,7 @@ import { DEFAULT_OUTPUT_LIMITS, RunOutputs } from './run-outputs.js';
 import type { OutputLimits } from './run-outputs.js';
 import { endItemSpan, endRunTrace, startItemSpan, startRunTrace } from './run-trace.js';
 import type { TraceParent } from '../telemetry/span-ids.js';
+import { log } from '../telemetry/logger.js';
 
 export interface RunManagerOptions {
   store: Store;
@@ -36,6 +37,8 @@ export interface RunManagerOptions {
   transportRetries?: number;
   /** Limits on streamed step output (defaults: DEFAULT_OUTPUT_LIMITS). */
   outputLimits?: Partial<OutputLimits>;
+  /** false (config `validateInput`): an input that breaks the flow's input schema is a warning, once per run. */
+  validateInput?: boolean;
 }
 
 export interface SubmitOptions {
@@ -71,6 +74,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
   private readonly outputLimits: OutputLimits;
   private closed = false;
   private readonly foreignEnds: NodeJS.Timeout;
+  /** Runs already warned that an item's input breaks the flow's input schema (validateInput: false). */
+  private readonly warnedInput = new WeakSet<ActiveRun>();
 
   constructor(private readonly options: RunManagerOptions) {
     this.commit = new GroupCommit(options.store.state, options.store.location, (runId, error) => this.writeFailed(runId, error));
@@ -487,6 +492,12 @@ export class RunManager implements RuntimeContext, ItemRunner {
     return prior.size > 0 ? prior : undefined;
   }
 
+  private warnInputMismatch(run: ActiveRun, runId: string, itemIndex: number, message: string): void {
+    if (this.warnedInput.has(run)) return;
+    this.warnedInput.add(run);
+    log('warn', { runId, itemIndex }, `run ${runId}: item ${itemIndex}: ${message}; running it anyway (validateInput: false; further items of this run are not reported)`);
+  }
+
   async runItem(run: ActiveRun, item: ItemRecord, prior: ReadonlyMap<string, PriorStep> | undefined): Promise<FlowResult> {
     const { runId } = run;
     const i = item.itemIndex;
@@ -511,6 +522,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       traceId: run.trace?.traceId,
       ...(span ? { traceParent: span.context } : {}),
       ...(prior ? { prior } : {}),
+      ...(this.options.validateInput === false ? { onInputMismatch: (message: string) => this.warnInputMismatch(run, runId, i, message) } : {}),
       journal: {
         stepStarted: (stepId, attempt) => {
           this.inputs.stepMoved(runId, i, stepId);
