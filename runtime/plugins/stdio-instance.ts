@@ -12,6 +12,7 @@ import { DirectCalls } from '../../protocol/direct-calls.js';
 import { DirectRequests } from '../../protocol/direct-requests.js';
 import { onAbort } from './on-abort.js';
 import { OutputReceiver } from './output-receiver.js';
+import { InvalidLines } from './invalid-lines.js';
 import type { LiveExecution } from './output-receiver.js';
 import { runtimeCallbacks, serveCallbacks } from './serve-callbacks.js';
 import { ServedExecutions } from './served-executions.js';
@@ -312,10 +313,12 @@ export class StdioInstance {
     const outputs = new OutputReceiver({ runtime: this.o.runtime, writer, find, log });
     const direct = new DirectCalls(writer, 'w');
     const directCallbacks = new DirectRequests(writer, this.callbacks);
+    const invalid = new InvalidLines(log);
+    void proc.exited.then(() => invalid.flush());
     const reader = new NdjsonMessageReader(proc.stdout, {
       onInvalidLine: (line, reason) => {
         this.o.onInvalidLine();
-        this.note('warn', {}, `plugin "${this.o.pluginName}": ignored a line on stdout (${reason}): ${line.slice(0, 200)}`);
+        invalid.add(line, reason);
       },
       intercept: (message) => direct.intercept(message) || directCallbacks.intercept(message) || outputs.intercept(message),
       // A callback over a limit is answered, or the component would wait for ever.

@@ -179,7 +179,20 @@ describe('StdioPlugin over a raw NDJSON server', () => {
     const { plugin, logs } = await startRaw();
     expect(output(await plugin.execute(request('/garbage', {})))).toEqual({ ok: true });
     expect(plugin.stats()).toMatchObject({ invalidLines: 1, restarts: 0 });
-    expect(logs.some((line) => line.includes('this is not json'))).toBe(true);
+    await until(async () => (logs.some((line) => line.includes('this is not json')) ? true : undefined), 'the warning');
+    expect(logs.filter((line) => line.includes('on stdout'))).toEqual([
+      'plugin "raw": ignored a line on stdout that is not JSON-RPC (the first: not JSON: Unexpected token \'h\', "this is not json" is not valid JSON: this is not json)',
+    ]);
+  });
+
+  it('reports many non-JSON stdout lines as one warning with their count, not one per line', async () => {
+    const { plugin, logs } = await startRaw();
+    expect(output(await plugin.execute(request('/garbage', { lines: 40 })))).toEqual({ ok: true });
+    expect(plugin.stats()).toMatchObject({ invalidLines: 40, restarts: 0 });
+    await plugin.close();
+    const warned = logs.filter((line) => line.includes('on stdout'));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatch(/^plugin "raw": ignored 40 lines on stdout that are not JSON-RPC \(the first: .*this is not json\)$/);
   });
 
   it('fails a call that outlives timeoutSecs with TIMEOUT and sends $/cancelRequest', async () => {
