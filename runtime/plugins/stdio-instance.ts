@@ -356,7 +356,8 @@ export class StdioInstance {
     } else if (this.served.size > 1) {
       fields.executing = this.served.size;
     }
-    log('info', fields, `[${this.o.pluginName}] ${line}`);
+    // Asked for (WEFT_COMPONENT_STDERR=verbose) means shown: at warn when the level hides info.
+    log(logEnabled('info') ? 'info' : 'warn', fields, `[${this.o.pluginName}] ${line}`);
   }
 }
 
