@@ -1,5 +1,9 @@
-// The wire contract shared by the runtime and the SDK: types, method constants,
-// error codes, framing and blob ids. No runtime logic lives here.
+/**
+ * The wire contract shared by the runtime and the SDK: types, method constants,
+ * error codes, framing and blob ids. No runtime logic lives here.
+ * @packageDocumentation
+ * @module weft/protocol
+ */
 export type { BlobId, BlobType } from './types/blob.js';
 export { BLOB_TYPES } from './types/blob.js';
 export type { TaskErrorCode, FlowError, FlowResult, FlowSuccess, FlowFailure } from './types/flow-result.js';

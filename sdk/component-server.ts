@@ -11,7 +11,8 @@ import { DirectRequests } from '../protocol/direct-requests.js';
 import type { DirectRequestHooks } from '../protocol/direct-requests.js';
 import { DEFAULT_OUTPUT_WINDOW, ExecutionContext } from './component-context.js';
 import { defineComponent } from './define-component.js';
-import type { ComponentDefinition, ComponentHandler, ComponentOptions } from './define-component.js';
+import type { ComponentDefinition, ComponentHandler, ComponentOptions, JsonSchema } from './define-component.js';
+import type { InputOf } from './schema-type.js';
 import { interceptReader } from './intercept-reader.js';
 import { OutputChannel } from './output-channel.js';
 import { RequestTracker } from './request-tracker.js';
@@ -51,8 +52,11 @@ export class ComponentServer {
   /** `outputWindow`: chunks of one execution in flight, not yet taken, before `ctx.emit` waits (default 64). */
   constructor(private readonly serverOptions: { outputWindow?: number } = {}) {}
 
-  /** Registers `'/' + name`; chainable, so a server is five lines. */
-  component<I = any, O = unknown>(name: string, options: ComponentOptions, handler: ComponentHandler<I, O>): this {
+  /**
+   * Registers `'/' + name`; chainable, so a server is five lines. `input` is typed from
+   * `inputSchema` (see SchemaType), or by annotating the handler's parameter.
+   */
+  component<const S extends JsonSchema | undefined = undefined, O = unknown, I = InputOf<S>>(name: string, options: ComponentOptions<S>, handler: ComponentHandler<I, O>): this {
     return this.register(defineComponent(name, options, handler));
   }
 

@@ -4,13 +4,15 @@ import { ComponentErrorCodes, ProtocolError } from '../protocol/errors.js';
 import { compileUserSchema, validationIssues } from '../protocol/validate.js';
 import type { ComponentInfo, ValidationIssue } from '../protocol/index.js';
 import type { ComponentContext } from './component-context.js';
+import type { InputOf } from './schema-type.js';
 
 export type JsonSchema = Record<string, unknown> | boolean;
 
-export interface ComponentOptions {
+/** `S`: the inputSchema's literal type, from which the handler's input is typed (see SchemaType). */
+export interface ComponentOptions<S extends JsonSchema | undefined = JsonSchema | undefined> {
   description?: string;
   /** Inputs that do not match are rejected with -32002 (INVALID_INPUT) before the handler runs. */
-  inputSchema?: JsonSchema;
+  inputSchema?: S;
   /** When given, an output that does not match fails the call with -32003. */
   outputSchema?: JsonSchema;
 }
@@ -30,10 +32,14 @@ export function componentPath(name: string): string {
   return name.startsWith('/') ? name : `/${name}`;
 }
 
-/** Compiles the schemas once, here, so a bad schema fails at registration rather than per call. */
-export function defineComponent<I = any, O = unknown>(
+/**
+ * Compiles the schemas once, here, so a bad schema fails at registration rather than per call.
+ * The handler's `input` is typed from `inputSchema` (`S`, inferred as a literal), or by
+ * annotating the handler's parameter (`I`), which wins; with neither it is `any`.
+ */
+export function defineComponent<const S extends JsonSchema | undefined = undefined, O = unknown, I = InputOf<S>>(
   name: string,
-  options: ComponentOptions,
+  options: ComponentOptions<S>,
   handler: ComponentHandler<I, O>,
 ): ComponentDefinition {
   const path = componentPath(name);

@@ -1,6 +1,7 @@
 import type { ResultOrder, RunStatus } from '../../protocol/index.js';
 import { isTerminalRunState } from '../../protocol/index.js';
 import type { RunEvent } from '../store/state-store.js';
+import type { RunEvent as PublicRunEvent, StepOutput } from './run-event-types.js';
 import type { RunManager } from '../runs/run-manager.js';
 import type { StepOutputData } from '../runs/run-outputs.js';
 import { eventPredicate, filterEvents } from './event-filter.js';
@@ -37,6 +38,7 @@ export interface ReadableOptions {
  * store, so a handle stays valid across restarts.
  */
 export class Run {
+  /** @hidden Made by Runtime (submit, getRun, fork), not by users. */
   constructor(readonly id: string, private readonly runs: RunManager) {}
 
   /** Current status, without results. */
@@ -64,8 +66,9 @@ export class Run {
    * after `run_completed`. Any number of readers may iterate at once; `since` resumes;
    * `types`, `stream` and `itemIndex` narrow (EventFilter).
    */
-  events(opts: EventFilter & { since?: number } = {}): AsyncIterableIterator<RunEvent> {
-    return filterEvents(runEvents(this.runs, this.id, opts.since ?? 0), eventPredicate(opts));
+  events(opts: EventFilter & { since?: number } = {}): AsyncIterableIterator<PublicRunEvent> {
+    // The store's loose records, as the typed union (what the run manager writes for each type).
+    return filterEvents(runEvents(this.runs, this.id, opts.since ?? 0), eventPredicate(opts)) as unknown as AsyncIterableIterator<PublicRunEvent>;
   }
 
   /** Every chunk the run's steps stream, persisted then live, ending when the run ends. */
@@ -84,15 +87,15 @@ export class Run {
       async pull(controller) {
         const r = await events.next();
         if (r.done) controller.close();
-        else controller.enqueue(toStreamChunk(r.value));
+        else controller.enqueue(toStreamChunk(r.value as StepOutput));
       },
       async cancel() { await events.return?.(); },
     }, { highWaterMark: 0 });
   }
 }
 
-function toStreamChunk(event: RunEvent): StreamChunk {
-  const d = event.data as unknown as StepOutputData;
+function toStreamChunk(event: StepOutput): StreamChunk {
+  const d = event.data;
   return {
     seq: event.seq, index: d.index, stream: d.stream, itemIndex: event.itemIndex!, stepId: event.stepId!, attempt: event.attempt!,
     encoding: d.encoding, chunk: d.encoding === 'base64' ? new Uint8Array(Buffer.from(d.chunk as string, 'base64')) : d.chunk, at: event.at,

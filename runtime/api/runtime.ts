@@ -5,6 +5,7 @@ import type { Plugin } from '../plugins/plugin.js';
 import type { PluginRouter } from '../plugins/plugin-router.js';
 import { pluginSet } from './plugin-set.js';
 import type { RunEvent, Store } from '../store/state-store.js';
+import type { RunEvent as PublicRunEvent } from './run-event-types.js';
 import { openStore } from '../store/open-store.js';
 import { loadFlowFile } from '../flow/load-flow.js';
 import { formatDiagnostics, hasError } from '../flow/diagnostic.js';
@@ -59,11 +60,16 @@ export interface ComponentListing { path: string; plugin: string; component: str
 export class Runtime {
   private closed = false;
 
+  // store, router and runs are weft's own (the CLI and the server reach them); `@internal`
+  // keeps them out of the published declarations and the API reference (stripInternal).
   private constructor(
     readonly config: WeftConfig,
+    /** @internal */
     readonly store: Store,
+    /** @internal */
     readonly router: PluginRouter,
     private readonly plugins: Plugin[],
+    /** @internal */
     readonly runs: RunManager,
     /** Runs continued from an earlier process at open. */
     readonly resumed: string[],
@@ -196,10 +202,10 @@ export class Runtime {
    * finished/failed with stepId, itemIndex, attempt, duration). `runCompleted`: once per
    * finished run. Returns an unsubscribe function.
    */
-  on(event: 'progress', listener: (e: RunEvent) => void): () => void;
+  on(event: 'progress', listener: (e: PublicRunEvent) => void): () => void;
   on(event: 'runCompleted', listener: (e: RunCompletedEvent) => void): () => void;
   on(event: 'progress' | 'runCompleted', listener: (e: never) => void): () => void {
-    if (event === 'progress') return this.runs.events.onAll(listener as (e: RunEvent) => void);
+    if (event === 'progress') return this.runs.events.onAll(listener as unknown as (e: RunEvent) => void);
     return this.runs.events.onAll((e) => {
       if (e.type !== 'run_completed') return;
       const record = this.store.state.getRun(e.runId);

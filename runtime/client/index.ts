@@ -1,4 +1,8 @@
-// weft's HTTP client: `import { WeftClient } from 'weft/client'`.
+/**
+ * weft's HTTP client for a `weft serve` process: `import { WeftClient } from 'weft/client'`.
+ * @packageDocumentation
+ * @module weft/client
+ */
 export { WeftClient } from './weft-client.js';
 export type { WeftClientOptions } from './weft-client.js';
 export { WeftHttpError } from './weft-http-error.js';
