@@ -44,7 +44,8 @@ steps:
 output: {$step: s}
 `;
 
-describe('weft CLI habits (#18)', () => {
+// Each test runs the weft binary several times in a row: 120 s each on a loaded machine.
+describe('weft CLI habits (#18)', { timeout: 120_000 }, () => {
   let dir: string;
   let record: string;
   beforeAll(() => {
@@ -138,6 +139,14 @@ describe('weft CLI habits (#18)', () => {
     const one = await runWeft(['test', 'flow.yaml', '--case', 'says bye'], dir);
     expect(one.code, one.stdout).toBe(0);
     expect(one.stdout).toMatch(/1 passed, 0 failed/);
+  });
+
+  it('usage errors exit 2: a config that is missing or not valid YAML, for weft components too', async () => {
+    for (const args of [['components', '--config', 'missing.yml'], ['components', '--config', 'bad-config.yml'], ['runs', 'list', '--config', 'missing.yml']]) {
+      const r = await runWeft(args, dir);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/(missing|bad-config)\.yml/);
+    }
   });
 
   it('usage errors exit 2: bad --overrides (unknown step, bad $type)', async () => {

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunStatus } from '../../protocol/index.js';
 import { writeRunsServerConfig } from '../helpers/runs-server-config.js';
 import { runWeft } from '../helpers/weft-process.js';
+import { startWeftServer } from '../helpers/weft-server.js';
+import { httpCall } from '../helpers/http-call.js';
 
 // Issue #18 §2: a stored flow's name keeps working after the flow is edited, and
 // `weft validate` asks the component servers whether each component exists.
@@ -42,7 +44,8 @@ steps:
 output: {a: {$step: ok}, b: {$step: typo}}
 `;
 
-describe('flows by name, and weft validate against the servers (#18 §2)', () => {
+// Each test runs the weft binary several times in a row: 120 s each on a loaded machine.
+describe('flows by name, and weft validate against the servers (#18 §2)', { timeout: 120_000 }, () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'weft-flows-'));
@@ -82,6 +85,21 @@ describe('flows by name, and weft validate against the servers (#18 §2)', () =>
     const missing = await runWeft(['run', 'nope', '--input', '{}'], dir);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope/);
+  });
+
+  it('over HTTP too: POST /runs with a name runs the newest version', async () => {
+    const server = await startWeftServer(dir, ['--store', 'memory']);
+    try {
+      const put = async (text: string) => (await httpCall(server.url, 'POST', '/flows', { body: text, contentType: 'application/yaml' })).json as { flowId: string };
+      const old = await put(V1.replace('name: greet', 'name: greet_http'));
+      const newest = await put(V2.replace('name: greet', 'name: greet_http'));
+      const run = await httpCall(server.url, 'POST', '/runs', { body: { flowId: 'greet_http', inputs: [{ who: 'h' }], wait: true } });
+      expect(run.status, run.text).toBe(200);
+      expect(run.json).toMatchObject({ flowId: newest.flowId, status: 'success' });
+      expect(old.flowId).not.toBe(newest.flowId);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('validate asks the servers: a misspelt component is an error with a line number and a "did you mean"', async () => {

@@ -9,6 +9,7 @@ import { BuiltinPlugin } from '../../plugins/builtins.js';
 import { MockPlugin } from '../../plugins/mock-plugin.js';
 import type { Plugin } from '../../plugins/plugin.js';
 import type { RuntimeContext } from '../../plugins/runtime-context.js';
+import { UsageError } from '../usage-error.js';
 
 export interface ComponentsOptions { config?: string; json?: boolean; cwd?: string }
 export interface CommandIo { stdout: { write(text: string): unknown }; stderr: { write(text: string): unknown } }
@@ -47,10 +48,13 @@ export const listingOnly: RuntimeContext = {
  */
 export async function componentsCommand(opts: ComponentsOptions, io: CommandIo, factories: PluginFactories = DEFAULT_FACTORIES): Promise<number> {
   const cwd = resolve(opts.cwd ?? process.cwd());
-  const config: WeftConfig = opts.config ? loadConfig(resolve(cwd, opts.config)) : (() => {
-    const found = findConfig(cwd);
-    return found ? loadConfig(found) : defaultConfig(cwd);
-  })();
+  let config: WeftConfig;
+  try {
+    const found = opts.config ? resolve(cwd, opts.config) : findConfig(cwd);
+    config = found ? loadConfig(found) : defaultConfig(cwd);
+  } catch (error) {
+    throw new UsageError((error as Error).message); // a missing or invalid config is a usage error (exit 2), as everywhere
+  }
 
   let exitCode = 0;
   const plugins = new Map<string, Plugin>();
