@@ -65,6 +65,15 @@ steps:
 output: {first: {$step: first}, second: {$step: second}}
 `;
 
+const HANGING_STEP = `schema: https://stepflow.org/schemas/v1/flow.json
+name: hanging
+steps:
+  - id: first
+    component: /runs/record
+    input: {item: {$input: item}, hang_attempt: 1}
+output: {$step: first}
+`;
+
 describe('crash and resume', () => {
   let dir: string | undefined;
   afterEach(() => { if (dir) rmSync(dir, { recursive: true, force: true }); dir = undefined; });
@@ -117,6 +126,9 @@ describe('crash and resume', () => {
     // Only steps in flight at a kill ran again: at most maxConcurrency per kill.
     const rerun = [...byKey.values()].filter((a) => a.length > 1).reduce((n, a) => n + a.length - 1, 0);
     expect(rerun).toBeLessThanOrEqual(kills.length * maxConcurrency);
+    // The figures of this kill loop, for the record (what the issue notes quote).
+    console.info(`kill loop: ${kills.length} SIGKILLs at ${kills.map((k) => k.at).join(', ')} executions; ` +
+      `${all.length} executions for 400 steps; ${rerun} steps ran again (bound ${kills.length * maxConcurrency}); ${skipped} attempt numbers skipped`);
     // Item results carry the attempt that produced them: the last one the component saw.
     for (const r of status.results!) {
       const v = (r.result as { value: { second: { attempt: number }; first: { attempt: number } } }).value;
@@ -217,10 +229,13 @@ output: {$step: flaky}
   }, 60_000);
 
   it('refuses to resume a run another live process is executing', async () => {
-    const ws = workspace(TWO_STEPS, Array.from({ length: 40 }, (_, i) => ({ item: i, ms: 100 })));
+    // Its steps hang until the process is killed: however slowly `weft resume` starts on a
+    // loaded machine, the run is still being executed when it looks (with steps that took
+    // 100 ms, the run could finish first, and resume then rightly printed its result).
+    const ws = workspace(HANGING_STEP, Array.from({ length: 4 }, (_, i) => ({ item: i })));
     dir = ws.dir;
     const p = startWeft(['run', 'flow.yaml', '--input-file', 'items.jsonl', '--max-concurrency', '2'], ws.dir);
-    await until(() => runIdOf(p) !== undefined && existsSync(ws.record) && executions(ws.record).length > 2, 20_000, 'run started');
+    await until(() => runIdOf(p) !== undefined && existsSync(ws.record) && executions(ws.record).length >= 2, 20_000, 'run started');
     const second = await runWeft(['resume', runIdOf(p)!], ws.dir);
     expect(second.code).toBe(2);
     expect(second.stderr).toMatch(/being executed by another weft process/);
