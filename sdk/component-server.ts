@@ -138,7 +138,7 @@ export class ComponentServer {
   }
 
   private registerHandlers(connection: MessageConnection, calls: RuntimeCalls): void {
-    connection.onRequest(Initialize, () => ({ server_protocol_version: SERVER_PROTOCOL_VERSION }));
+    connection.onRequest(Initialize, () => ({ server_protocol_version: SERVER_PROTOCOL_VERSION, capabilities: { cancel_request: true } }));
     // The handshake is not enforced (as in Stepflow's SDK): components/* are served before it.
     connection.onNotification(Initialized, () => undefined);
     connection.onRequest(ComponentsList, () => ({ components: this.listComponents() }));

@@ -17,7 +17,12 @@ export interface ComponentInfo {
 }
 
 export interface InitializeParams { runtime_protocol_version: number; observability?: ObservabilityContext }
-export interface InitializeResult { server_protocol_version: number }
+/**
+ * `capabilities.cancel_request` (weft): the server handles JSON-RPC's `$/cancelRequest`.
+ * Stepflow's protocol has no cancellation, and its SDK cannot decode that notification,
+ * so weft sends it only to servers that say so (weft's SDK does).
+ */
+export interface InitializeResult { server_protocol_version: number; capabilities?: { cancel_request?: boolean } }
 
 export interface ListComponentsResult { components: ComponentInfo[] }
 export interface ComponentInfoParams { component: string }

@@ -62,6 +62,8 @@ interface Generation {
   pending: Map<(outcome: CallOutcome<never>) => void, unknown>;
   /** Set once the process is gone. */
   report?: CrashReport;
+  /** The server said it handles `$/cancelRequest` (initialize's capabilities.cancel_request). */
+  cancels?: boolean;
   startedAt: number;
   reason?: string;
   /** NDJSON framing: the runtime's requests, answered without vscode-jsonrpc's per-message turn. */
@@ -146,13 +148,13 @@ export class StdioInstance {
           const direct = gen.direct;
           if (direct) {
             const id = direct.send(type.method, params, (reply) => (reply.ok ? finish({ kind: 'ok', value: reply.result as R }) : onError(reply.error)));
-            cancelRemote = () => direct.drop(id, true);
+            cancelRemote = () => direct.drop(id, gen.cancels === true);
             cleanup.push(() => direct.drop(id));
             return;
           }
           // vscode-jsonrpc sends $/cancelRequest for this id when the token is cancelled.
           const cts = new CancellationTokenSource();
-          cancelRemote = () => cts.cancel();
+          if (gen.cancels) cancelRemote = () => cts.cancel();
           cleanup.push(() => cts.dispose());
           try {
             gen.connection.sendRequest<R>(type.method, params, cts.token).then((value) => finish({ kind: 'ok', value }), onError);
@@ -230,12 +232,13 @@ export class StdioInstance {
           timer = setTimeout(() => fail(new Error(`plugin "${pluginName}" (${command}) did not answer initialize within ${this.o.handshakeTimeoutMs / 1000}s`)), this.o.handshakeTimeoutMs);
         }),
       ]);
-      const raw = result as { server_protocol_version?: unknown; serverProtocolVersion?: unknown } | null;
+      const raw = result as { server_protocol_version?: unknown; serverProtocolVersion?: unknown; capabilities?: { cancel_request?: unknown } } | null;
       const version = raw?.server_protocol_version ?? raw?.serverProtocolVersion;
       if (version !== RUNTIME_PROTOCOL_VERSION) {
         this.fatal = new Error(`plugin "${pluginName}" (${command}): protocol version mismatch: runtime speaks ${RUNTIME_PROTOCOL_VERSION}, server answered ${JSON.stringify(version ?? null)}`);
         throw this.fatal;
       }
+      gen.cancels = raw?.capabilities?.cancel_request === true;
       await connection.sendNotification(Initialized, {});
     } catch (error) {
       if (error instanceof ResponseError && CONNECTION_LOST.has(error.code)) {

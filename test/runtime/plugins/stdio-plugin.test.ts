@@ -206,6 +206,24 @@ describe('StdioPlugin over a raw NDJSON server', () => {
     expect(cancelled).toHaveLength(1);
   });
 
+  it("sends no $/cancelRequest to a server that does not announce it (Stepflow's SDK cannot decode one); the call still ends", async () => {
+    for (const framing of ['ndjson', 'content-length'] as const) {
+      const args = [join(servers, 'raw-server.mjs'), '--no-cancel', '--framing', framing];
+      const timed = (await startRaw({ timeoutSecs: 0.3, framing, args })).plugin;
+      expect(await timed.execute(request('/hang', {}))).toMatchObject({ outcome: 'failed', error: { kind: 'TIMEOUT' } });
+      const aborted = (await startRaw({ framing, args })).plugin;
+      const controller = new AbortController();
+      const pending = aborted.execute(request('/hang', {}, { signal: controller.signal }));
+      await until(async () => (output(await aborted.execute(request('/received', {}))).received.some((m: any) => m.method === 'components/execute') ? true : undefined), 'the request at the server');
+      controller.abort();
+      expect(await pending).toMatchObject({ outcome: 'failed', error: { kind: 'CANCELLED' } });
+      for (const plugin of [timed, aborted]) {
+        const { received } = output(await plugin.execute(request('/received', {})));
+        expect(received.filter((m: { method: string }) => m.method === '$/cancelRequest'), framing).toEqual([]);
+      }
+    }
+  });
+
   it('cancels through request.signal: CANCELLED, and the server receives $/cancelRequest', async () => {
     const { plugin } = await startRaw();
     const controller = new AbortController();
