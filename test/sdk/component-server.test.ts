@@ -23,9 +23,9 @@ async function rejection(promise: Promise<unknown>): Promise<ResponseError<any>>
 }
 
 describe('SDK component server: handshake and discovery', () => {
-  it('answers initialize with server_protocol_version 1', async () => {
+  it('answers initialize with server_protocol_version 1, announcing that it handles $/cancelRequest', async () => {
     const server = start('sdk-echo-server.mjs');
-    expect(await server.handshake()).toEqual({ server_protocol_version: 1 });
+    expect(await server.handshake()).toEqual({ server_protocol_version: 1, capabilities: { cancel_request: true } });
   });
 
   it('lists its components as "/" + name, with description and snake_case schemas', async () => {
@@ -132,7 +132,7 @@ describe('SDK component server: execute', () => {
 
   it('speaks content-length framing when asked', async () => {
     const server = start('sdk-echo-server.mjs', { args: ['--framing', 'content-length'], framing: 'content-length' });
-    expect(await server.handshake()).toEqual({ server_protocol_version: 1 });
+    expect(await server.handshake()).toEqual({ server_protocol_version: 1, capabilities: { cancel_request: true } });
     const result = await server.connection.sendRequest(ComponentsExecute, { component: '/double', input: { x: 2 }, attempt: 1, observability: {} });
     expect(result).toEqual({ output: { y: 4 } });
   });

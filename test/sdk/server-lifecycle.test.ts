@@ -61,7 +61,7 @@ describe('SDK server lifecycle and wire format', () => {
     expect(lines()).toEqual(messages.map((m) => JSON.stringify(m)));
     const byId = new Map(messages.map((m) => [m.id, m]));
     expect(messages).toHaveLength(3);
-    expect(byId.get('0194a6c2-aaaa')).toEqual({ jsonrpc: '2.0', id: '0194a6c2-aaaa', result: { server_protocol_version: 1 } });
+    expect(byId.get('0194a6c2-aaaa')).toEqual({ jsonrpc: '2.0', id: '0194a6c2-aaaa', result: { server_protocol_version: 1, capabilities: { cancel_request: true } } });
     expect(byId.get(7)).toMatchObject({ jsonrpc: '2.0', id: 7, result: { output: { slept: expect.any(Number) } } });
     expect(byId.get('b')).toMatchObject({ id: 'b', error: { code: -32002 } });
   });
