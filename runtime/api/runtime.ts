@@ -9,7 +9,8 @@ import type { RunEvent as PublicRunEvent } from './run-event-types.js';
 import { openStore } from '../store/open-store.js';
 import { loadFlowFile } from '../flow/load-flow.js';
 import { formatDiagnostics, hasError } from '../flow/diagnostic.js';
-import { RunManager, type ForkOptions } from '../runs/run-manager.js';
+import { RunManager, type ForkOptions, type ResumeReport } from '../runs/run-manager.js';
+import { RunConfigs, configBlobOf } from './run-configs.js';
 import type { OutputLimits } from '../runs/run-outputs.js';
 import { toRunStatus } from '../runs/run-status.js';
 import type { WeftConfig } from './config-types.js';
@@ -28,8 +29,11 @@ export interface RuntimeOptions {
   /** `sqlite` (default, `.weft/weft.db` under cwd), `memory`, `{type, path}`, or an open Store. */
   store?: 'sqlite' | 'memory' | { type: 'sqlite' | 'memory'; path?: string } | Store;
   cwd?: string;
-  /** Continue the store's unfinished runs at open (default true). */
-  resume?: boolean;
+  /**
+   * Continue the store's unfinished runs at open (default true): all of them, or
+   * `{runId}` and its sub-runs only. Each continues with the config it was submitted with.
+   */
+  resume?: boolean | { runId: string };
   /**
    * Start the config's component servers (default true). `false` for commands that only
    * touch the store (`weft cancel`): no run can execute on such a runtime.
@@ -73,6 +77,9 @@ export class Runtime {
     readonly runs: RunManager,
     /** Runs continued from an earlier process at open. */
     readonly resumed: string[],
+    /** Unfinished runs not continued at open because their config or routes cannot run here (they stay resumable). */
+    readonly heldBack: ResumeReport['held'],
+    private readonly configs: RunConfigs,
     /** The tracer this runtime started (OTEL_* / config observability), shut down at close. */
     private readonly tracer: Tracer | undefined,
     private readonly unlog: (() => void) | undefined,
@@ -89,8 +96,11 @@ export class Runtime {
     const tracer = await startTracing(process.env, config.observability, (message) => log('warn', {}, message));
     const flowDirectories = new Map<string, string>();
     const { plugins, router } = pluginSet(config, (flowId) => flowDirectories.get(flowId));
-    const runs = new RunManager({
-      store, router,
+    // Every run submitted here records this config, so it resumes and forks with it from anywhere.
+    const configId = store.blobs.putBlob(configBlobOf(config), 'data');
+    const configs = new RunConfigs(store.blobs, () => runs);
+    const runs: RunManager = new RunManager({
+      store, router, configId, workingDirectory: config.workingDirectory, routerFor: (id) => configs.routerFor(id),
       ...(config.limits?.maxNestingDepth !== undefined ? { maxNestingDepth: config.limits.maxNestingDepth } : {}),
       ...(config.limits?.transportRetries !== undefined ? { transportRetries: config.limits.transportRetries } : {}),
       outputLimits: outputLimitsOf(config.limits),
@@ -107,8 +117,10 @@ export class Runtime {
       await shutdownTracer(tracer);
       throw error;
     }
-    const resumed = opts.resume === false || opts.startPlugins === false ? [] : runs.resumeAll();
-    return new Runtime(config, store, router, list, runs, resumed, tracer, unlog, flowDirectories);
+    const report = opts.resume === false || opts.startPlugins === false ? { resumed: [], held: [] }
+      : await runs.resumeAll(typeof opts.resume === 'object' ? opts.resume.runId : undefined);
+    for (const { runId, reason } of report.held) log('warn', { runId }, `weft: run ${runId} not resumed: ${reason}; it stays resumable`);
+    return new Runtime(config, store, router, list, runs, report.resumed, report.held, configs, tracer, unlog, flowDirectories);
   }
 
   // ---- flows and blobs ----------------------------------------------------------------
@@ -244,6 +256,7 @@ export class Runtime {
     this.closed = true;
     await this.runs.close();
     await Promise.allSettled(this.plugins.map((p) => p.close()));
+    await this.configs.close();
     this.store.close();
     this.unlog?.();
     // `weft run` exits right after: what its runs traced is exported first (bounded wait).

@@ -10,7 +10,7 @@ export interface CommonOptions { config?: string; store?: string }
  * beside the flow (or cwd) and its parents; store from `--store` (sqlite at .weft/weft.db
  * by default).
  */
-export async function openRuntime(opts: CommonOptions, near?: string, extra: { resume?: boolean; startPlugins?: boolean } = {}): Promise<Runtime> {
+export async function openRuntime(opts: CommonOptions, near?: string, extra: { resume?: boolean | { runId: string }; startPlugins?: boolean } = {}): Promise<Runtime> {
   if (opts.store !== undefined && opts.store !== 'sqlite' && opts.store !== 'memory') {
     throw new UsageError(`--store must be "sqlite" or "memory", got "${opts.store}"`);
   }

@@ -6,6 +6,7 @@ import type { PriorStep } from '../flow/item-execution.js';
 import type { ItemRecord, RunRecord } from '../store/state-store.js';
 import type { RunOutputs } from './run-outputs.js';
 import type { RunTrace } from './run-trace.js';
+import type { PluginRouter } from '../plugins/plugin-router.js';
 import { StepCallCounter } from './step-call-counter.js';
 
 /** Pending items are read from the store a page at a time: memory stays flat in the item count. */
@@ -39,6 +40,8 @@ export class ActiveRun {
   readonly forkRedo: ReadonlySet<string> | undefined;
   inFlight = 0;
   paused = 0;
+  /** The routes its steps take: those of the config it was submitted with (set at launch). */
+  router: PluginRouter | undefined;
   /** Its trace id and, tracing on, its span (set at launch). */
   trace: RunTrace | undefined;
   /** Items finished whose result is not committed yet. */

@@ -21,6 +21,7 @@ import { newRunRecord } from './new-run-record.js';
 import { checkSubmitParams, normalizeOrder, timeoutMs } from './submit-params.js';
 import { FlowCache } from './flow-cache.js';
 import { forkReuse } from './fork-reuse.js';
+import { unroutableSteps } from './unroutable-steps.js';
 import { HumanInputs } from './human-inputs.js';
 import { DEFAULT_OUTPUT_LIMITS, RunOutputs } from './run-outputs.js';
 import type { OutputLimits } from './run-outputs.js';
@@ -31,6 +32,11 @@ import { log } from '../telemetry/logger.js';
 export interface RunManagerOptions {
   store: Store;
   router: PluginRouter;
+  /** The config blob `router` was built from, and its working directory: recorded on every run submitted here. */
+  configId?: BlobId;
+  workingDirectory?: string;
+  /** The router of another config blob (a run submitted elsewhere, resumed or forked here); rejects when it cannot start. */
+  routerFor?: (configId: BlobId) => Promise<PluginRouter>;
   /** Nesting depth limit for runs/submit (default 16). */
   maxNestingDepth?: number;
   /** Transport retries per step execution (default 3). */
@@ -47,6 +53,9 @@ export interface SubmitOptions {
   /** The span the run joins (an HTTP `traceparent`); a caller's own `trace` otherwise. */
   trace?: TraceParent;
 }
+
+/** What resumeAll did: the runs it continues, and those it held back (resumable later), with why. */
+export interface ResumeReport { resumed: string[]; held: Array<{ runId: string; reason: string }> }
 
 export interface ForkOptions { fromStep: string; overrides?: unknown; inputs?: unknown[]; flowLabel?: string; maxConcurrency?: number }
 
@@ -211,9 +220,11 @@ export class RunManager implements RuntimeContext, ItemRunner {
       ...(p.maxConcurrency ? { maxConcurrency: p.maxConcurrency } : {}),
       ...(p.overrides ? { overrides: p.overrides } : {}),
       ...(p.variables ? { variables: p.variables } : {}),
+      ...this.configOf(parent),
     });
     this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
-    this.start(record, loaded, options.trace ?? caller?.trace, parent ? this.active.get(parent.runId)?.trace?.traceId : undefined);
+    const parentRun = parent ? this.active.get(parent.runId) : undefined;
+    this.start(record, loaded, options.trace ?? caller?.trace, parentRun?.trace?.traceId, parentRun?.router);
     if (p.wait) return this.waitAndGet(record.runId, p.timeoutSecs, true);
     // Answered once the run is started and that is committed: `running`, as the seed's diagram shows.
     await this.durable();
@@ -335,6 +346,12 @@ export class RunManager implements RuntimeContext, ItemRunner {
     if (!source) throw unknownRun(sourceRunId);
     const overrides = opts.overrides ?? source.overrides;
     const { flow, loaded } = this.flows.load(source.flowId, overrides);
+    let router: PluginRouter;
+    try {
+      router = await this.routerOf(source);
+    } catch (error) {
+      throw new ProtocolError(ErrorCodes.ServerError, `fork: run ${sourceRunId}'s config ${source.configId} cannot start here: ${(error as Error).message}`);
+    }
     if (!(flow.steps ?? []).some((s) => s.id === opts.fromStep)) {
       throw new ProtocolError(ErrorCodes.InvalidParams, `fork: flow ${source.flowId} has no step "${opts.fromStep}"`);
     }
@@ -349,31 +366,68 @@ export class RunManager implements RuntimeContext, ItemRunner {
       ...(overrides ? { overrides } : {}),
       ...(source.variables ? { variables: source.variables } : {}),
       forkOf: { runId: sourceRunId, fromStep: opts.fromStep },
+      // What the source was submitted with, wherever the fork is made.
+      ...this.configOf(source),
     });
     this.createRun(record, inputs);
-    this.start(record, loaded);
+    this.start(record, loaded, undefined, undefined, router);
     return toRunStatus(this.state.getRun(record.runId)!);
   }
 
-  /** Continues every unfinished run of the store that no live process owns. Returns their ids. */
-  resumeAll(): string[] {
-    const resumed: string[] = [];
+  /**
+   * Continues the store's unfinished runs that no live process owns: all of them, or
+   * `only` and its sub-runs. Each runs with the config it was submitted with. A run whose
+   * config cannot start here, or whose steps have no route, is held back untouched
+   * (resumable later) with the reason, rather than failing its items.
+   */
+  async resumeAll(only?: string): Promise<ResumeReport> {
+    const report: ResumeReport = { resumed: [], held: [] };
+    const chosen = new Set<string>();
+    // Oldest first: a parent is seen before its sub-runs.
     for (const run of this.state.listUnfinishedRuns()) {
-      if (this.active.has(run.runId) || !this.state.claimRun(run.runId, this.owner)) continue;
-      let loaded: LoadedFlow;
+      if (only !== undefined) {
+        if (run.runId !== only && !(run.parentRunId !== undefined && chosen.has(run.parentRunId))) continue;
+        chosen.add(run.runId);
+      }
+      if (this.active.has(run.runId)) continue;
+      let router: PluginRouter;
       try {
-        loaded = this.flows.load(run.flowId, run.overrides).loaded;
+        router = await this.routerOf(run);
       } catch (error) {
+        report.held.push({ runId: run.runId, reason: `its config ${run.configId} cannot start here: ${(error as Error).message}` });
+        continue;
+      }
+      let loaded: { flow: Flow; loaded: LoadedFlow } | undefined;
+      let loadError: Error | undefined;
+      try {
+        loaded = this.flows.load(run.flowId, run.overrides);
+      } catch (error) {
+        loadError = error as Error;
+      }
+      const missing = loaded ? unroutableSteps(loaded.flow, router) : [];
+      if (missing.length > 0) {
+        report.held.push({ runId: run.runId, reason: `no route reaches ${missing.join(', ')} with its config` });
+        continue;
+      }
+      if (!this.state.claimRun(run.runId, this.owner)) continue;
+      if (!loaded) {
         // The flow's blob is gone (or no longer valid): the run cannot continue; say why.
-        void this.terminate(run.runId, 'failed', 
-          flowError('ORCHESTRATOR_ERROR', `cannot resume run ${run.runId}: ${(error as Error).message}`)).catch(logWriteFailure(run.runId));
+        void this.terminate(run.runId, 'failed',
+          flowError('ORCHESTRATOR_ERROR', `cannot resume run ${run.runId}: ${loadError!.message}`)).catch(logWriteFailure(run.runId));
         continue;
       }
       const interrupted = this.state.listItems(run.runId, { statuses: ['running', 'paused'] });
-      this.launch(run, loaded, interrupted, { resumed: true }).resumed = true;
-      resumed.push(run.runId);
+      this.launch(run, loaded.loaded, interrupted, { resumed: true, router }).resumed = true;
+      report.resumed.push(run.runId);
     }
-    return resumed;
+    return report;
+  }
+
+  /** The router a run executes with: this process's, unless the run was submitted with another config. */
+  private routerOf(run: RunRecord): Promise<PluginRouter> | PluginRouter {
+    const { configId, routerFor } = this.options;
+    if (!run.configId || run.configId === configId || !routerFor) return this.options.router;
+    return routerFor(run.configId);
   }
 
   /** Supplies a human's value to a paused step (validated against the step's schema). */
@@ -451,12 +505,21 @@ export class RunManager implements RuntimeContext, ItemRunner {
     if (subRun && subSeq !== 0) this.events.emit(subRun);
   }
 
-  private start(record: RunRecord, loaded: LoadedFlow, parentSpan?: TraceParent, parentTraceId?: string): void {
-    this.launch(this.state.getRun(record.runId) ?? record, loaded, [], { parentSpan, parentTraceId });
+  /** A new run's config: its parent's (or fork source's), else this process's. */
+  private configOf(from?: RunRecord): Pick<RunRecord, 'configId' | 'workingDirectory'> {
+    const configId = from ? from.configId : this.options.configId;
+    const workingDirectory = from ? from.workingDirectory : this.options.workingDirectory;
+    return { ...(configId ? { configId } : {}), ...(workingDirectory ? { workingDirectory } : {}) };
   }
 
-  private launch(record: RunRecord, loaded: LoadedFlow, interrupted: ItemRecord[], trace: { parentSpan?: TraceParent; parentTraceId?: string; resumed?: boolean } = {}): ActiveRun {
+  private start(record: RunRecord, loaded: LoadedFlow, parentSpan?: TraceParent, parentTraceId?: string, router?: PluginRouter): void {
+    this.launch(this.state.getRun(record.runId) ?? record, loaded, [], { parentSpan, parentTraceId, router });
+  }
+
+  private launch(record: RunRecord, loaded: LoadedFlow, interrupted: ItemRecord[],
+    trace: { parentSpan?: TraceParent; parentTraceId?: string; resumed?: boolean; router?: PluginRouter } = {}): ActiveRun {
     const run = new ActiveRun(record, loaded, this, interrupted);
+    run.router = trace.router ?? this.options.router;
     this.active.set(record.runId, run);
     const parentTraceId = trace.parentTraceId ?? (record.parentRunId ? this.active.get(record.parentRunId)?.trace?.traceId : undefined);
     run.trace = startRunTrace(record, trace.parentSpan, parentTraceId, trace.resumed === true);
@@ -516,7 +579,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       itemIndex: i,
       input: item.input,
       ...(run.record.variables ? { variables: run.record.variables } : {}),
-      router: this.options.router,
+      router: run.router ?? this.options.router,
       signal: run.abort.signal,
       transportRetries: this.transportRetries,
       traceId: run.trace?.traceId,

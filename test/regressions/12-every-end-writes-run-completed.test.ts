@@ -29,7 +29,7 @@ describe('every way a run ends writes its run_completed event (SQLite store, rea
     open.push(second);
     const completed: string[] = [];
     second.on('runCompleted', (e) => completed.push(`${e.runId}:${e.status}`));
-    expect(second.runs.resumeAll()).toEqual([]);
+    expect((await second.runs.resumeAll()).resumed).toEqual([]);
     await second.runs.durable();
     await new Promise((r) => setTimeout(r, 50));
     const status = await second.runs.get({ runId: run.id });

@@ -9,19 +9,23 @@ import { writeStatus } from '../../api/write-status.js';
  * sub-runs), waits, and prints each final status like `weft run`.
  */
 export async function resumeCommand(runId: string | undefined, opts: CommonOptions, io: CliIo): Promise<number> {
-  const rt = await openRuntime(opts, undefined, { resume: true });
+  // Only that run (and its sub-runs) when one is named: the others are left alone.
+  const rt = await openRuntime(opts, undefined, { resume: runId ? { runId } : true });
   try {
+    for (const { runId: held, reason } of rt.heldBack) io.stderr.write(`weft: run ${held} not resumed: ${reason}; it stays resumable\n`);
     let ids = rt.resumed.filter((id) => rt.store.state.getRun(id)?.depth === 0);
     if (runId) {
       const run = rt.store.state.getRun(runId);
       if (!run) throw new UsageError(`run not found: ${runId}`);
+      // Its config or routes cannot run here (said above): it stays resumable.
+      if (rt.heldBack.some((h) => h.runId === runId)) return EXIT.failed;
       if (!ids.includes(runId) && !isTerminalRunState(run.status)) {
         throw new UsageError(`run ${runId} is being executed by another weft process; it was not resumed`);
       }
       ids = [runId];
     }
-    if (ids.length === 0) io.stderr.write('weft: no unfinished runs to resume\n');
-    let code: number = EXIT.ok;
+    if (ids.length === 0 && rt.heldBack.length === 0) io.stderr.write('weft: no unfinished runs to resume\n');
+    let code: number = rt.heldBack.length > 0 ? EXIT.failed : EXIT.ok;
     for (const id of ids) {
       io.stderr.write(`weft: resuming run ${id}\n`);
       const status = await rt.getRun(id).wait();
