@@ -2,7 +2,7 @@ import type { BlobId } from '../../protocol/index.js';
 import type { Plugin } from '../plugins/plugin.js';
 import type { PluginRouter } from '../plugins/plugin-router.js';
 import type { RuntimeContext } from '../plugins/runtime-context.js';
-import type { BlobStore } from '../store/blob-store.js';
+import type { AsyncBlobStore } from '../store/async-state-store.js';
 import type { WeftConfig } from './config-types.js';
 import { pluginSet } from './plugin-set.js';
 
@@ -20,7 +20,7 @@ export function configBlobOf(config: WeftConfig): Omit<WeftConfig, 'source'> {
 export class RunConfigs {
   private readonly started = new Map<string, Promise<{ plugins: Plugin[]; router: PluginRouter }>>();
 
-  constructor(private readonly blobs: BlobStore, private readonly context: () => RuntimeContext) {}
+  constructor(private readonly blobs: AsyncBlobStore, private readonly context: () => RuntimeContext) {}
 
   routerFor(configId: BlobId): Promise<PluginRouter> {
     let set = this.started.get(configId);
@@ -34,7 +34,7 @@ export class RunConfigs {
   }
 
   private async start(configId: BlobId): Promise<{ plugins: Plugin[]; router: PluginRouter }> {
-    const blob = this.blobs.getBlob(configId);
+    const blob = await this.blobs.getBlob(configId);
     if (!blob || blob.type !== 'data') throw new Error(`config blob ${configId} is not in the store`);
     const { plugins, router } = pluginSet(blob.data as WeftConfig);
     const list = [...plugins.values()];

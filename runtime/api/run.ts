@@ -116,8 +116,8 @@ export function runEvents(runs: RunManager, runId: string, since: number): Async
     wake?.();
   });
   let backlogRead = false;
-  const finishedAlready = () => {
-    const status = runs.storeState.getRun(runId)?.status;
+  const finishedAlready = async () => {
+    const status = (await runs.storeState.getRun(runId))?.status;
     return status !== undefined && isTerminalRunState(status);
   };
 
@@ -131,7 +131,7 @@ export function runEvents(runs: RunManager, runId: string, since: number): Async
           // in it or newer, and repeats are dropped by seq below.
           backlogRead = true;
           await runs.durable();
-          queue.unshift(...runs.storeState.listEvents(runId, since));
+          queue.unshift(...await runs.storeState.listEvents(runId, since));
         }
         const event = queue.shift();
         if (event) {
@@ -145,8 +145,8 @@ export function runEvents(runs: RunManager, runId: string, since: number): Async
           // Status first: the terminal status commits with run_completed, so if it is
           // terminal now, the events read next include the end.
           await runs.durable();
-          const finished = finishedAlready();
-          const rest = runs.storeState.listEvents(runId, last);
+          const finished = await finishedAlready();
+          const rest = await runs.storeState.listEvents(runId, last);
           if (rest.length > 0) { queue.push(...rest); continue; }
           if (finished) { done = true; unsubscribe(); return { value: undefined, done: true }; }
         }

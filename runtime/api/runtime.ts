@@ -6,6 +6,8 @@ import type { PluginRouter } from '../plugins/plugin-router.js';
 import { pluginSet } from './plugin-set.js';
 import type { RunEvent, Store } from '../store/state-store.js';
 import type { RunEvent as PublicRunEvent } from './run-event-types.js';
+import type { AsyncStore } from '../store/async-state-store.js';
+import { toAsyncStore } from '../store/async-state-adapter.js';
 import { openStore } from '../store/open-store.js';
 import { loadFlowFile } from '../flow/load-flow.js';
 import { formatDiagnostics, hasError } from '../flow/diagnostic.js';
@@ -26,8 +28,8 @@ import type { Tracer } from '../telemetry/tracer.js';
 export interface RuntimeOptions {
   /** A config file path, a config object, or nothing: discovered from `cwd` (weft.config.yml / stepflow-config.yml), else builtins only. */
   config?: string | WeftConfig;
-  /** `sqlite` (default, `.weft/weft.db` under cwd), `memory`, `{type, path}`, or an open Store. */
-  store?: 'sqlite' | 'memory' | { type: 'sqlite' | 'memory'; path?: string } | Store;
+  /** `sqlite` (default, `.weft/weft.db` under cwd), `memory`, `{type, path}`, or an open store (either form). */
+  store?: 'sqlite' | 'memory' | { type: 'sqlite' | 'memory'; path?: string } | Store | AsyncStore;
   cwd?: string;
   /**
    * Continue the store's unfinished runs at open (default true): all of them, or
@@ -69,7 +71,7 @@ export class Runtime {
   private constructor(
     readonly config: WeftConfig,
     /** @internal */
-    readonly store: Store,
+    readonly store: AsyncStore,
     /** @internal */
     readonly router: PluginRouter,
     private readonly plugins: Plugin[],
@@ -91,13 +93,13 @@ export class Runtime {
     const cwd = resolve(opts.cwd ?? process.cwd());
     const config = typeof opts.config === 'string' ? loadConfig(resolve(cwd, opts.config))
       : opts.config ?? (findConfig(cwd) ? loadConfig(findConfig(cwd)!) : defaultConfig(cwd));
-    const store = isStore(opts.store) ? opts.store : openStore(storeOptions(opts.store, config, cwd));
+    const store = toAsyncStore(isStore(opts.store) ? opts.store : openStore(storeOptions(opts.store, config, cwd)));
     // Before anything runs, so every span of the first run is exported.
     const tracer = await startTracing(process.env, config.observability, (message) => log('warn', {}, message));
     const flowDirectories = new Map<string, string>();
     const { plugins, router } = pluginSet(config, (flowId) => flowDirectories.get(flowId));
     // Every run submitted here records this config, so it resumes and forks with it from anywhere.
-    const configId = store.blobs.putBlob(configBlobOf(config), 'data');
+    const configId = await store.blobs.putBlob(configBlobOf(config), 'data');
     const configs = new RunConfigs(store.blobs, () => runs);
     const runs: RunManager = new RunManager({
       store, router, configId, workingDirectory: config.workingDirectory, routerFor: (id) => configs.routerFor(id),
@@ -112,7 +114,7 @@ export class Runtime {
       await Promise.all(list.map((p) => p.init(runs)));
     } catch (error) {
       await Promise.allSettled(list.map((p) => p.close()));
-      store.close();
+      await store.close();
       unlog?.();
       await shutdownTracer(tracer);
       throw error;
@@ -146,8 +148,8 @@ export class Runtime {
     return flowId;
   }
 
-  getFlow(flowId: string): Flow {
-    const blob = this.store.blobs.getBlob(flowId);
+  async getFlow(flowId: string): Promise<Flow> {
+    const blob = await this.store.blobs.getBlob(flowId);
     if (!blob || blob.type !== 'flow') throw new ProtocolError(ErrorCodes.NotFound, `Not found: flow with ID '${flowId}'`);
     return blob.data as Flow;
   }
@@ -155,15 +157,17 @@ export class Runtime {
   listFlows() { return this.store.blobs.listFlows(); }
 
   /** The id of the newest stored version of the flow with this name; throws when there is none. Older versions stay addressable by id. */
-  flowIdByName(name: string): BlobId {
-    const newest = this.store.blobs.listFlows().find((f) => f.name === name);
+  async flowIdByName(name: string): Promise<BlobId> {
+    const newest = (await this.store.blobs.listFlows()).find((f) => f.name === name);
     if (!newest) throw new Error(`no flow named "${name}"`);
     return newest.flowId;
   }
 
   /** Stored flows grouped by name, each with its versions (id, date, step count), newest first. */
-  flowVersions(): NamedFlow[] {
-    return groupFlowVersions(this.store.blobs.listFlows(), (id) => this.store.blobs.getBlob(id)?.data as Flow | undefined);
+  async flowVersions(): Promise<NamedFlow[]> {
+    const flows = await this.store.blobs.listFlows();
+    const bodies = new Map(await Promise.all(flows.map(async (f) => [f.flowId, (await this.store.blobs.getBlob(f.flowId))?.data as Flow | undefined] as const)));
+    return groupFlowVersions(flows, (id) => bodies.get(id));
   }
 
   putBlob(data: unknown, type: BlobType = 'data'): Promise<BlobId> { return this.runs.putBlob(data, type); }
@@ -186,13 +190,13 @@ export class Runtime {
   }
 
   /** A handle on a run started anywhere on this store. */
-  getRun(runId: string): Run {
-    this.runs.flush();
-    if (!this.store.state.getRun(runId)) throw new ProtocolError(ErrorCodes.NotFound, `run not found: ${runId}`);
+  async getRun(runId: string): Promise<Run> {
+    await this.runs.flush();
+    if (!(await this.store.state.getRun(runId))) throw new ProtocolError(ErrorCodes.NotFound, `run not found: ${runId}`);
     return new Run(runId, this.runs);
   }
 
-  listRuns(filter: { status?: RunState; limit?: number; offset?: number; parentRunId?: string | null } = {}): RunStatus[] {
+  listRuns(filter: { status?: RunState; limit?: number; offset?: number; parentRunId?: string | null } = {}): Promise<RunStatus[]> {
     return this.runs.listRuns(filter);
   }
 
@@ -220,8 +224,9 @@ export class Runtime {
     if (event === 'progress') return this.runs.events.onAll(listener as unknown as (e: RunEvent) => void);
     return this.runs.events.onAll((e) => {
       if (e.type !== 'run_completed') return;
-      const record = this.store.state.getRun(e.runId);
-      if (record) (listener as (e: RunCompletedEvent) => void)({ runId: e.runId, status: record.status, run: toRunStatus(record) });
+      void this.store.state.getRun(e.runId).then((record) => {
+        if (record) (listener as (e: RunCompletedEvent) => void)({ runId: e.runId, status: record.status, run: toRunStatus(record) });
+      }, () => undefined);
     });
   }
 
@@ -257,7 +262,7 @@ export class Runtime {
     await this.runs.close();
     await Promise.allSettled(this.plugins.map((p) => p.close()));
     await this.configs.close();
-    this.store.close();
+    await this.store.close();
     this.unlog?.();
     // `weft run` exits right after: what its runs traced is exported first (bounded wait).
     if (this.tracer) await shutdownTracer(this.tracer);
@@ -271,7 +276,7 @@ async function shutdownTracer(tracer: Tracer | undefined): Promise<void> {
   await tracer.shutdown();
 }
 
-function isStore(s: RuntimeOptions['store']): s is Store {
+function isStore(s: RuntimeOptions['store']): s is Store | AsyncStore {
   return typeof s === 'object' && s !== null && 'blobs' in s && 'state' in s;
 }
 

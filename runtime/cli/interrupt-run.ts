@@ -1,5 +1,6 @@
 import { isTerminalRunState } from '../../protocol/index.js';
 import type { Runtime } from '../api/runtime.js';
+import { StoreBatch } from '../store/store-batch.js';
 
 /**
  * Resolves with the signal's name on the first SIGINT or SIGTERM; a second one kills the
@@ -27,16 +28,17 @@ export function onInterrupt(signals: NodeJS.EventEmitter = process): { signal: P
  * in-flight steps and releases its ownership, so `weft resume` (or `weft serve`) continues
  * it at once; steps that were in flight run again with attempt + 1.
  */
-export function markInterrupted(rt: Runtime, runId: string, signal: NodeJS.Signals): void {
-  rt.runs.flush();
+export async function markInterrupted(rt: Runtime, runId: string, signal: NodeJS.Signals): Promise<void> {
+  await rt.runs.flush();
   const state = rt.store.state;
   const at = new Date().toISOString();
-  state.transaction(() => {
-    const runs = [state.getRun(runId), ...state.listUnfinishedRuns().filter((r) => r.rootRunId === runId && r.runId !== runId)];
-    for (const run of runs) {
-      if (!run || isTerminalRunState(run.status)) continue;
-      state.setRunStatus(run.runId, 'pending');
-      state.appendEvent({ runId: run.runId, type: 'run_status', at, data: { status: 'pending', interrupted: signal } });
-    }
-  });
+  const runs = [await state.getRun(runId), ...(await state.listUnfinishedRuns()).filter((r) => r.rootRunId === runId && r.runId !== runId)];
+  // One batch: a run that ended meanwhile stays ended (writes to a terminal run are no-ops).
+  const batch = new StoreBatch();
+  for (const run of runs) {
+    if (!run || isTerminalRunState(run.status)) continue;
+    batch.setRunStatus(run.runId, 'pending');
+    batch.appendEvent({ runId: run.runId, type: 'run_status', at, data: { status: 'pending', interrupted: signal } });
+  }
+  if (batch.size > 0) await (await state.commit(batch)).synced;
 }

@@ -21,8 +21,8 @@ export interface ItemRunner {
   finishRun(run: ActiveRun): void;
   /** Called when the run's item pump hits an infrastructure error (e.g. the store is full). */
   failRun(run: ActiveRun, error: Error): void;
-  loadPending(runId: string, fromIndex: number, limit: number): ItemRecord[];
-  priorFor(run: ActiveRun, item: ItemRecord): ReadonlyMap<string, PriorStep> | undefined;
+  loadPending(runId: string, fromIndex: number, limit: number): Promise<ItemRecord[]>;
+  priorFor(run: ActiveRun, item: ItemRecord): Promise<ReadonlyMap<string, PriorStep> | undefined>;
 }
 
 /**
@@ -42,6 +42,8 @@ export class ActiveRun {
   paused = 0;
   /** The routes its steps take: those of the config it was submitted with (set at launch). */
   router: PluginRouter | undefined;
+  /** Items that ended failed, before this process (the run's counters at launch) and since: the run's outcome. */
+  failedItems: number;
   /** Its trace id and, tracing on, its span (set at launch). */
   trace: RunTrace | undefined;
   /** Items finished whose result is not committed yet. */
@@ -59,6 +61,8 @@ export class ActiveRun {
   readonly inputCalls = new StepCallCounter();
   private buffer: ItemRecord[] = [];
   private exhausted = false;
+  /** A page of pending items is being read. */
+  private loading = false;
   private remaining: number;
 
   constructor(
@@ -70,6 +74,7 @@ export class ActiveRun {
     this.forkRedo = record.forkOf ? downstreamSteps(flow, record.forkOf.fromStep) : undefined;
     const c = record.items;
     this.remaining = c.total - c.success - c.failed - c.cancelled;
+    this.failedItems = c.failed;
   }
 
   get runId(): string { return this.record.runId; }
@@ -95,25 +100,36 @@ export class ActiveRun {
     }
   }
 
+  /** The next item to start; undefined when none is at hand (a page being read pumps again once it is). */
   private next(): ItemRecord | undefined {
     if (this.resumeItems.length > 0) return this.resumeItems.shift();
-    if (this.buffer.length === 0 && !this.exhausted) {
-      try {
-        this.buffer = this.runner.loadPending(this.runId, this.cursor, PAGE);
-      } catch (error) {
-        this.runner.failRun(this, error as Error);
-        return undefined;
-      }
-      if (this.buffer.length < PAGE) this.exhausted = true;
-      if (this.buffer.length > 0) this.cursor = this.buffer[this.buffer.length - 1].itemIndex + 1;
-    }
+    if (this.buffer.length === 0 && !this.exhausted) this.load();
     return this.buffer.shift();
+  }
+
+  private load(): void {
+    if (this.loading) return;
+    this.loading = true;
+    this.runner.loadPending(this.runId, this.cursor, PAGE).then((page) => {
+      this.loading = false;
+      if (page.length < PAGE) this.exhausted = true;
+      if (page.length > 0) this.cursor = page[page.length - 1].itemIndex + 1;
+      this.buffer.push(...page);
+      this.pump();
+    }, (error: Error) => {
+      this.loading = false;
+      this.runner.failRun(this, error);
+    });
   }
 
   private start(item: ItemRecord): void {
     this.inFlight++;
-    const prior = item.status === 'pending' && !this.record.forkOf ? undefined : this.runner.priorFor(this, item);
-    this.runner.runItem(this, item, prior).then((result) => {
+    // A fresh item starts at once (its first write joins this turn's commit); one with a journal reads it first.
+    const needsPrior = item.status !== 'pending' || this.record.forkOf;
+    const result = needsPrior
+      ? this.runner.priorFor(this, item).then((prior) => this.runner.runItem(this, item, prior))
+      : this.runner.runItem(this, item, undefined);
+    result.then((result) => {
       this.submits.forget(item.itemIndex);
       this.inputCalls.forget(item.itemIndex);
       const committed = this.cancelled ? undefined : this.runner.finishItem(this, item.itemIndex, result);

@@ -1,6 +1,6 @@
 import type { Flow } from '../../protocol/index.js';
 import { ErrorCodes, ProtocolError, canonicalJson, normalizeBlobId } from '../../protocol/index.js';
-import type { BlobStore } from '../store/blob-store.js';
+import type { AsyncBlobStore } from '../store/async-state-store.js';
 import type { PluginRouter } from '../plugins/plugin-router.js';
 import { analyzeFlow, type LoadedFlow } from '../flow/load-flow.js';
 import { formatDiagnostics, hasFatal } from '../flow/diagnostic.js';
@@ -15,14 +15,14 @@ const MAX_ENTRIES = 512;
 export class FlowCache {
   private readonly entries = new Map<string, { flow: Flow; loaded: LoadedFlow }>();
 
-  constructor(private readonly blobs: BlobStore, private readonly router: PluginRouter) {}
+  constructor(private readonly blobs: AsyncBlobStore, private readonly router: PluginRouter) {}
 
-  load(flowId: string, overrides: unknown): { flow: Flow; loaded: LoadedFlow } {
+  async load(flowId: string, overrides: unknown): Promise<{ flow: Flow; loaded: LoadedFlow }> {
     const id = normalizeBlobId(flowId);
     const key = overrides ? `${id}|${canonicalJson(overrides)}` : String(id);
     const hit = this.entries.get(key);
     if (hit) return hit;
-    const blob = id ? this.blobs.getBlob(id) : undefined;
+    const blob = id ? await this.blobs.getBlob(id) : undefined;
     if (!blob) throw new ProtocolError(ErrorCodes.NotFound, `Not found: flow with ID '${flowId}'`, { flowId });
     if (blob.type !== 'flow') {
       throw new ProtocolError(ErrorCodes.ServerError, `Invalid flow blob: ${id} is a "${blob.type}" blob, not a flow`, { flowId });

@@ -1,126 +1,135 @@
-import type { StateStore } from '../store/state-store.js';
+import type { AsyncStateStore } from '../store/async-state-store.js';
+import type { RunEvent } from '../store/state-store.js';
+import { StoreBatch, type CommitReceipt, type StoreWrite } from '../store/store-batch.js';
 import { StoreError } from '../store/store-error.js';
 import { metricsSink } from '../telemetry/metrics-sink.js';
 import { deferred } from './deferred.js';
 import type { Deferred } from './deferred.js';
 
-const DEFER_SYNC = { deferSync: true };
-
 /** Told when a run's writes could not be committed (its waiters are rejected too). */
 export type RunWriteFailure = (runId: string, error: Error) => void;
 
 /**
- * Batches store writes into one transaction per event-loop turn ("group commit"), so
- * durability costs one commit for many items. `write` resolves only once its
- * transaction has committed (and, on a store that fsyncs, once an fsync shared with
- * other commits has covered it): callers await it before acknowledging a result, so no
- * acknowledged state is lost if the process dies. `after` callbacks (live event
- * fan-out) run after that, in order. `committed` resolves earlier, once the commit is
- * in the WAL but before its fsync: for what must survive a process kill before the
- * runtime goes on (a step attempt before its request is sent) but acknowledges nothing.
+ * Writes of one run queued for a group commit. `applied` learns, once they are applied,
+ * the seqs of its `appendEvent`s and the `run_completed` events of its `terminate`s (in
+ * order); `after` runs once they are durable (live event fan-out).
+ */
+export interface QueuedWrites {
+  runId: string;
+  writes: StoreWrite[];
+  applied?: (seqs: number[], ended: Array<RunEvent | undefined>) => void;
+  after?: () => void;
+}
+
+/**
+ * Batches store writes into one `StoreBatch` per event-loop turn ("group commit"), so
+ * durability costs one commit for many items; one batch is in flight at a time, and
+ * writes queued meanwhile form the next. `write` resolves only once its batch is
+ * durable (on SQLite, once an fsync shared with other commits has covered it): callers
+ * await it before acknowledging a result, so no acknowledged state is lost if the
+ * process dies. `after` callbacks run after that, in order. `committed` resolves
+ * earlier, once the batch survives a process kill but before a shared fsync: for what
+ * must survive a kill before the runtime goes on (a step attempt before its request is
+ * sent) but acknowledges nothing. On a store whose commits are durable at once
+ * (PostgreSQL) both are the same.
  *
  * Every write names the run it belongs to, so a failing commit hurts only its cause:
  * - one run's data (a value too deep to serialise, an item that is gone): the group is
  *   committed again run by run; the runs whose writes fail are reported to `onRunFailure`
  *   and their waiters rejected, the others commit as if nothing happened;
- * - the store itself (StoreError: full disk, I/O error, read-only file): every run of
- *   the group is failed and `error` says why until a later commit succeeds, so commits
+ * - the store itself (StoreError: full disk, I/O error, a server gone): every run of the
+ *   group is failed and `error` says why until a later commit succeeds, so commits
  *   resume by themselves once the cause is gone.
  */
 export class GroupCommit {
-  private ops: Array<() => void> = [];
-  /** The run of each op (parallel to `ops`). */
-  private opRuns: string[] = [];
-  private afters: Array<() => void> = [];
-  private afterRuns: string[] = [];
-  /** Per run: settles when the queued ops commit and are synced (one promise per run and commit, shared by its writes). */
+  private queue: QueuedWrites[] = [];
+  /** Per run: settles when the queued writes commit and are synced (one promise per run and commit, shared by its writes). */
   private pending = new Map<string, Deferred<void>>();
-  /** Per run: settles when the queued ops commit, before the fsync (see `committed`). */
+  /** Per run: settles when the queued writes commit, before a shared fsync (see `committed`). */
   private pendingCommit = new Map<string, Deferred<void>>();
   private scheduled = false;
+  private inFlight: Promise<void> | undefined;
+  /** The shared fsync of the latest commit, while one may be running (see `durable`). */
+  private lastSync: Promise<void> | undefined;
   private storageFailure: Error | undefined;
 
   constructor(
-    private readonly state: StateStore,
+    private readonly state: AsyncStateStore,
     private readonly describeStore: string,
     private readonly onRunFailure: RunWriteFailure = () => undefined,
   ) {}
 
-  /** Queues `op` (a write of run `runId`) for the next commit; the promise settles when that commit does. */
-  write(runId: string, op: () => void, after?: () => void): Promise<void> {
-    this.post(runId, op, after);
-    return waiter(this.pending, runId).promise;
+  /** Queues writes for the next commit; the promise settles when that commit is durable. */
+  write(queued: QueuedWrites): Promise<void> {
+    this.post(queued);
+    return waiter(this.pending, queued.runId).promise;
   }
 
-  /**
-   * Queues `op`; the promise settles once its commit is in the WAL, which a process kill
-   * keeps, without waiting for the fsync that a power cut needs (`after` still waits).
-   */
-  committed(runId: string, op: () => void, after?: () => void): Promise<void> {
-    this.post(runId, op, after);
-    return waiter(this.pendingCommit, runId).promise;
+  /** Queues writes; the promise settles once their commit survives a process kill (`after` still waits for durability). */
+  committed(queued: QueuedWrites): Promise<void> {
+    this.post(queued);
+    return waiter(this.pendingCommit, queued.runId).promise;
   }
 
-  /** Queues `op` without waiting for it (it still commits in order with the rest). */
-  post(runId: string, op: () => void, after?: () => void): void {
-    this.ops.push(op);
-    this.opRuns.push(runId);
-    if (after) { this.afters.push(after); this.afterRuns.push(runId); }
+  /** Queues writes without waiting for them (they still commit in order with the rest). */
+  post(queued: QueuedWrites): void {
+    this.queue.push(queued);
     this.schedule();
   }
 
-  /** Commits everything queued now (used before reads that must see it, and at close). */
-  flush(): void {
+  /** Commits everything queued now; settles once it is applied (before reads that must see it, and at close). Never rejects. */
+  flush(): Promise<void> {
     this.scheduled = false;
-    if (this.ops.length === 0) return;
-    const { ops, opRuns, afters, afterRuns, pending, pendingCommit } = this;
-    this.ops = []; this.opRuns = []; this.afters = []; this.afterRuns = [];
+    if (this.inFlight) return this.inFlight.then(() => this.flush());
+    if (this.queue.length === 0) return Promise.resolve();
+    const { queue, pending, pendingCommit } = this;
+    this.queue = [];
     this.pending = new Map(); this.pendingCommit = new Map();
-    let failed: Map<string, Error> | undefined;
-    this.storageFailure = undefined;
-    // Commit latency (transaction + the fsync covering it), only when metrics are served.
+    const p = this.commitGroup(queue, pending, pendingCommit).finally(() => {
+      this.inFlight = undefined;
+      if (this.queue.length > 0) this.schedule();
+    });
+    this.inFlight = p;
+    return p;
+  }
+
+  /** Settles when everything queued so far is durable (rejects if its fsync failed). */
+  async durable(): Promise<void> {
+    await this.flush();
+    await this.lastSync;
+  }
+
+  private async commitGroup(queue: QueuedWrites[], pending: Map<string, Deferred<void>>, pendingCommit: Map<string, Deferred<void>>): Promise<void> {
+    // Commit latency (commit + the fsync covering it), only when metrics are served.
     const sink = metricsSink();
     const started = sink ? performance.now() : 0;
+    let failed: Map<string, Error> | undefined;
+    const syncs: Array<Promise<void>> = [];
     try {
-      // Committed now (a process kill loses none of it); on a store that fsyncs, it is
-      // acknowledged only once the shared fsync that covers it is done. An op that throws
-      // on its run's data fails that run; the rest of the group commits.
-      this.state.transaction(() => {
-        for (let i = 0; i < ops.length; i++) {
-          try {
-            ops[i]();
-          } catch (error) {
-            if (error instanceof StoreError) throw error;
-            (failed ??= new Map()).set(opRuns[i], this.dataError(opRuns[i], error));
-          }
-        }
-      }, DEFER_SYNC);
+      const receipt = await this.state.commit(batchOf(queue));
+      distribute(queue, receipt);
+      if (receipt.synced) syncs.push(receipt.synced);
+      this.storageFailure = undefined;
     } catch (error) {
-      // The commit itself failed (and was rolled back): the store, or data only found at commit.
+      // Nothing of the group was applied: the store failed, or one run's data was refused.
       failed = error instanceof StoreError
-        ? new Map(opRuns.map((runId) => [runId, this.storageError(error)]))
-        : this.commitEachRun(ops, opRuns);
-    }
-    let synced: Promise<void> | undefined;
-    try {
-      synced = this.state.synced();
-    } catch (error) {
-      synced = Promise.reject(error as Error);
+        ? new Map(queue.map((q) => [q.runId, this.storageError(error)]))
+        : await this.commitEachRun(queue, syncs);
     }
     if (failed) this.reject(failed, pending, pendingCommit);
     for (const [, d] of pendingCommit) d.resolve();
     const acknowledge = (): void => {
       sink?.storeCommit((performance.now() - started) / 1000);
       for (const [, d] of pending) d.resolve();
-      for (let i = 0; i < afters.length; i++) if (!failed?.has(afterRuns[i])) afters[i]();
+      for (const q of queue) if (q.after && !failed?.has(q.runId)) q.after();
     };
-    if (!synced) acknowledge();
-    else {
-      synced.then(acknowledge, (error: Error) => {
-        const failure = this.storageError(error, 'sync');
-        this.reject(new Map([...pending.keys()].map((runId) => [runId, failure])), pending);
-      });
-    }
+    if (syncs.length === 0) { acknowledge(); return; }
+    const synced = syncs.length === 1 ? syncs[0] : Promise.all(syncs).then(() => undefined);
+    this.lastSync = synced;
+    synced.then(acknowledge, (error: Error) => {
+      const failure = this.storageError(error, 'sync');
+      this.reject(new Map([...pending.keys()].map((runId) => [runId, failure])), pending);
+    }).finally(() => { if (this.lastSync === synced) this.lastSync = undefined; }).catch(() => undefined);
   }
 
   /** Records a failure of the store itself (until a commit succeeds again) and returns it. */
@@ -134,20 +143,22 @@ export class GroupCommit {
   }
 
   /**
-   * After a group failed at commit on data (rolled back whole): each run's writes in a transaction of their own.
-   * Returns the runs whose writes failed, with an error naming the run.
+   * After a group was refused on data (nothing applied): each run's writes as a batch of
+   * their own. Returns the runs whose writes failed, with an error naming the run.
    */
-  private commitEachRun(ops: Array<() => void>, opRuns: string[]): Map<string, Error> {
-    const byRun = new Map<string, Array<() => void>>();
-    for (let i = 0; i < ops.length; i++) {
-      let list = byRun.get(opRuns[i]);
-      if (!list) byRun.set(opRuns[i], (list = []));
-      list.push(ops[i]);
+  private async commitEachRun(queue: QueuedWrites[], syncs: Array<Promise<void>>): Promise<Map<string, Error>> {
+    const byRun = new Map<string, QueuedWrites[]>();
+    for (const q of queue) {
+      let list = byRun.get(q.runId);
+      if (!list) byRun.set(q.runId, (list = []));
+      list.push(q);
     }
     const failed = new Map<string, Error>();
     for (const [runId, list] of byRun) {
       try {
-        this.state.transaction(() => { for (const op of list) op(); }, DEFER_SYNC);
+        const receipt = await this.state.commit(batchOf(list));
+        distribute(list, receipt);
+        if (receipt.synced) syncs.push(receipt.synced);
       } catch (error) {
         failed.set(runId, error instanceof StoreError ? this.storageError(error) : this.dataError(runId, error));
       }
@@ -165,13 +176,36 @@ export class GroupCommit {
     for (const [runId, error] of failed) this.onRunFailure(runId, error);
   }
 
-  /** The storage failure that made the last commit fail (full disk, read-only file), until a commit succeeds again. */
+  /** The storage failure that made the last commit fail (full disk, a server gone), until a commit succeeds again. */
   get error(): Error | undefined { return this.storageFailure; }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.inFlight) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => { if (this.scheduled) void this.flush(); });
+  }
+}
+
+function batchOf(queue: readonly QueuedWrites[]): StoreBatch {
+  const batch = new StoreBatch();
+  for (const q of queue) for (const w of q.writes) batch.writes.push(w);
+  return batch;
+}
+
+/** Hands each queued entry its part of the receipt (seqs and ended events come in batch order). */
+function distribute(queue: readonly QueuedWrites[], receipt: CommitReceipt): void {
+  let s = 0;
+  let e = 0;
+  for (const q of queue) {
+    let events = 0;
+    let ends = 0;
+    for (const w of q.writes) {
+      if (w.op === 'appendEvent') events++;
+      else if (w.op === 'terminate') ends++;
+    }
+    q.applied?.(receipt.seqs.slice(s, s + events), receipt.ended.slice(e, e + ends));
+    s += events;
+    e += ends;
   }
 }
 

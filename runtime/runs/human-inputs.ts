@@ -2,6 +2,7 @@ import type { AwaitInputParams } from '../../protocol/index.js';
 import { ErrorCodes, ProtocolError, compileUserSchema, validationIssues } from '../../protocol/index.js';
 import { onAbort } from '../plugins/on-abort.js';
 import type { CallerContext } from '../plugins/runtime-context.js';
+import type { StoreWrite } from '../store/store-batch.js';
 import type { RunManager } from './run-manager.js';
 
 type Validate = ReturnType<typeof compileUserSchema>;
@@ -52,7 +53,7 @@ export class HumanInputs {
     const attempt = caller?.attempt ?? 1;
     const n = run.inputCalls.next(itemIndex, stepId, attempt);
     // Answered before (a restart, a re-run attempt)? Then continue at once.
-    const answer = this.runs.storeState.listSteps(runId, itemIndex).find((s) => s.stepId === stepId)?.answers?.find((a) => a.n === n);
+    const answer = (await this.runs.storeState.listSteps(runId, itemIndex)).find((s) => s.stepId === stepId)?.answers?.find((a) => a.n === n);
     if (answer) return answer.value;
 
     const key = keyOf(runId, itemIndex, stepId);
@@ -66,11 +67,11 @@ export class HumanInputs {
       // journaled then: the run is cancelled, or abandoned to be resumed.
       if (caller?.signal) onAbort(caller.signal, () => { if (this.remove(waiter)) run.paused--; });
     });
-    const store = this.runs.storeState;
-    await this.runs.journal(runId, () => {
-      store.awaitStepInput(runId, itemIndex, stepId, { prompt: params.prompt, ...(params.schema !== undefined ? { schema: params.schema } : {}) }, new Date().toISOString());
-      store.setItemStatus(runId, itemIndex, 'paused');
-    });
+    const prompt = { prompt: params.prompt, ...(params.schema !== undefined ? { schema: params.schema } : {}) };
+    await this.runs.journal(runId, [
+      { op: 'awaitStepInput', runId, itemIndex, stepId, prompt, at: new Date().toISOString() },
+      { op: 'setItemStatus', runId, itemIndex, status: 'paused' },
+    ]);
     await this.runs.emit(runId, 'step_awaiting_input', { itemIndex, stepId, data: { prompt: params.prompt, schema: params.schema, ...(n > 0 ? { n } : {}) } });
     // Paused when nothing else can proceed: every in-flight item waits for a human and no slot is free for more.
     if (!run.cancelled && run.paused > 0 && run.paused === run.inFlight && (run.inFlight >= run.limit || !run.hasWaitingItems)) {
@@ -117,15 +118,14 @@ export class HumanInputs {
     const { runId, itemIndex, stepId } = waiter;
     const run = this.runs.activeRun(runId);
     if (run) run.paused--;
-    const store = this.runs.storeState;
     const stillWaiting = (this.waiters.get(keyOf(runId, itemIndex, stepId))?.length ?? 0) > 0;
     // In the same commit as the item's change: the run never shows paused while it runs.
     const resumes = this.pausedRuns.delete(runId) && run !== undefined && !run.cancelled;
-    await this.runs.journal(runId, () => {
-      if (answered) store.answerStepInput(runId, itemIndex, stepId, waiter.n, value);
-      if (!stillWaiting) store.setItemStatus(runId, itemIndex, 'running');
-      if (resumes) store.setRunStatus(runId, 'running');
-    });
+    const writes: StoreWrite[] = [];
+    if (answered) writes.push({ op: 'answerStepInput', runId, itemIndex, stepId, n: waiter.n, value });
+    if (!stillWaiting) writes.push({ op: 'setItemStatus', runId, itemIndex, status: 'running' });
+    if (resumes) writes.push({ op: 'setRunStatus', runId, status: 'running' });
+    await this.runs.journal(runId, writes);
     if (answered) await this.runs.emit(runId, 'input_received', { itemIndex, stepId, data: { value, ...(waiter.n > 0 ? { n: waiter.n } : {}) } });
     if (resumes) await this.runs.emit(runId, 'run_status', { data: { status: 'running' } });
   }

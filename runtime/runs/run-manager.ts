@@ -6,12 +6,15 @@ import type {
 import { ErrorCodes, ProtocolError, flowError, isTerminalRunState as isTerminal } from '../../protocol/index.js';
 import type { CallerContext, RuntimeContext, StepOutput } from '../plugins/runtime-context.js';
 import type { PluginRouter } from '../plugins/plugin-router.js';
-import type { ItemRecord, RunEvent, RunEventType, RunOwner, RunRecord, Store, TerminalRunState, OpenRunState } from '../store/state-store.js';
+import type { ItemRecord, ListRunsFilter, RunEvent, RunEventType, RunOwner, RunRecord, Store, TerminalRunState, OpenRunState } from '../store/state-store.js';
+import type { AsyncStore } from '../store/async-state-store.js';
+import { toAsyncStore } from '../store/async-state-adapter.js';
+import { StoreBatch, type StoreWrite } from '../store/store-batch.js';
 import type { LoadedFlow } from '../flow/load-flow.js';
 import type { PriorStep } from '../flow/item-execution.js';
 import { executeItem } from '../flow/item-executor.js';
 import { ActiveRun, type ItemRunner } from './active-run.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, type QueuedWrites } from './group-commit.js';
 import { OWN_START } from '../store/run-ownership.js';
 import { RunEventHub } from './run-events.js';
 import { toRunStatus } from './run-status.js';
@@ -30,7 +33,8 @@ import type { TraceParent } from '../telemetry/span-ids.js';
 import { log } from '../telemetry/logger.js';
 
 export interface RunManagerOptions {
-  store: Store;
+  /** Any store: an in-process one (memory, SQLite) is used through its asynchronous form. */
+  store: Store | AsyncStore;
   router: PluginRouter;
   /** The config blob `router` was built from, and its working directory: recorded on every run submitted here. */
   configId?: BlobId;
@@ -61,6 +65,10 @@ export interface ForkOptions { fromStep: string; overrides?: unknown; inputs?: u
 
 const now = isoNow;
 const POLL_MS = 100;
+/** Run creation writes a huge batch's inputs this many per store batch: memory stays flat. */
+const CREATE_CHUNK = 1000;
+/** Events read per page when a resumed run's streamed output is recovered. */
+const EVENT_PAGE = 1000;
 /** How often this process looks for its runs ended by another process (a cancel from the CLI). */
 const FOREIGN_END_MS = 250;
 
@@ -85,15 +93,18 @@ export class RunManager implements RuntimeContext, ItemRunner {
   private readonly foreignEnds: NodeJS.Timeout;
   /** Runs already warned that an item's input breaks the flow's input schema (validateInput: false). */
   private readonly warnedInput = new WeakSet<ActiveRun>();
+  private watching = false;
+  private readonly store: AsyncStore;
 
   constructor(private readonly options: RunManagerOptions) {
-    this.commit = new GroupCommit(options.store.state, options.store.location, (runId, error) => this.writeFailed(runId, error));
-    this.flows = new FlowCache(options.store.blobs, options.router);
+    this.store = toAsyncStore(options.store);
+    this.commit = new GroupCommit(this.store.state, this.store.location, (runId, error) => this.writeFailed(runId, error));
+    this.flows = new FlowCache(this.store.blobs, options.router);
     this.inputs = new HumanInputs(this);
     this.maxDepth = options.maxNestingDepth ?? 16;
     this.transportRetries = options.transportRetries ?? 3;
     this.outputLimits = { ...DEFAULT_OUTPUT_LIMITS, ...options.outputLimits };
-    this.foreignEnds = setInterval(() => this.watchForeignEnds(), FOREIGN_END_MS);
+    this.foreignEnds = setInterval(() => { void this.watchForeignEnds(); }, FOREIGN_END_MS);
     this.foreignEnds.unref();
   }
 
@@ -102,27 +113,29 @@ export class RunManager implements RuntimeContext, ItemRunner {
    * CLI, another server): the store has it terminal, and every write to it is already a
    * no-op. Stop executing it, abort its component calls and tell local listeners.
    */
-  private watchForeignEnds(): void {
-    if (this.active.size === 0) return;
-    for (const runId of [...this.active.keys()]) {
-      let record: RunRecord | undefined;
-      try {
-        record = this.state.getRun(runId);
-      } catch {
-        return; // the store is failing: GroupCommit reports that
+  private async watchForeignEnds(): Promise<void> {
+    if (this.active.size === 0 || this.watching) return;
+    this.watching = true;
+    try {
+      for (const runId of [...this.active.keys()]) {
+        const record = await this.state.getRun(runId);
+        if (!this.active.has(runId) || (record && !isTerminal(record.status))) continue;
+        this.stopLocally(runId);
+        if (this.events.hasListeners(runId)) {
+          const ended = (await this.state.listEvents(runId)).findLast((e) => e.type === 'run_completed');
+          if (ended) this.events.emit(ended);
+        }
+        this.resolveCompletion(runId);
       }
-      if (record && !isTerminal(record.status)) continue;
-      this.stopLocally(runId);
-      if (this.events.hasListeners(runId)) {
-        const ended = this.state.listEvents(runId).findLast((e) => e.type === 'run_completed');
-        if (ended) this.events.emit(ended);
-      }
-      this.resolveCompletion(runId);
+    } catch {
+      // the store is failing: GroupCommit reports that
+    } finally {
+      this.watching = false;
     }
   }
 
-  private get state() { return this.options.store.state; }
-  private get blobs() { return this.options.store.blobs; }
+  private get state() { return this.store.state; }
+  private get blobs() { return this.store.blobs; }
 
   // ---- RuntimeContext: what component servers and builtins call -------------------------
 
@@ -131,7 +144,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
   }
 
   async getBlob(id: string): Promise<{ data: unknown; blobType: BlobType }> {
-    const blob = this.blobs.getBlob(id);
+    const blob = await this.blobs.getBlob(id);
     if (!blob) throw new ProtocolError(ErrorCodes.BlobNotFound, `blob not found: ${String(id)}`, { blob_id: id });
     return { data: blob.data, blobType: blob.type };
   }
@@ -157,18 +170,12 @@ export class RunManager implements RuntimeContext, ItemRunner {
   emitOutput(output: StepOutput, caller: CallerContext): Promise<void> | undefined {
     const run = caller.runId ? this.active.get(caller.runId) : undefined;
     if (!run || run.cancelled || caller.itemIndex === undefined || !caller.stepId) return undefined;
-    let outputs = run.outputs;
-    if (!outputs) {
-      outputs = run.outputs = new RunOutputs(run.runId, this.outputLimits);
-      if (run.resumed) outputs.recover(this.listEvents(run.runId));
-    }
+    // A resumed run's outputs were recovered at resume (resumeAll).
+    const outputs = run.outputs ??= new RunOutputs(run.runId, this.outputLimits);
     const data = outputs.take(caller.itemIndex, caller.stepId, caller.attempt ?? 1, output);
-    const event = {
-      runId: run.runId, type: 'step_output', at: now(), itemIndex: caller.itemIndex, stepId: caller.stepId, attempt: caller.attempt ?? 1,
-      data: data as unknown as Record<string, unknown>,
-    } as RunEvent;
-    // seq 0: the run ended meanwhile (another process cancelled it): nothing written, nothing told.
-    return this.commit.committed(run.runId, () => { event.seq = this.state.appendEvent(event); }, () => { if (event.seq !== 0) this.events.emit(event); });
+    return this.commit.committed(this.withEvent(run.runId, [], 'step_output', {
+      itemIndex: caller.itemIndex, stepId: caller.stepId, attempt: caller.attempt ?? 1, data: data as unknown as Record<string, unknown>,
+    }, now()));
   }
 
   // ---- Runs ---------------------------------------------------------------------------
@@ -183,8 +190,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
         ? 'runs/submit: this component server has no components/execute in flight, so the call belongs to no step; submit sub-runs while executing'
         : 'runs/submit: several executions are in flight on this component server and the call names none of them; send observability (run_id, item_index, step_id) as received in components/execute');
     }
-    this.commit.flush(); // a cancel in progress has its terminal status committed first
-    const parent = caller?.runId ? this.state.getRun(caller.runId) : undefined;
+    await this.commit.flush(); // a cancel in progress has its terminal status committed first
+    const parent = caller?.runId ? await this.state.getRun(caller.runId) : undefined;
     if (parent && (isTerminal(parent.status) || this.active.get(parent.runId)?.cancelled)) {
       throw new ProtocolError(ErrorCodes.InvalidParams,
         `runs/submit: the calling run ${parent.runId} is ${isTerminal(parent.status) ? parent.status : 'being cancelled'}: no sub-run may start under it`, { runId: parent.runId });
@@ -196,10 +203,10 @@ export class RunManager implements RuntimeContext, ItemRunner {
       if (n !== undefined) p.subflowKey = `implicit:${caller.itemIndex}:${caller.stepId}:${n}`;
     }
     if (parent && p.subflowKey) {
-      const existing = this.state.findSubRun(parent.runId, p.subflowKey);
+      const existing = await this.state.findSubRun(parent.runId, p.subflowKey);
       // Re-attach (crash recovery, repeated calls) unless that sub-run failed or was
       // cancelled: then the caller is retrying, and re-attaching would only repeat the failure.
-      if (existing && existing.status !== 'failed' && existing.status !== 'cancelled') return p.wait ? this.waitAndGet(existing.runId, p.timeoutSecs, true) : toRunStatus(this.state.getRun(existing.runId) ?? existing);
+      if (existing && existing.status !== 'failed' && existing.status !== 'cancelled') return p.wait ? this.waitAndGet(existing.runId, p.timeoutSecs, true) : toRunStatus(existing);
     }
     const depth = parent ? parent.depth + 1 : 0;
     if (depth > this.maxDepth) {
@@ -207,7 +214,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
         `runs/submit: nesting depth limit (${this.maxDepth}) exceeded: run ${parent!.runId} is already ${parent!.depth} levels deep. ` +
         'A flow that submits itself recurses without end; raise limits.maxNestingDepth if the depth is intended.');
     }
-    const { flow, loaded } = this.flows.load(p.flowId, p.overrides);
+    const { flow, loaded } = await this.flows.load(p.flowId, p.overrides);
     const record = newRunRecord({
       flowId: p.flowId,
       ...(flow.name !== undefined ? { flowName: flow.name } : {}),
@@ -222,13 +229,13 @@ export class RunManager implements RuntimeContext, ItemRunner {
       ...(p.variables ? { variables: p.variables } : {}),
       ...this.configOf(parent),
     });
-    this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
+    await this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
     const parentRun = parent ? this.active.get(parent.runId) : undefined;
     this.start(record, loaded, options.trace ?? caller?.trace, parentRun?.trace?.traceId, parentRun?.router);
     if (p.wait) return this.waitAndGet(record.runId, p.timeoutSecs, true);
     // Answered once the run is started and that is committed: `running`, as the seed's diagram shows.
     await this.durable();
-    return toRunStatus(this.state.getRun(record.runId)!);
+    return toRunStatus((await this.state.getRun(record.runId))!);
   }
 
   /** runs/get */
@@ -236,17 +243,17 @@ export class RunManager implements RuntimeContext, ItemRunner {
     if (!params || typeof params.runId !== 'string') throw new ProtocolError(ErrorCodes.InvalidParams, 'runs/get: runId (string) is required');
     const order = normalizeOrder(params.resultOrder);
     const timeout = timeoutMs(params.timeoutSecs);
-    if (!this.state.getRun(params.runId)) throw unknownRun(params.runId);
+    if (!(await this.state.getRun(params.runId))) throw unknownRun(params.runId);
     if (params.wait) await this.waitForRun(params.runId, timeout);
     await this.durable();
-    const run = this.state.getRun(params.runId)!;
-    return toRunStatus(run, params.includeResults ? this.state.listResults(run.runId, order) : undefined);
+    const run = (await this.state.getRun(params.runId))!;
+    return toRunStatus(run, params.includeResults ? await this.state.listResults(run.runId, order) : undefined);
   }
 
   /** Resolves when the run is terminal, or after `ms` (undefined: no limit). */
   async waitForRun(runId: string, ms?: number): Promise<void> {
-    this.commit.flush();
-    const run = this.state.getRun(runId);
+    await this.commit.flush();
+    const run = await this.state.getRun(runId);
     if (!run) throw unknownRun(runId);
     if (isTerminal(run.status)) return;
     await withTimeout(this.completion(runId), ms);
@@ -255,8 +262,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
   private async waitAndGet(runId: string, timeoutSecs: number | undefined, withResults: boolean): Promise<RunStatus> {
     await this.waitForRun(runId, timeoutMs(timeoutSecs));
     await this.durable();
-    const run = this.state.getRun(runId)!;
-    return toRunStatus(run, withResults ? this.state.listResults(runId, 'byIndex') : undefined);
+    const run = (await this.state.getRun(runId))!;
+    return toRunStatus(run, withResults ? await this.state.listResults(runId, 'byIndex') : undefined);
   }
 
   /** A run's completion: in-process runs resolve directly; runs of another process are polled. */
@@ -266,9 +273,13 @@ export class RunManager implements RuntimeContext, ItemRunner {
     d = deferred<void>();
     this.completions.set(runId, d);
     if (!this.active.has(runId)) {
+      let reading = false;
       const poll = setInterval(() => {
-        const run = this.state.getRun(runId);
-        if (!run || isTerminal(run.status)) { clearInterval(poll); this.resolveCompletion(runId); }
+        if (reading) return;
+        reading = true;
+        this.state.getRun(runId).then((run) => {
+          if (!run || isTerminal(run.status)) { clearInterval(poll); this.resolveCompletion(runId); }
+        }, () => undefined).finally(() => { reading = false; });
       }, POLL_MS);
       poll.unref();
     }
@@ -280,9 +291,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
     if (d) { this.completions.delete(runId); d.resolve(); }
   }
 
-  listRuns(filter?: Parameters<Store['state']['listRuns']>[0]): RunStatus[] {
-    this.commit.flush();
-    return this.state.listRuns(filter).map((r) => toRunStatus(r));
+  async listRuns(filter?: ListRunsFilter): Promise<RunStatus[]> {
+    await this.commit.flush();
+    return (await this.state.listRuns(filter)).map((r) => toRunStatus(r));
   }
 
   /**
@@ -293,23 +304,20 @@ export class RunManager implements RuntimeContext, ItemRunner {
    * already finished keeps its status.
    */
   async cancel(runId: string, opts: { purge?: boolean } = {}): Promise<RunStatus> {
-    this.commit.flush();
-    const run = this.state.getRun(runId);
+    await this.commit.flush();
+    const run = await this.state.getRun(runId);
     if (!run) throw unknownRun(runId);
     if (!isTerminal(run.status)) {
       this.stopLocally(runId);
       await this.terminate(runId, 'cancelled');
       // After the parent's terminal commit: a sub-run created meanwhile is listed here, later ones are refused.
-      for (const child of this.state.listRuns({ parentRunId: runId })) {
+      for (const child of await this.state.listRuns({ parentRunId: runId })) {
         if (!isTerminal(child.status)) await this.cancel(child.runId);
       }
       this.resolveCompletion(runId);
     }
-    if (opts.purge) {
-      this.commit.flush();
-      this.state.purgeRun(runId);
-    }
-    return toRunStatus(this.state.getRun(runId)!);
+    if (opts.purge) await this.commit.write({ runId, writes: [{ op: 'purgeRun', runId }] });
+    return toRunStatus((await this.state.getRun(runId))!);
   }
 
   /** This process stops executing a run (its in-flight calls are aborted); the store is not touched. */
@@ -326,14 +334,16 @@ export class RunManager implements RuntimeContext, ItemRunner {
   /**
    * Ends a run through the store's `terminate`: status, its open items cancelled and its
    * `run_completed` event in one commit; a no-op when the run has already ended. Every
-   * path that ends a run comes here. `status` may be computed inside the commit.
+   * path that ends a run comes here.
    */
-  private terminate(runId: string, status: TerminalRunState | (() => TerminalRunState), error?: FlowError): Promise<void> {
-    const at = now();
+  private terminate(runId: string, status: TerminalRunState, error?: FlowError): Promise<void> {
     let event: RunEvent | undefined;
-    return this.commit.write(runId, () => {
-      event = this.state.terminate(runId, typeof status === 'function' ? status() : status, at, error);
-    }, () => { if (event) this.events.emit(event); });
+    return this.commit.write({
+      runId,
+      writes: [{ op: 'terminate', runId, status, at: now(), ...(error ? { error } : {}) }],
+      applied: (_, ended) => { event = ended[0]; },
+      after: () => { if (event) this.events.emit(event); },
+    });
   }
 
   /**
@@ -341,11 +351,11 @@ export class RunManager implements RuntimeContext, ItemRunner {
    * run's journaled results; `fromStep` and everything downstream run again.
    */
   async fork(sourceRunId: string, opts: ForkOptions): Promise<RunStatus> {
-    this.commit.flush();
-    const source = this.state.getRun(sourceRunId);
+    await this.commit.flush();
+    const source = await this.state.getRun(sourceRunId);
     if (!source) throw unknownRun(sourceRunId);
     const overrides = opts.overrides ?? source.overrides;
-    const { flow, loaded } = this.flows.load(source.flowId, overrides);
+    const { flow, loaded } = await this.flows.load(source.flowId, overrides);
     let router: PluginRouter;
     try {
       router = await this.routerOf(source);
@@ -355,7 +365,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     if (!(flow.steps ?? []).some((s) => s.id === opts.fromStep)) {
       throw new ProtocolError(ErrorCodes.InvalidParams, `fork: flow ${source.flowId} has no step "${opts.fromStep}"`);
     }
-    const inputs = opts.inputs ?? this.state.listItems(sourceRunId).map((i) => i.input);
+    const inputs = opts.inputs ?? (await this.state.listItems(sourceRunId)).map((i) => i.input);
     const maxConcurrency = opts.maxConcurrency ?? source.maxConcurrency;
     const record = newRunRecord({
       flowId: source.flowId,
@@ -369,9 +379,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
       // What the source was submitted with, wherever the fork is made.
       ...this.configOf(source),
     });
-    this.createRun(record, inputs);
+    await this.createRun(record, inputs);
     this.start(record, loaded, undefined, undefined, router);
-    return toRunStatus(this.state.getRun(record.runId)!);
+    return toRunStatus(record);
   }
 
   /**
@@ -384,7 +394,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     const report: ResumeReport = { resumed: [], held: [] };
     const chosen = new Set<string>();
     // Oldest first: a parent is seen before its sub-runs.
-    for (const run of this.state.listUnfinishedRuns()) {
+    for (const run of await this.state.listUnfinishedRuns()) {
       if (only !== undefined) {
         if (run.runId !== only && !(run.parentRunId !== undefined && chosen.has(run.parentRunId))) continue;
         chosen.add(run.runId);
@@ -400,7 +410,10 @@ export class RunManager implements RuntimeContext, ItemRunner {
       let loaded: { flow: Flow; loaded: LoadedFlow } | undefined;
       let loadError: Error | undefined;
       try {
-        loaded = this.flows.load(run.flowId, run.overrides);
+        // A run is created in several batches when it has many inputs, run_created last:
+        // without it, the process died while creating it, and no one was told its id.
+        if ((await this.state.listEvents(run.runId, 0, 1)).length === 0) throw new Error(`its creation was interrupted after ${run.items.total} inputs`);
+        loaded = await this.flows.load(run.flowId, run.overrides);
       } catch (error) {
         loadError = error as Error;
       }
@@ -409,15 +422,18 @@ export class RunManager implements RuntimeContext, ItemRunner {
         report.held.push({ runId: run.runId, reason: `no route reaches ${missing.join(', ')} with its config` });
         continue;
       }
-      if (!this.state.claimRun(run.runId, this.owner)) continue;
+      if (!(await this.state.claimRun(run.runId, this.owner))) continue;
       if (!loaded) {
         // The flow's blob is gone (or no longer valid): the run cannot continue; say why.
         void this.terminate(run.runId, 'failed',
           flowError('ORCHESTRATOR_ERROR', `cannot resume run ${run.runId}: ${loadError!.message}`)).catch(logWriteFailure(run.runId));
         continue;
       }
-      const interrupted = this.state.listItems(run.runId, { statuses: ['running', 'paused'] });
-      this.launch(run, loaded.loaded, interrupted, { resumed: true, router }).resumed = true;
+      const interrupted = await this.state.listItems(run.runId, { statuses: ['running', 'paused'] });
+      const outputs = await this.recoverOutputs(run.runId);
+      const active = this.launch(run, loaded.loaded, interrupted, { resumed: true, router });
+      active.resumed = true;
+      active.outputs ??= outputs;
       report.resumed.push(run.runId);
     }
     return report;
@@ -430,14 +446,25 @@ export class RunManager implements RuntimeContext, ItemRunner {
     return routerFor(run.configId);
   }
 
+  /** The streamed output an earlier process persisted for a run (its indexes continue), read a page at a time. */
+  private async recoverOutputs(runId: string): Promise<RunOutputs | undefined> {
+    let outputs: RunOutputs | undefined;
+    for (let since = 0; ;) {
+      const page = await this.state.listEvents(runId, since, EVENT_PAGE);
+      if (page.some((e) => e.type === 'step_output')) (outputs ??= new RunOutputs(runId, this.outputLimits)).recover(page);
+      if (page.length < EVENT_PAGE) return outputs;
+      since = page[page.length - 1].seq;
+    }
+  }
+
   /** Supplies a human's value to a paused step (validated against the step's schema). */
   sendInput(runId: string, itemIndex: number, stepId: string, value: unknown): Promise<void> {
     return this.inputs.send(runId, itemIndex, stepId, value);
   }
 
   /** Events of a run from the store (after `sinceSeq`), for this process's own use. */
-  listEvents(runId: string, sinceSeq = 0, limit?: number): RunEvent[] {
-    this.commit.flush();
+  async listEvents(runId: string, sinceSeq = 0, limit?: number): Promise<RunEvent[]> {
+    await this.commit.flush();
     return this.state.listEvents(runId, sinceSeq, limit);
   }
 
@@ -447,9 +474,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
    * (runs/get, event streams) waits for this first, so it never shows state a power cut
    * could still take back.
    */
-  durable(): Promise<void> | undefined {
-    this.commit.flush();
-    return this.state.synced();
+  durable(): Promise<void> {
+    return this.commit.durable();
   }
 
   isActive(runId: string): boolean { return this.active.has(runId); }
@@ -465,44 +491,79 @@ export class RunManager implements RuntimeContext, ItemRunner {
     for (const run of this.active.values()) { run.cancelled = true; run.abort.abort(); }
     this.active.clear();
     // Queued writes commit, and their shared fsync finishes, before the store can be closed.
-    await this.durable()?.catch(() => undefined);
-    try { this.state.releaseRuns(this.owner.id); } catch { /* store may already be unusable */ }
+    await this.durable().catch(() => undefined);
+    await this.state.releaseRuns(this.owner.id).catch(() => undefined); // the store may already be unusable
   }
 
   // ---- Scheduling (ItemRunner) --------------------------------------------------------
 
   /**
-   * Creates the run and its items in one transaction, committed at once (not grouped):
-   * the run exists before anyone is told its id. `inputs` may be any iterable (a
-   * generator over a huge file): they are written 1,000 at a time, never all held.
+   * Creates the run and its items, durable before anyone is told its id (not grouped with
+   * other writes). `inputs` may be any iterable (a generator over a huge file): they are
+   * written CREATE_CHUNK at a time, one batch each, never all held. `run_created` comes
+   * in the last batch, so a run whose creation a crash cut short is told apart at resume;
+   * the run is claimed after its first batch, so no other process resumes it meanwhile.
+   * Fills in `record.items` as the store counts them.
    */
-  private createRun(record: RunRecord, inputs: Iterable<unknown>, parent?: { parentRunId: string; itemIndex?: number; stepId?: string }): void {
-    this.commit.flush();
+  private async createRun(record: RunRecord, inputs: Iterable<unknown>, parent?: { parentRunId: string; itemIndex?: number; stepId?: string }): Promise<void> {
+    await this.commit.flush();
+    const { runId } = record;
     const at = record.createdAt;
+    let writes: StoreWrite[] = [{ op: 'createRun', run: record }];
+    let total = 0;
+    let chunk: unknown[] = [];
+    let claimed = false;
+    const addChunk = (): void => {
+      writes.push({ op: 'addItems', runId, startIndex: total, inputs: chunk });
+      total += chunk.length;
+      chunk = [];
+    };
+    try {
+      for (const input of inputs) {
+        if (chunk.length === CREATE_CHUNK) {
+          // A full chunk with more to come (the last goes with run_created): a batch of its own.
+          addChunk();
+          await this.commitNow(writes, false);
+          writes = [];
+          if (!claimed) claimed = await this.state.claimRun(runId, this.owner);
+        }
+        chunk.push(input);
+      }
+    } catch (error) {
+      // Inputs that fail (a generator that throws, a value the store refuses) fail the
+      // submit; a run already partly written ends failed, not half-made.
+      if (claimed) await this.terminate(runId, 'failed', flowError('ORCHESTRATOR_ERROR', `its creation failed: ${(error as Error).message}`)).catch(() => undefined);
+      throw error;
+    }
+    if (chunk.length > 0) addChunk();
+    const created: RunEvent = { seq: 0, runId, type: 'run_created', at, data: { flowId: record.flowId, total } };
+    writes.push({ op: 'appendEvent', event: created });
     const subRun: RunEvent | undefined = parent ? {
-      runId: parent.parentRunId, type: 'sub_run_created', at,
+      seq: 0, runId: parent.parentRunId, type: 'sub_run_created', at,
       ...(parent.itemIndex !== undefined ? { itemIndex: parent.itemIndex } : {}),
       ...(parent.stepId ? { stepId: parent.stepId } : {}),
-      data: { subRunId: record.runId }, seq: 0,
+      data: { subRunId: runId },
     } : undefined;
-    let seq = 0;
-    let subSeq = 0;
-    let total = 0;
-    this.state.transaction(() => {
-      this.state.createRun(record);
-      let chunk: unknown[] = [];
-      for (const input of inputs) {
-        chunk.push(input);
-        if (chunk.length === 1000) { this.state.addItems(record.runId, total, chunk); total += chunk.length; chunk = []; }
-      }
-      if (chunk.length > 0) { this.state.addItems(record.runId, total, chunk); total += chunk.length; }
-      this.state.claimRun(record.runId, this.owner);
-      seq = this.state.appendEvent({ runId: record.runId, type: 'run_created', at, data: { flowId: record.flowId, total } });
-      if (subRun) subSeq = subRun.seq = this.state.appendEvent(subRun);
-    });
-    this.events.emit({ seq, runId: record.runId, type: 'run_created', at, data: { flowId: record.flowId, total } });
+    if (subRun) writes.push({ op: 'appendEvent', event: subRun });
+    const seqs = await this.commitNow(writes, true);
+    if (!claimed) await this.state.claimRun(runId, this.owner);
+    created.seq = seqs[0];
+    record.items = { total, pending: total, running: 0, paused: 0, success: 0, failed: 0, cancelled: 0 };
+    this.events.emit(created);
     // Live listeners of the parent are told too, not only a replay (seq 0: the parent had ended).
-    if (subRun && subSeq !== 0) this.events.emit(subRun);
+    if (subRun && (subRun.seq = seqs[1]) !== 0) this.events.emit(subRun);
+  }
+
+  /**
+   * One batch committed on its own (run creation); returns its event seqs. With `durable`,
+   * once it survives a power cut: a store's shared fsync covers its earlier commits too.
+   */
+  private async commitNow(writes: StoreWrite[], durable: boolean): Promise<number[]> {
+    const batch = new StoreBatch();
+    batch.writes.push(...writes);
+    const receipt = await this.state.commit(batch);
+    if (durable) await receipt.synced;
+    return receipt.seqs;
   }
 
   /** A new run's config: its parent's (or fork source's), else this process's. */
@@ -513,7 +574,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
   }
 
   private start(record: RunRecord, loaded: LoadedFlow, parentSpan?: TraceParent, parentTraceId?: string, router?: PluginRouter): void {
-    this.launch(this.state.getRun(record.runId) ?? record, loaded, [], { parentSpan, parentTraceId, router });
+    this.launch(record, loaded, [], { parentSpan, parentTraceId, router });
   }
 
   private launch(record: RunRecord, loaded: LoadedFlow, interrupted: ItemRecord[],
@@ -540,15 +601,15 @@ export class RunManager implements RuntimeContext, ItemRunner {
     return run;
   }
 
-  loadPending(runId: string, fromIndex: number, limit: number): ItemRecord[] {
+  loadPending(runId: string, fromIndex: number, limit: number): Promise<ItemRecord[]> {
     return this.state.listItems(runId, { fromIndex, limit, statuses: ['pending'] });
   }
 
-  priorFor(run: ActiveRun, item: ItemRecord): ReadonlyMap<string, PriorStep> | undefined {
+  async priorFor(run: ActiveRun, item: ItemRecord): Promise<ReadonlyMap<string, PriorStep> | undefined> {
     const itemIndex = item.itemIndex;
     const prior = new Map<string, PriorStep>();
-    if (run.record.forkOf) forkReuse(this.state, run.record.forkOf, run.forkRedo, item, prior);
-    for (const s of this.state.listSteps(run.runId, itemIndex)) {
+    if (run.record.forkOf) await forkReuse(this.state, run.record.forkOf, run.forkRedo, item, prior);
+    for (const s of await this.state.listSteps(run.runId, itemIndex)) {
       const finished = (s.state === 'success' || s.state === 'failed') && s.result;
       prior.set(s.stepId, finished ? { result: s.result, lastAttempt: s.attempt } : { lastAttempt: s.attempt });
     }
@@ -564,11 +625,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
   async runItem(run: ActiveRun, item: ItemRecord, prior: ReadonlyMap<string, PriorStep> | undefined): Promise<FlowResult> {
     const { runId } = run;
     const i = item.itemIndex;
-    const at = now();
-    this.commit.post(runId, () => {
-      this.state.setItemStatus(runId, i, 'running');
-    });
-    this.post(runId, 'item_started', { itemIndex: i }, at);
+    this.commit.post(this.withEvent(runId, [{ op: 'setItemStatus', runId, itemIndex: i, status: 'running' }], 'item_started', { itemIndex: i }, now()));
     // When each step's current attempt started: a step's durationMs is its own time, not the item's.
     const stepStarts = new Map<string, number>();
     const span = startItemSpan(run.trace, runId, i);
@@ -592,9 +649,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
           const ms = Date.now();
           stepStarts.set(stepId, ms);
           const t = isoAt(ms);
-          return this.commit.committed(runId, () => {
-            this.state.startStep(runId, i, stepId, attempt, t);
-          }, this.eventAfterCommit(runId, 'step_started', { itemIndex: i, stepId, attempt }, t));
+          return this.commit.committed(this.withEvent(runId, [{ op: 'startStep', runId, itemIndex: i, stepId, attempt, at: t }],
+            'step_started', { itemIndex: i, stepId, attempt }, t));
         },
         stepFinished: (stepId, attempt, result) => {
           // Abandoned by close() (or cancelled): a step that failed because it was aborted must
@@ -610,9 +666,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
           // Queued, not awaited: writes commit in order, so whatever acts on this result waits
           // for a later write (a downstream step's stepStarted, the item's finishItem) and so
           // for this one too; awaiting it here cost one event-loop turn per step.
-          this.commit.post(runId, () => {
-            this.state.finishStep(runId, i, stepId, attempt, result, t);
-          }, this.eventAfterCommit(runId, type, { itemIndex: i, stepId, attempt, data }, t));
+          this.commit.post(this.withEvent(runId, [{ op: 'finishStep', runId, itemIndex: i, stepId, attempt, result, at: t }],
+            type, { itemIndex: i, stepId, attempt, data }, t));
         },
       },
     });
@@ -627,15 +682,16 @@ export class RunManager implements RuntimeContext, ItemRunner {
     const t = now();
     const { runId } = run;
     const data = result.outcome === 'success' ? { outcome: 'success' } : { outcome: 'failed', error: result.error };
-    return this.commit.write(runId, () => {
-      this.state.finishItem(runId, itemIndex, result, t);
-    }, this.eventAfterCommit(runId, 'item_completed', { itemIndex, data }, t));
+    if (result.outcome === 'failed') run.failedItems++;
+    return this.commit.write(this.withEvent(runId, [{ op: 'finishItem', runId, itemIndex, result, completedAt: t }],
+      'item_completed', { itemIndex, data }, t));
   }
 
   finishRun(run: ActiveRun): void {
     const { runId } = run;
     this.active.delete(runId);
-    this.terminate(runId, () => (this.state.getRun(runId)!.items.failed > 0 ? 'failed' : 'success'))
+    // This process holds the run: its failed items are those counted at launch and since.
+    this.terminate(runId, run.failedItems > 0 ? 'failed' : 'success')
       .then(() => this.resolveCompletion(runId), (error: Error) => this.failRun(run, error));
   }
 
@@ -663,44 +719,45 @@ export class RunManager implements RuntimeContext, ItemRunner {
   setStatus(run: ActiveRun | string, status: OpenRunState): Promise<void> {
     const runId = typeof run === 'string' ? run : run.runId;
     // Status and its run_status event in one commit, queued now: a run's first item_started comes after it.
-    return this.commit.write(runId, () => this.state.setRunStatus(runId, status), this.eventAfterCommit(runId, 'run_status', { data: { status } }, now()));
+    return this.commit.write(this.withEvent(runId, [{ op: 'setRunStatus', runId, status }], 'run_status', { data: { status } }, now()));
   }
 
   activeRun(runId: string): ActiveRun | undefined { return this.active.get(runId); }
 
   /** Appends an event and waits for its commit; listeners see it after. */
   emit(runId: string, type: RunEventType, fields: Partial<RunEvent> = {}, at = now()): Promise<void> {
-    return this.commit.write(runId, () => {}, this.eventAfterCommit(runId, type, fields, at));
-  }
-
-  private post(runId: string, type: RunEventType, fields: Partial<RunEvent>, at: string): void {
-    this.commit.post(runId, () => {}, this.eventAfterCommit(runId, type, fields, at));
+    return this.commit.write(this.withEvent(runId, [], type, fields, at));
   }
 
   /**
-   * An event is appended inside the same commit as the state change it reports (the
-   * returned callback is registered as an op *and* an after-hook through a closure).
+   * `writes` of one run and, in the same batch after them, the event that reports them;
+   * listeners are told the event once it is durable.
    */
-  private eventAfterCommit(runId: string, type: RunEventType, fields: Partial<RunEvent>, at: string): () => void {
+  private withEvent(runId: string, writes: StoreWrite[], type: RunEventType, fields: Partial<RunEvent>, at: string): QueuedWrites {
     const event = { runId, type, at, ...fields } as RunEvent;
-    this.commit.post(runId, () => { event.seq = this.state.appendEvent(event); });
-    // seq 0: the run had already ended, so the event was not written and is not told either.
-    return () => { if (event.seq !== 0) this.events.emit(event); };
+    writes.push({ op: 'appendEvent', event });
+    return {
+      runId, writes,
+      applied: (seqs) => { event.seq = seqs[0]; },
+      // seq 0: the run had already ended, so the event was not written and is not told either.
+      after: () => { if (event.seq !== 0) this.events.emit(event); },
+    };
   }
 
-  /** Commits queued writes now (tests, and readers that must see everything). */
-  flush(): void { this.commit.flush(); }
+  /** Commits queued writes now (tests, and readers that must see everything); settles once applied. */
+  flush(): Promise<void> { return this.commit.flush(); }
 
   get storeError(): Error | undefined { return this.commit.error; }
 
   /** The flow behind a run (for fork, HTTP and the debug page). */
-  flowOf(flowId: string): Flow {
-    return this.flows.load(flowId, undefined).flow;
+  async flowOf(flowId: string): Promise<Flow> {
+    return (await this.flows.load(flowId, undefined)).flow;
   }
 
-  /** For modules of runs/ that journal their own state changes (human input). */
+  /** The store's run state, for reads (event streams, the CLI). */
   get storeState() { return this.state; }
-  journal(runId: string, op: () => void): Promise<void> { return this.commit.write(runId, op); }
+  /** For modules of runs/ that journal their own state changes (human input). */
+  journal(runId: string, writes: StoreWrite[]): Promise<void> { return this.commit.write({ runId, writes }); }
 }
 
 function logWriteFailure(runId: string): (error: Error) => void {

@@ -21,7 +21,7 @@ export class EventStreams {
 
   async serve(request: FastifyRequest, reply: FastifyReply, runId: string): Promise<void> {
     const query = checkBody<EventsQuery>('EventsQuery', request.query, 'query');
-    const run = this.rt.getRun(runId); // 404 before any byte is sent
+    const run = await this.rt.getRun(runId); // 404 before any byte is sent
     const since = Math.max(Number(query.since ?? 0), Number(headerValue(request.headers['last-event-id']) ?? 0) || 0);
     const accept = headerValue(request.headers.accept) ?? '';
     const format: StreamFormat = query.format ?? (accept.includes('application/x-ndjson') ? 'ndjson' : 'sse');

@@ -126,11 +126,11 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
     return reply.status(201).send({ flowId });
   });
   app.get('/flows', async () => ({
-    flows: rt.listFlows().map((f) => ({ flowId: f.flowId, name: f.name ?? null, description: f.description ?? null, createdAt: f.createdAt })),
+    flows: (await rt.listFlows()).map((f) => ({ flowId: f.flowId, name: f.name ?? null, description: f.description ?? null, createdAt: f.createdAt })),
   }));
   app.get<IdParams>('/flows/:id', async (req) => {
     const flowId = blobIdParam(req.params.id);
-    return { flowId, flow: rt.getFlow(flowId) };
+    return { flowId, flow: await rt.getFlow(flowId) };
   });
 
   // ---- runs ---------------------------------------------------------------------------
@@ -139,7 +139,7 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
     if ((body.flow === undefined) === (body.flowId === undefined)) {
       throw new ProtocolError(ErrorCodes.InvalidParams, 'body.flowId: give either flowId (a stored flow\'s id or name) or flow (an inline flow), not both and not neither');
     }
-    const flowId = body.flow ? await rt.putFlow(parseFlowBody(body.flow, rt.router, 'body.flow')) : resolveFlowId(rt, body.flowId!);
+    const flowId = body.flow ? await rt.putFlow(parseFlowBody(body.flow, rt.router, 'body.flow')) : await resolveFlowId(rt, body.flowId!);
     // A W3C traceparent makes the run's spans part of the caller's trace.
     const trace = parseTraceparent(req.headers.traceparent);
     const status = await rt.runs.submit({
@@ -158,7 +158,7 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
     const offset = Number(q.offset ?? 0);
     await rt.runs.durable(); // list nothing a power cut could still take back (RunManager.durable)
     // One extra row tells whether there is a next page without counting.
-    const page = rt.listRuns({ ...(q.status ? { status: q.status } : {}), limit: limit + 1, offset });
+    const page = await rt.listRuns({ ...(q.status ? { status: q.status } : {}), limit: limit + 1, offset });
     const runs = page.slice(0, limit);
     return { runs, limit, offset, ...(page.length > limit ? { nextOffset: offset + limit } : {}) };
   });
@@ -192,7 +192,7 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
   app.get<IdParams>('/runs/:id/events', (req, reply) => streams.serve(req, reply, req.params.id));
   app.post<IdParams>('/runs/:id/events', async (req) => {
     const body = checkBody<SendInputBody>('SendInputBody', req.body);
-    rt.getRun(req.params.id); // 404 for an unknown run, so the NotFound below means "not waiting"
+    await rt.getRun(req.params.id); // 404 for an unknown run, so the NotFound below means "not waiting"
     try {
       await rt.sendInput(req.params.id, body.itemIndex, body.stepId, body.value);
     } catch (error) {
@@ -247,11 +247,11 @@ function blobIdParam(id: string): BlobId {
 }
 
 /** `flowId` is an id, or a stored flow's name: its newest version (as `weft submit` users type it). */
-function resolveFlowId(rt: Runtime, flowId: string): BlobId {
+async function resolveFlowId(rt: Runtime, flowId: string): Promise<BlobId> {
   const id = normalizeBlobId(flowId);
   if (id) return id;
   try {
-    return rt.flowIdByName(flowId);
+    return await rt.flowIdByName(flowId);
   } catch (error) {
     throw new ProtocolError(ErrorCodes.NotFound, `body.flowId: ${(error as Error).message}`);
   }

@@ -2,10 +2,25 @@ import type { AsyncStore } from './async-state-store.js';
 import type { StateStore, Store } from './state-store.js';
 import type { CommitReceipt, StoreBatch, StoreWrite } from './store-batch.js';
 
-/** An in-process store (memory, SQLite) behind the asynchronous interface: a batch is one `transaction`. */
-export function asyncStore(store: Store): AsyncStore {
+const DEFER_SYNC = { deferSync: true };
+
+/** An in-process store's asynchronous form; `inProcess` is the store itself (diagnostics, tests). */
+export interface InProcessStore extends AsyncStore { readonly inProcess: Store }
+
+/** The asynchronous form of `store`: as it is, or an in-process store (memory, SQLite) behind it. */
+export function toAsyncStore(store: Store | AsyncStore): AsyncStore {
+  return 'transaction' in store.state ? asyncStore(store as Store) : store as AsyncStore;
+}
+
+/**
+ * An in-process store (memory, SQLite) behind the asynchronous interface: a batch is one
+ * `transaction`, applied before `commit` returns its promise; its fsync is shared with
+ * the commits around it (the receipt's `synced`).
+ */
+export function asyncStore(store: Store): InProcessStore {
   const s = store.state;
   return {
+    inProcess: store,
     location: store.location,
     blobs: {
       putBlob: async (data, type) => store.blobs.putBlob(data, type),
@@ -15,8 +30,12 @@ export function asyncStore(store: Store): AsyncStore {
     state: {
       commit: async (batch: StoreBatch): Promise<CommitReceipt> => {
         const receipt: CommitReceipt = { seqs: [], ended: [] };
-        s.transaction(() => { for (const w of batch.writes) apply(s, w, receipt); });
-        await s.synced();
+        s.transaction(() => { for (const w of batch.writes) apply(s, w, receipt); }, DEFER_SYNC);
+        const synced = s.synced();
+        if (synced) {
+          synced.catch(() => undefined); // whoever reads the receipt sees the failure; an unread one is not unhandled
+          receipt.synced = synced;
+        }
         return receipt;
       },
       getRun: async (runId) => s.getRun(runId),

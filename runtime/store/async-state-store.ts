@@ -11,7 +11,11 @@ import type { CommitReceipt, StoreBatch } from './store-batch.js';
  * form, PostgreSQL directly.
  */
 export interface AsyncStateStore {
-  /** Applies every write of `batch` in one transaction; resolves once it survives a crash. Rejects (and applies nothing) if one write is refused. */
+  /**
+   * Applies every write of `batch` in one transaction; resolves once it survives a process
+   * kill (and a power cut unless the receipt has `synced`). Rejects, applying nothing, if a
+   * write is refused: a StoreError when the store itself fails, any other error for data.
+   */
   commit(batch: StoreBatch): Promise<CommitReceipt>;
 
   getRun(runId: string): Promise<RunRecord | undefined>;

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { FlowResult } from '../../protocol/index.js';
 import type { AsyncStateStore } from './async-state-store.js';
 import { mayTakeOver } from './run-ownership.js';
+import { StoreError } from './store-error.js';
 import type { ItemRecord, ItemState, ListRunsFilter, RunEvent, RunOwner, RunRecord, StepRecord } from './state-store.js';
 import type { CommitReceipt, StoreBatch, StoreWrite } from './store-batch.js';
 import { toItemRecord, toRunRecord, toStepRecord, type Row } from './sqlite-rows.js';
@@ -37,11 +38,16 @@ export class PostgresStateStore implements AsyncStateStore {
   /** Run id → run key; keys never change, so this never goes stale. */
   private readonly keys = new Map<string, number>();
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly pool: pg.Pool, private readonly location = 'postgres') {}
 
   async commit(batch: StoreBatch): Promise<CommitReceipt> {
     if (batch.size === 0) return { seqs: [], ended: [] };
-    const client = await this.pool.connect();
+    let client: Client;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw storeFailure(this.location, error);
+    }
     try {
       await client.query('BEGIN');
       const writer = new BatchWriter(client, this);
@@ -51,7 +57,7 @@ export class PostgresStateStore implements AsyncStateStore {
       return receipt;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      throw storeFailure(this.location, error);
     } finally {
       client.release();
     }
@@ -172,6 +178,23 @@ export class PostgresStateStore implements AsyncStateStore {
   async releaseRuns(ownerId: string): Promise<void> {
     await this.pool.query('DELETE FROM weft.run_owners WHERE owner_id = $1', [ownerId]);
   }
+}
+
+/**
+ * A commit's error as GroupCommit tells them apart: refused data (a constraint, a value
+ * PostgreSQL rejects, a run that does not exist) stays as it is, so only its run fails;
+ * anything else (connection lost, server shutting down, disk full) is the store failing.
+ */
+function storeFailure(location: string, error: unknown): unknown {
+  if (error instanceof StoreError) return error;
+  const code = (error as { code?: unknown }).code;
+  const sqlState = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  const message = (error as Error)?.message ?? String(error);
+  // Our own checks (unknown run, duplicate id) and serialising carry no code; SQLSTATE
+  // classes 22, 23 and 54 are bad data, a value too large or too deep.
+  if (!code && !/connection|terminated|timeout/i.test(message)) return error;
+  if (sqlState && /^(22|23|54)/.test(sqlState)) return error;
+  return new StoreError(location, sqlState === '53100' ? 'full' : 'unavailable', message, { cause: error });
 }
 
 /** Applies one batch inside its transaction (see PostgresStateStore). */

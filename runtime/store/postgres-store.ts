@@ -13,7 +13,7 @@ export class PostgresStore implements AsyncStore {
 
   private constructor(private readonly pool: pg.Pool, readonly location: string) {
     this.blobs = new PostgresBlobStore(pool);
-    this.state = new PostgresStateStore(pool);
+    this.state = new PostgresStateStore(pool, location);
   }
 
   /** Connects (retrying a server that is not up yet), and brings the schema up to date. */

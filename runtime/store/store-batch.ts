@@ -58,6 +58,8 @@ export class StoreBatch {
 /**
  * What a commit answers: the seq of each `appendEvent` of the batch, in batch order (0 for
  * one dropped because its run is terminal), and the `run_completed` event of each
- * `terminate` (undefined when the run had already ended).
+ * `terminate` (undefined when the run had already ended). `synced`, from a store that
+ * shares one fsync among many commits (SQLite), settles once the batch also survives a
+ * power cut; absent when the commit already does (PostgreSQL, memory).
  */
-export interface CommitReceipt { seqs: number[]; ended: Array<RunEvent | undefined> }
+export interface CommitReceipt { seqs: number[]; ended: Array<RunEvent | undefined>; synced?: Promise<void> }

@@ -22,7 +22,7 @@ describe('binary blobs from a component server', () => {
     expect(value.bytes).toEqual(bytes);
     // The id is the SHA-256 of the raw bytes, and the store holds bytes, not a base64 string.
     expect(value.blobId).toBe(`sha256:${createHash('sha256').update(Buffer.from(bytes)).digest('hex')}`);
-    const stored = fx.rt.store.blobs.getBlob(value.blobId)!;
+    const stored = (await fx.rt.store.blobs.getBlob(value.blobId))!;
     expect(stored.type).toBe('binary');
     expect([...(stored.data as Uint8Array)]).toEqual(bytes);
   });

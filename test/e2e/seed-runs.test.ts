@@ -83,8 +83,8 @@ describe('runs/submit and runs/get as the seed describes them', () => {
     expect(out.snakeOrder.results?.map((r) => r.itemIndex)).toEqual([1, 0]);
   });
 
-  it('links the sub-runs to the calling run', () => {
-    const child = fixture.rt.store.state.getRun(out.waited.runId)!;
+  it('links the sub-runs to the calling run', async () => {
+    const child = (await fixture.rt.store.state.getRun(out.waited.runId))!;
     expect(child.parentRunId).toBeDefined();
     expect(child.depth).toBe(1);
     expect(child.parentStepId).toBe('orchestrate');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { WeftConfig } from '../../runtime/api/config-types.js';
 import { Runtime } from '../../runtime/api/runtime.js';
+import { SqliteStore } from '../../runtime/store/sqlite-store.js';
 
 export const SERVERS_DIR = resolve(import.meta.dirname, '../fixtures/servers');
 
@@ -23,11 +24,15 @@ export function configWithServers(servers: Record<string, string | { script: str
   return { workingDirectory: SERVERS_DIR, plugins, routes, ...(limits ? { limits } : {}) };
 }
 
-/** Opens a Runtime on a fresh SQLite store in a temp dir; `close()` also removes the dir. */
-export async function openTestRuntime(config: WeftConfig, opts: { store?: 'sqlite' | 'memory' } = {}): Promise<{ rt: Runtime; dir: string; close(): Promise<void> }> {
+/**
+ * Opens a Runtime on a fresh SQLite store in a temp dir (`sqlite`: that store, for tests
+ * that reach into it); `close()` also removes the dir.
+ */
+export async function openTestRuntime(config: WeftConfig, opts: { store?: 'sqlite' | 'memory' } = {}): Promise<{ rt: Runtime; dir: string; sqlite?: SqliteStore; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-test-'));
-  const rt = await Runtime.open({ config, store: opts.store === 'memory' ? 'memory' : { type: 'sqlite', path: join(dir, 'weft.db') }, cwd: dir });
-  return { rt, dir, close: async () => { await rt.close(); rmSync(dir, { recursive: true, force: true }); } };
+  const sqlite = opts.store === 'memory' ? undefined : new SqliteStore({ path: join(dir, 'weft.db') });
+  const rt = await Runtime.open({ config, store: sqlite ?? 'memory', cwd: dir });
+  return { rt, dir, ...(sqlite ? { sqlite } : {}), close: async () => { await rt.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 export const FLOW_SCHEMA = 'https://stepflow.org/schemas/v1/flow.json' as const;

@@ -29,9 +29,9 @@ export async function runWeft(args: string[], cwd: string, env: Record<string, s
   return { code, stdout: p.stdout(), stderr: p.stderr() };
 }
 
-export async function until(pred: () => boolean, ms = 20_000, what = 'condition'): Promise<void> {
+export async function until(pred: () => boolean | Promise<boolean>, ms = 20_000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
-  while (!pred()) {
+  while (!(await pred())) {
     if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -17,7 +17,7 @@ describe('callbacks belong to the execution weft serves (real component servers,
     await fx.rt.runs.waitForRun(run.id, 10_000);
     const status = await fx.rt.runs.get({ runId: run.id, includeResults: true });
     expect(status.status).toBe('success');
-    const runs = fx.rt.listRuns({ limit: 1000 });
+    const runs = await fx.rt.listRuns({ limit: 1000 });
     expect(runs.length).toBeLessThanOrEqual(5); // at most depth + 2, not thousands
     // Somewhere down the chain a runs/submit was refused, saying why.
     expect(JSON.stringify(status.results)).toMatch(/nesting depth limit|names none of them/);
@@ -31,7 +31,7 @@ describe('callbacks belong to the execution weft serves (real component servers,
     });
     const final = await fx.rt.run(flowId, [{}]);
     expect(final.status).toBe('success');
-    const subRuns = fx.rt.listRuns({ parentRunId: final.runId });
+    const subRuns = await fx.rt.listRuns({ parentRunId: final.runId });
     expect(subRuns).toHaveLength(1);
     expect(final.results![0].result).toMatchObject({ value: { runId: subRuns[0].runId, status: 'success' } });
   });

@@ -35,7 +35,7 @@ describe('events tell the truth (real component servers over stdio, SQLite store
     const final = await fx.rt.run(parentFlow, [{}]);
     off();
     expect(final.status).toBe('success');
-    const stored = fx.rt.runs.listEvents(final.runId).filter((e) => e.type === 'sub_run_created');
+    const stored = (await fx.rt.runs.listEvents(final.runId)).filter((e) => e.type === 'sub_run_created');
     expect(stored).toHaveLength(1);
     const told = events.filter((e) => e.runId === final.runId && e.type === 'sub_run_created');
     expect(told).toEqual(stored);
@@ -48,7 +48,7 @@ describe('events tell the truth (real component servers over stdio, SQLite store
     const { events, off } = live();
     const final = await fx.rt.run(flowId, [{ n: 1 }, { n: 2 }]);
     off();
-    for (const list of [events.filter((e) => e.runId === final.runId), fx.rt.runs.listEvents(final.runId)]) {
+    for (const list of [events.filter((e) => e.runId === final.runId), await fx.rt.runs.listEvents(final.runId)]) {
       const types = list.map((e) => e.type);
       const running = list.findIndex((e) => e.type === 'run_status' && (e.data as { status: string }).status === 'running');
       const firstItem = types.indexOf('item_started');
@@ -70,7 +70,7 @@ describe('events tell the truth (real component servers over stdio, SQLite store
     });
     const final = await fx.rt.run(flowId, [{}]);
     expect(final.status).toBe('success');
-    const events = fx.rt.runs.listEvents(final.runId);
+    const events = await fx.rt.runs.listEvents(final.runId);
     for (const stepId of ['slow', 'quick']) {
       const started = events.find((e) => e.type === 'step_started' && e.stepId === stepId)!;
       const done = events.find((e) => e.type === 'step_completed' && e.stepId === stepId)!;
@@ -89,7 +89,7 @@ describe('events tell the truth (real component servers over stdio, SQLite store
     const final = await fx.rt.run(flowId, [{}]);
     expect(final.status).toBe('success');
     expect(final.results![0].result).toMatchObject({ outcome: 'success', value: { item: 0, attempt: 2 } });
-    const events = fx.rt.runs.listEvents(final.runId).filter((e) => e.type === 'step_started').map((e) => e.attempt);
+    const events = (await fx.rt.runs.listEvents(final.runId)).filter((e) => e.type === 'step_started').map((e) => e.attempt);
     expect(events).toEqual([1, 2]);
   });
 });

@@ -35,7 +35,7 @@ describe('every way a run ends writes its run_completed event (SQLite store, rea
     const status = await second.runs.get({ runId: run.id });
     expect(status.status).toBe('failed');
     expect((status as { error?: { message: string } }).error?.message).toMatch(/cannot resume run/);
-    const events = second.runs.listEvents(run.id);
+    const events = await second.runs.listEvents(run.id);
     expect(events.at(-1)).toMatchObject({ type: 'run_completed', data: { status: 'failed' } });
     expect(completed).toEqual([`${run.id}:failed`]);
     expect(status.items).toMatchObject({ total: 1, cancelled: 1, running: 0, pending: 0 });

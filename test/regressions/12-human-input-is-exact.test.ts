@@ -31,27 +31,27 @@ describe('human input is exact (real SDK server, SQLite store)', () => {
     open.push(rt);
     return rt;
   };
-  const awaiting = (rt: Runtime, runId: string) => rt.runs.listEvents(runId).filter((e) => e.type === 'step_awaiting_input').length;
+  const awaiting = async (rt: Runtime, runId: string) => (await rt.runs.listEvents(runId)).filter((e) => e.type === 'step_awaiting_input').length;
 
   it('a second awaitInput in one step waits for its own answer, also after a restart between the two', async () => {
     const path = dbPath();
     let rt = await runtime(path);
     const run = await rt.submit(await rt.putFlow(ask('/cb/ask')), [{ times: 2 }]);
-    await until(() => awaiting(rt, run.id) === 1, 20_000, 'the first question');
+    await until(async () => (await awaiting(rt, run.id)) === 1, 20_000, 'the first question');
     await rt.sendInput(run.id, 0, 'ask', 'first');
-    await until(() => awaiting(rt, run.id) === 2, 20_000, 'the second question');
+    await until(async () => (await awaiting(rt, run.id)) === 2, 20_000, 'the second question');
     await rt.close(); // abandoned while the second question waits: resumable
     open.splice(0);
 
     rt = await runtime(path);
     expect(rt.resumed).toEqual([run.id]);
     // The re-run step asks both again: the first is answered from the journal, the second waits.
-    await until(() => awaiting(rt, run.id) === 3, 20_000, 'the second question, asked again');
+    await until(async () => (await awaiting(rt, run.id)) === 3, 20_000, 'the second question, asked again');
     // The run turns paused in the commit after the question's event: wait for it, then check nothing runs.
-    await until(() => rt.store.state.getRun(run.id)?.status === 'paused', 20_000, 'the run paused on the second question');
-    expect(rt.store.state.getRun(run.id)!.items).toMatchObject({ paused: 1, running: 0 });
+    await until(async () => (await rt.store.state.getRun(run.id))?.status === 'paused', 20_000, 'the run paused on the second question');
+    expect((await rt.store.state.getRun(run.id))!.items).toMatchObject({ paused: 1, running: 0 });
     await rt.sendInput(run.id, 0, 'ask', 'second');
-    const done = await rt.getRun(run.id).wait();
+    const done = await (await rt.getRun(run.id)).wait();
     expect(done.results?.[0]?.result).toMatchObject({ outcome: 'success', value: { answers: ['first', 'second'] } });
   }, 60_000);
 
@@ -66,8 +66,8 @@ describe('human input is exact (real SDK server, SQLite store)', () => {
       output: { ask: { $step: 'ask' }, after: { $step: 'after' } },
     };
     const run = await rt.submit(await rt.putFlow(flow), [{}]);
-    await until(() => rt.store.state.listSteps(run.id, 0).some((s) => s.stepId === 'after'), 30_000, 'the step after the timed-out question');
-    const status = rt.store.state.getRun(run.id)!;
+    await until(async () => (await rt.store.state.listSteps(run.id, 0)).some((s) => s.stepId === 'after'), 30_000, 'the step after the timed-out question');
+    const status = (await rt.store.state.getRun(run.id))!;
     expect(status.status).toBe('running');
     expect(status.items).toMatchObject({ paused: 0, running: 1 });
     expect(await run.wait()).toMatchObject({ status: 'success', results: [{ result: { value: { ask: { answers: ['timed out'] } } } }] });
@@ -76,9 +76,9 @@ describe('human input is exact (real SDK server, SQLite store)', () => {
   it('a waiting call whose server crashed stops counting: the retry\'s question is the one waiting, the other item runs, the run is not paused', async () => {
     const rt = await runtime(dbPath());
     const run = await rt.submit(await rt.putFlow(ask('/cb/ask')), [{ times: 1, crash_once: true }, { sleep_ms: 3000 }], { maxConcurrency: 2 });
-    await until(() => awaiting(rt, run.id) === 2, 30_000, 'the question asked again after the crash');
+    await until(async () => (await awaiting(rt, run.id)) === 2, 30_000, 'the question asked again after the crash');
     await new Promise((r) => setTimeout(r, 200)); // let a (wrong) pause be written
-    const status = rt.store.state.getRun(run.id)!;
+    const status = (await rt.store.state.getRun(run.id))!;
     expect(status.status).toBe('running'); // item 1 still sleeps
     expect(status.items).toMatchObject({ paused: 1, running: 1 });
     await rt.sendInput(run.id, 0, 'ask', 'after the crash');
@@ -92,7 +92,7 @@ describe('human input is exact (real SDK server, SQLite store)', () => {
     const done = await run.wait();
     expect(done.status).toBe('failed');
     expect(JSON.stringify(done.results?.[0]?.result)).toMatch(/not a valid JSON Schema/);
-    expect(awaiting(rt, run.id)).toBe(0);
+    expect(await awaiting(rt, run.id)).toBe(0);
   }, 30_000);
 
   it('looking up an earlier answer reads the step\'s journal, not the run\'s events', async () => {
@@ -102,7 +102,7 @@ describe('human input is exact (real SDK server, SQLite store)', () => {
     store.state.listEvents = (runId, since, limit) => { eventReads.push(runId); return listEvents(runId, since, limit); };
     const rt = await runtime('', store);
     const run = await rt.submit(await rt.putFlow(ask('/builtin/await_input', {})), [{ prompt: 'ok?' }, { prompt: 'ok?' }]);
-    await until(() => rt.store.state.getRun(run.id)?.items.paused === 2, 20_000, 'both items paused');
+    await until(async () => (await rt.store.state.getRun(run.id))?.items.paused === 2, 20_000, 'both items paused');
     await rt.sendInput(run.id, 0, 'ask', 1);
     await rt.sendInput(run.id, 1, 'ask', 2);
     expect((await run.wait()).status).toBe('success');

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SqliteStore } from '../../runtime/store/sqlite-store.js';
 import { configWithServers, FLOW_SCHEMA, openTestRuntime } from '../helpers/runtime-fixture.js';
 
 // Issue 12, guarantee 2: a commit that fails because of one run's data failed every later
@@ -70,7 +69,7 @@ describe('one run\'s failure never poisons the process (real SDK server, SQLite 
   });
 
   it('a full disk fails the run it hits; once space is freed new runs work without a restart', async () => {
-    const store = fx.rt.store as SqliteStore;
+    const store = fx.sqlite!;
     const bigFlow = await fx.rt.putFlow(flow('/cb/big', { bytes: 300_000 }));
     const small = await fx.rt.putFlow(flow('/cb/deep', { depth: 1 }));
     store.pragma(`max_page_count = ${store.pragma('page_count') as number}`);
@@ -84,7 +83,7 @@ describe('one run\'s failure never poisons the process (real SDK server, SQLite 
   });
 
   it('health says unhealthy, with the reason, while the store refuses writes, and healthy once commits succeed', async () => {
-    const store = fx.rt.store as SqliteStore;
+    const store = fx.sqlite!;
     const slow = await fx.rt.putFlow(flow('/raw/sleep', { ms: 300 }));
     const started = stepsStarted();
     const run = await fx.rt.submit(slow, [{}]);

@@ -42,6 +42,6 @@ describe('runs/submit as the seed words it (an SDK-free server over stdio, SQLit
 
     const notABlob = await callFromComponent('runs/submit', { flowId: 'my-flow', inputs: [] });
     expect(notABlob.error).toMatchObject({ code: -32602, message: expect.stringMatching(/params\.flowId: must match pattern .*\(pattern\)/) });
-    expect(fx.rt.listRuns({ parentRunId: null }).filter((r) => r.flowId === child)).toEqual([]);
+    expect((await fx.rt.listRuns({ parentRunId: null })).filter((r) => r.flowId === child)).toEqual([]);
   });
 });

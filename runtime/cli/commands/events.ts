@@ -43,7 +43,7 @@ export async function eventsCommand(runId: string, opts: EventsOptions, io: CliI
   try {
     let run;
     try {
-      run = rt.getRun(runId);
+      run = await rt.getRun(runId);
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
@@ -51,7 +51,7 @@ export async function eventsCommand(runId: string, opts: EventsOptions, io: CliI
       for await (const event of run.events({ since, ...filter })) print(event);
     } else {
       const keep = eventPredicate(filter);
-      for (const event of rt.runs.listEvents(runId, since)) if (!keep || keep(event)) print(event);
+      for (const event of await rt.runs.listEvents(runId, since)) if (!keep || keep(event)) print(event);
     }
     return EXIT.ok;
   } finally {

@@ -9,7 +9,7 @@ import type { CliIo } from './run.js';
 export async function flowsListCommand(opts: CommonOptions & { json?: boolean }, io: CliIo): Promise<number> {
   const rt = await openRuntime(opts, undefined, { startPlugins: false });
   try {
-    const flows = rt.flowVersions();
+    const flows = await rt.flowVersions();
     if (opts.json) {
       io.stdout.write(`${JSON.stringify(flows, null, 2)}\n`);
       return EXIT.ok;

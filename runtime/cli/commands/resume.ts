@@ -13,9 +13,11 @@ export async function resumeCommand(runId: string | undefined, opts: CommonOptio
   const rt = await openRuntime(opts, undefined, { resume: runId ? { runId } : true });
   try {
     for (const { runId: held, reason } of rt.heldBack) io.stderr.write(`weft: run ${held} not resumed: ${reason}; it stays resumable\n`);
-    let ids = rt.resumed.filter((id) => rt.store.state.getRun(id)?.depth === 0);
+    const roots: string[] = [];
+    for (const id of rt.resumed) if ((await rt.store.state.getRun(id))?.depth === 0) roots.push(id);
+    let ids = roots;
     if (runId) {
-      const run = rt.store.state.getRun(runId);
+      const run = await rt.store.state.getRun(runId);
       if (!run) throw new UsageError(`run not found: ${runId}`);
       // Its config or routes cannot run here (said above): it stays resumable.
       if (rt.heldBack.some((h) => h.runId === runId)) return EXIT.failed;
@@ -28,7 +30,7 @@ export async function resumeCommand(runId: string | undefined, opts: CommonOptio
     let code: number = rt.heldBack.length > 0 ? EXIT.failed : EXIT.ok;
     for (const id of ids) {
       io.stderr.write(`weft: resuming run ${id}\n`);
-      const status = await rt.getRun(id).wait();
+      const status = await (await rt.getRun(id)).wait();
       writeStatus(status, (text) => io.stdout.write(text));
       if (status.status !== 'success') code = EXIT.failed;
     }

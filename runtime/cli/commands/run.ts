@@ -54,7 +54,7 @@ export async function runCommand(flowPath: string, opts: RunCommandOptions, io: 
     stop?.();
     if (typeof ended === 'string') {
       waited.catch(() => undefined); // the runtime closes under it
-      markInterrupted(rt, run.id, ended);
+      await markInterrupted(rt, run.id, ended);
       const { items } = await run.status();
       io.stderr.write(`weft: ${ended}: run ${run.id} interrupted (${items.success + items.failed + items.cancelled} of ${items.total} items done); it is pending and resumable: weft resume ${run.id}\n`);
       return EXIT.interrupted;
@@ -124,8 +124,8 @@ export async function putFlowOrUsage(rt: Runtime, flowPath: string): Promise<str
   try {
     if (!existsSync(flowPath)) {
       const id = normalizeBlobId(flowPath);
-      if (id) { rt.getFlow(id); return id; }
-      if (rt.listFlows().some((f) => f.name === flowPath)) return rt.flowIdByName(flowPath);
+      if (id) { await rt.getFlow(id); return id; }
+      if ((await rt.listFlows()).some((f) => f.name === flowPath)) return await rt.flowIdByName(flowPath);
     }
     return await rt.putFlow(flowPath);
   } catch (error) {

@@ -13,7 +13,7 @@ export async function runsListCommand(opts: CommonOptions & { status?: string; l
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
   const rt = await openRuntime(opts);
   try {
-    const runs = rt.listRuns({ ...(opts.status ? { status: opts.status as RunState } : {}), limit });
+    const runs = await rt.listRuns({ ...(opts.status ? { status: opts.status as RunState } : {}), limit });
     if (opts.json) {
       io.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       return EXIT.ok;

@@ -80,7 +80,7 @@ async function runCase(rt: Runtime, flowId: string, c: FlowTestCase): Promise<{ 
   const actual = fromWire(item);
   if (!c.output) return { pass: false, message: `no expected output; actual:\n${JSON.stringify(actual, null, 2)}` };
   const stepResults = new Map<string, FlowResult>();
-  for (const s of rt.store.state.listSteps(status.runId, 0)) if (s.result) stepResults.set(s.stepId, s.result);
+  for (const s of await rt.store.state.listSteps(status.runId, 0)) if (s.result) stepResults.set(s.stepId, s.result);
   return matchTestCase(c.output, actual, { stepResults });
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../../../runtime/api/runtime.js';
 import type { SqliteStore } from '../../../runtime/store/sqlite-store.js';
+import type { InProcessStore } from '../../../runtime/store/async-state-adapter.js';
 
 // The config's stateStore reaches the store Runtime.open creates: durability (full by
 // default: every commit fsynced before it is acknowledged, so a power cut loses nothing
@@ -26,7 +27,7 @@ describe('Runtime.open store options from the config', () => {
     const rt = await open();
     try {
       expect(rt.store.location).toBe(join(dir, '.weft', 'weft.db'));
-      const store = rt.store as unknown as SqliteStore;
+      const store = (rt.store as InProcessStore).inProcess as SqliteStore;
       expect(store.durability).toBe('full');
       expect(syncsDeferredCommits(store)).toBe(true);
     } finally { await rt.close(); }
@@ -36,7 +37,7 @@ describe('Runtime.open store options from the config', () => {
     const rt = await open({ type: 'sqlite', path: 'custom/runs.db', durability: 'normal' });
     try {
       expect(rt.store.location).toBe(join(dir, 'custom', 'runs.db'));
-      const store = rt.store as unknown as SqliteStore;
+      const store = (rt.store as InProcessStore).inProcess as SqliteStore;
       expect(store.durability).toBe('normal');
       expect(syncsDeferredCommits(store)).toBe(false);
     } finally { await rt.close(); }

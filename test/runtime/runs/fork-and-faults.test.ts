@@ -64,9 +64,9 @@ describe('fork and store faults', () => {
     const forked = await fork.wait();
     expect(forked.results![0].result).toMatchObject({ value: { load: { item: 700 } } });
     expect(executions().map((e) => `${e.item}:${e.step}`)).toEqual(['700:load']);
-    const again = await rt.getRun(source.runId).wait();
+    const again = await (await rt.getRun(source.runId)).wait();
     expect(again.results![0].result).toMatchObject({ value: { load: { item: 7 } } });
-    expect(rt.store.state.listSteps(source.runId, 0).find((s) => s.stepId === 'load')?.result).toMatchObject({ result: { item: 7 } });
+    expect((await rt.store.state.listSteps(source.runId, 0)).find((s) => s.stepId === 'load')?.result).toMatchObject({ result: { item: 7 } });
   });
 
   it('rejects a fork from an unknown step or run', async () => {
@@ -88,9 +88,9 @@ describe('fork and store faults', () => {
 
     const second = await Runtime.open({ config: config(), store: { type: 'sqlite', path }, cwd: dir });
     try {
-      const status = await second.getRun(run.id).wait({ timeoutSecs: 10 });
+      const status = await (await second.getRun(run.id)).wait({ timeoutSecs: 10 });
       expect(status.status).toBe('failed');
-      const record = second.store.state.getRun(run.id)!;
+      const record = (await second.store.state.getRun(run.id))!;
       expect(record.error?.message).toMatch(new RegExp(`cannot resume run ${run.id}: .*${flowId.slice(7, 20)}`));
       // What was committed stays readable.
       expect(record.items.total).toBe(1);

@@ -19,7 +19,7 @@ describe('human input on many items of one run', () => {
     try {
       const flowId = await fx.rt.putFlow(approval);
       const run = await fx.rt.submit(flowId, Array.from({ length: 12 }, (_, i) => ({ i })));
-      await until(() => fx.rt.runs.storeState.getRun(run.id)?.items.paused === 12, 10_000, '12 paused items');
+      await until(async () => (await fx.rt.runs.storeState.getRun(run.id))?.items.paused === 12, 10_000, '12 paused items');
       expect((await run.cancel()).status).toBe('cancelled');
       await expect(fx.rt.sendInput(run.id, 0, 'ask', true)).rejects.toThrow(/is not waiting for input/);
       // Warnings are emitted on the next tick.

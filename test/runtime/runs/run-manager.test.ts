@@ -106,7 +106,7 @@ describe('RunManager through the embedding API (real SDK server over stdio, SQLi
     const running = await fx.rt.submit(await fx.rt.putFlow(flowOf('/runs/hang')), [{}]);
     await fx.rt.cancel(running.id);
     await expect(submitUnder(running.id)).rejects.toThrow(/is cancelled: no sub-run may start/);
-    expect(fx.rt.listRuns({ parentRunId: finished.runId })).toEqual([]);
+    expect(await fx.rt.listRuns({ parentRunId: finished.runId })).toEqual([]);
   });
 
   it('replaces a failed sub-run when the same subflowKey is submitted again (a retry), instead of re-attaching', async () => {
@@ -142,7 +142,7 @@ describe('RunManager through the embedding API (real SDK server over stdio, SQLi
     const status = await fx.rt.run(flowId, [{ depth: 3, flow_id: flowId }], { maxConcurrency: 1 });
     expect(status.status).toBe('success');
     expect(status.results![0].result).toMatchObject({ value: { depth: 3, child: { depth: 2, child: { depth: 1, child: { depth: 0, leaf: true } } } } });
-    const depths = fx.rt.store.state.listRuns({ limit: 10 }).filter((r) => r.rootRunId === status.runId).map((r) => r.depth).sort();
+    const depths = (await fx.rt.store.state.listRuns({ limit: 10 })).filter((r) => r.rootRunId === status.runId).map((r) => r.depth).sort();
     expect(depths).toEqual([0, 1, 2, 3]);
   });
 
@@ -177,13 +177,13 @@ describe('RunManager through the embedding API (real SDK server over stdio, SQLi
   });
 
   it('finds a flow id by name: the newest version when the flow was stored again after an edit', async () => {
-    expect(() => fx.rt.flowIdByName('no such flow')).toThrow(/no flow named/);
+    await expect(fx.rt.flowIdByName('no such flow')).rejects.toThrow(/no flow named/);
     const id = await fx.rt.putFlow({ ...flowOf('/runs/echo'), name: 'unique name' });
-    expect(fx.rt.flowIdByName('unique name')).toBe(id);
+    expect(await fx.rt.flowIdByName('unique name')).toBe(id);
     const a = await fx.rt.putFlow({ ...flowOf('/runs/echo'), name: 'twice', description: 'a' });
     const b = await fx.rt.putFlow({ ...flowOf('/runs/echo'), name: 'twice', description: 'b' });
-    expect(fx.rt.flowIdByName('twice')).toBe(b);
-    expect(fx.rt.flowVersions().find((f) => f.name === 'twice')!.versions.map((v) => v.flowId)).toEqual([b, a]);
+    expect(await fx.rt.flowIdByName('twice')).toBe(b);
+    expect((await fx.rt.flowVersions()).find((f) => f.name === 'twice')!.versions.map((v) => v.flowId)).toEqual([b, a]);
   });
 
   it('delivers the same ordered events to several listeners and to run.events()', async () => {

@@ -78,7 +78,7 @@ describe('streamed step output (issue 17)', () => {
     // The same store, opened again by a new runtime: the replay is identical.
     const rt = await Runtime.open({ config: configWithServers({}), store: { type: 'sqlite', path: join(fx.dir, 'weft.db') }, cwd: fx.dir });
     try {
-      expect((await readAll(rt.getRun(runId).readable)).map(chunkKey)).toEqual(first.map(chunkKey));
+      expect((await readAll((await rt.getRun(runId)).readable)).map(chunkKey)).toEqual(first.map(chunkKey));
     } finally {
       await rt.close();
       await fx.close();

@@ -47,10 +47,10 @@ describe.skipIf('skip' in py)(`observability on the wire, tracing off (${'skip' 
   });
 
   it("links the SDK's sub-runs to the calling run and step, in the same trace", async () => {
-    const children = fixture.rt.listRuns({ parentRunId: status.runId });
+    const children = await fixture.rt.listRuns({ parentRunId: status.runId });
     expect(children.map((c) => c.runId).sort()).toEqual(outs.map((o) => o.c.run_id).sort());
     for (const out of outs) {
-      const child = fixture.rt.store.state.getRun(out.c.run_id)!;
+      const child = (await fixture.rt.store.state.getRun(out.c.run_id))!;
       expect(child).toMatchObject({ parentRunId: status.runId, parentStepId: 'c', rootRunId: status.runId, depth: 1 });
       const result = (await fixture.rt.runs.get({ runId: out.c.run_id, includeResults: true })).results![0].result as { value: Where };
       expect(result.value.ids?.trace_id).toBe(status.runId.replace(/-/g, ''));
