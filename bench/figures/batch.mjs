@@ -15,7 +15,7 @@ try {
   const expected = (i) => (opt.flow === 'chain' ? { n: 2, c: 'system' } : opt.flow === 'fanout' ? { i, n: 12 } : opt.flow === 'cpu' ? { i, spins: true } : pad === undefined ? { i } : { i, pad });
   const check = async (runId) => {
     for (const i of [0, opt.n >> 1, opt.n - 1]) {
-      const item = fx.rt.store.state.getItem(runId, i);
+      const item = await fx.rt.store.state.getItem(runId, i);
       const want = { outcome: 'success', result: expected(i) };
       if (!isDeepStrictEqual(item?.result, want)) throw new Error(`item ${i} of run ${runId}: got ${JSON.stringify(item?.result)?.slice(0, 200)}, want ${JSON.stringify(want).slice(0, 200)}`);
     }

@@ -58,11 +58,11 @@ try {
     const stream = await rt.submit(pacedFlow, [{ rate: opt.rate }]);
     // Let it reach its pace first.
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const before = rt.runs.listEvents(stream.id).filter((e) => e.type === 'step_output').length;
+    const before = (await rt.runs.listEvents(stream.id)).filter((e) => e.type === 'step_output').length;
     const t0 = performance.now();
     beside.push((await timedRun(rt, echoFlow, items(opt.n), 64)).itemsPerS);
     const s = (performance.now() - t0) / 1000;
-    const after = rt.runs.listEvents(stream.id).filter((e) => e.type === 'step_output').length;
+    const after = (await rt.runs.listEvents(stream.id)).filter((e) => e.type === 'step_output').length;
     streamRates.push((after - before) / s);
     await stream.cancel();
   }

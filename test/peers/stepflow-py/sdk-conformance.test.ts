@@ -156,7 +156,7 @@ describe.skipIf('skip' in py)(`Stepflow's Python SDK against weft (${'skip' in p
     expect(out.status).toBe('success');
     const inner = out.results![0].value as Summary;
     expect(inner.results!.map((r) => r.value)).toEqual([{ y: 6 }, { y: 8 }]);
-    const grandchild = fixture.rt.store.state.getRun(inner.run_id)!;
+    const grandchild = (await fixture.rt.store.state.getRun(inner.run_id))!;
     expect(grandchild).toMatchObject({ depth: 2, parentRunId: out.run_id });
   });
 
