@@ -56,10 +56,12 @@ export interface RouteRule {
 }
 
 export interface StateStoreConfig {
-  /** `sqlite` (default: .weft/weft.db) or `memory` (Stepflow's `inMemory` accepted). */
-  type: 'sqlite' | 'memory' | 'inMemory';
+  /** `sqlite` (default: .weft/weft.db), `memory` (Stepflow's `inMemory` accepted) or `postgres`. */
+  type: 'sqlite' | 'memory' | 'inMemory' | 'postgres';
   /** SQLite file path (Stepflow's `databaseUrl: sqlite:path?mode=rwc` accepted). */
   path?: string;
+  /** PostgreSQL: postgres://user:password@host:5432/database (`databaseUrl` is accepted too). */
+  url?: string;
   databaseUrl?: string;
   /** `full` (default): fsync every group commit, survives a power cut; `normal`: survives a process crash only. */
   durability?: 'full' | 'normal';

@@ -85,7 +85,7 @@ interface RawConfig {
   observability?: WeftConfig['observability'];
   validateInput?: boolean;
 }
-interface RawStateStore { type: string; path?: string; durability?: 'full' | 'normal'; databaseUrl?: string; database_url?: string }
+interface RawStateStore { type: string; path?: string; url?: string; durability?: 'full' | 'normal'; databaseUrl?: string; database_url?: string }
 
 const PLUGIN_TYPES = ['builtin', 'stepflow', 'mock'];
 
@@ -129,20 +129,28 @@ function normalize(raw: RawConfig, file: string, baseDir: string): WeftConfig {
     routes,
     source: file,
   };
-  if (store) config.stateStore = normalizeStore(store);
+  if (store) config.stateStore = normalizeStore(store, file);
   if (raw.limits) config.limits = raw.limits;
   if (raw.observability) config.observability = raw.observability;
   if (raw.validateInput !== undefined) config.validateInput = raw.validateInput;
   return config;
 }
 
-function normalizeStore(store: RawStateStore): StateStoreConfig {
-  const type = store.type === 'in_memory' ? 'inMemory' : (store.type as StateStoreConfig['type']);
+function normalizeStore(store: RawStateStore, file: string): StateStoreConfig {
+  const type = store.type === 'in_memory' ? 'inMemory' : store.type === 'postgresql' ? 'postgres' : (store.type as StateStoreConfig['type']);
   const out: StateStoreConfig = { type };
   if (store.path !== undefined) out.path = store.path;
   if (store.durability !== undefined) out.durability = store.durability;
   const url = store.databaseUrl ?? store.database_url;
   if (url !== undefined) out.databaseUrl = url;
+  if (type === 'postgres') {
+    const pgUrl = store.url ?? url;
+    if (!pgUrl) throw new Error(`invalid config:\n${file}: stateStore: type postgres needs url (postgres://user:password@host:5432/database)`);
+    if (store.url !== undefined && url !== undefined && store.url !== url) throw new Error(`invalid config:\n${file}: stateStore: url and databaseUrl are the same setting; keep one`);
+    out.url = pgUrl;
+  } else if (store.url !== undefined) {
+    throw new Error(`invalid config:\n${file}: stateStore: url is for type postgres (this store is ${type}; use path or databaseUrl)`);
+  }
   return out;
 }
 

@@ -8,7 +8,7 @@ import type { RunEvent, Store } from '../store/state-store.js';
 import type { RunEvent as PublicRunEvent } from './run-event-types.js';
 import type { AsyncStore } from '../store/async-state-store.js';
 import { toAsyncStore } from '../store/async-state-adapter.js';
-import { openStore } from '../store/open-store.js';
+import { isPostgresUrl, openAsyncStore, type OpenAsyncStoreOptions } from '../store/open-async-store.js';
 import { loadFlowFile } from '../flow/load-flow.js';
 import { formatDiagnostics, hasError } from '../flow/diagnostic.js';
 import { RunManager, type ForkOptions, type ResumeReport } from '../runs/run-manager.js';
@@ -28,8 +28,12 @@ import type { Tracer } from '../telemetry/tracer.js';
 export interface RuntimeOptions {
   /** A config file path, a config object, or nothing: discovered from `cwd` (weft.config.yml / stepflow-config.yml), else builtins only. */
   config?: string | WeftConfig;
-  /** `sqlite` (default, `.weft/weft.db` under cwd), `memory`, `{type, path}`, or an open store (either form). */
-  store?: 'sqlite' | 'memory' | { type: 'sqlite' | 'memory'; path?: string } | Store | AsyncStore;
+  /**
+   * `sqlite` (default, `.weft/weft.db` under cwd), `memory`, a PostgreSQL URL
+   * (`postgres://…`), `{type, path}` / `{type: 'postgres', url}`, or an open store (either
+   * form). Unset: `WEFT_DATABASE_URL` when set, else the config's `stateStore`.
+   */
+  store?: 'sqlite' | 'memory' | string | { type: 'sqlite' | 'memory' | 'postgres'; path?: string; url?: string } | Store | AsyncStore;
   cwd?: string;
   /**
    * Continue the store's unfinished runs at open (default true): all of them, or
@@ -93,7 +97,11 @@ export class Runtime {
     const cwd = resolve(opts.cwd ?? process.cwd());
     const config = typeof opts.config === 'string' ? loadConfig(resolve(cwd, opts.config))
       : opts.config ?? (findConfig(cwd) ? loadConfig(findConfig(cwd)!) : defaultConfig(cwd));
-    const store = toAsyncStore(isStore(opts.store) ? opts.store : openStore(storeOptions(opts.store, config, cwd)));
+    const store = isStore(opts.store) ? toAsyncStore(opts.store) : await openAsyncStore({
+      ...storeOptions(opts.store, config, cwd),
+      // A server that is not up yet is waited for (with backoff); say so, naming it.
+      connect: { onRetry: (delayMs, error) => log('warn', {}, `PostgreSQL does not answer yet (${error.message}); retrying in ${delayMs} ms`) },
+    });
     // Before anything runs, so every span of the first run is exported.
     const tracer = await startTracing(process.env, config.observability, (message) => log('warn', {}, message));
     const flowDirectories = new Map<string, string>();
@@ -280,13 +288,25 @@ function isStore(s: RuntimeOptions['store']): s is Store | AsyncStore {
   return typeof s === 'object' && s !== null && 'blobs' in s && 'state' in s;
 }
 
-function storeOptions(s: RuntimeOptions['store'], config: WeftConfig, cwd: string): Parameters<typeof openStore>[0] {
+/** Which store: the caller's choice, else WEFT_DATABASE_URL, else the config's stateStore, else SQLite. */
+function storeOptions(s: RuntimeOptions['store'], config: WeftConfig, cwd: string): OpenAsyncStoreOptions {
   const cfg = config.stateStore;
   // Durability comes from the config whichever store the caller picked (default: full).
   const durability = cfg?.durability ? { durability: cfg.durability } : {};
   if (s === 'memory' || s === 'sqlite') return { type: s, cwd, ...durability };
-  if (s && typeof s === 'object') return { ...durability, ...(s as { type: 'sqlite' | 'memory'; path?: string }), cwd };
+  if (typeof s === 'string') {
+    if (!isPostgresUrl(s)) throw new Error(`store ${JSON.stringify(s)}: expected sqlite, memory or a PostgreSQL URL (postgres://user:password@host:5432/database)`);
+    return { type: 'postgres', url: s };
+  }
+  if (s && typeof s === 'object') return { ...durability, ...(s as OpenAsyncStoreOptions), cwd };
+  const env = process.env.WEFT_DATABASE_URL;
+  if (env) {
+    if (isPostgresUrl(env)) return { type: 'postgres', url: env };
+    if (/^sqlite:/i.test(env)) return { type: 'sqlite', databaseUrl: env, cwd, ...durability };
+    throw new Error(`WEFT_DATABASE_URL ${JSON.stringify(env.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@'))}: expected postgres://user:password@host:5432/database or sqlite:path`);
+  }
   if (cfg) {
+    if (cfg.type === 'postgres') return { type: 'postgres', url: cfg.url! };
     const type = cfg.type === 'inMemory' ? 'memory' : cfg.type;
     return {
       type, cwd, ...durability,

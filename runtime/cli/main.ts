@@ -7,6 +7,8 @@ import { tracingStarted } from '../telemetry/start-tracing.js';
 const io = { stdout: process.stdout, stderr: process.stderr };
 // Commands are imported when they run: `weft run` should not load fastify (serve) at start-up.
 
+const STORE_HELP = 'sqlite (default, .weft/weft.db), memory, or a PostgreSQL URL postgres://user:password@host/db (default: $WEFT_DATABASE_URL when set)';
+
 /** Builds the `weft` command tree; each action resolves to the process exit code. */
 export function buildCli(setExit: (code: number) => void): Command {
   const program = new Command('weft')
@@ -40,7 +42,7 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--overrides <json>', 'step overrides: {"stepId": {"value": {...}, "$type": "merge_patch"|"json_patch"}}')
     .option('--max-concurrency <n>', 'items in flight at once (default: all)')
     .option('--label <label>', 'a label for this run (flowLabel)')
-    .option('--store <kind>', 'sqlite (default, .weft/weft.db) or memory'))
+    .option('--store <kind>', STORE_HELP))
     .action(act(async (flow: string, opts) => (await import('./commands/run.js')).runCommand(flow, opts, io)));
 
   common(program.command('test <paths...>')
@@ -61,18 +63,21 @@ export function buildCli(setExit: (code: number) => void): Command {
   const flows = program.command('flows').description('inspect the flows in the store');
   common(flows.command('list')
     .description('stored flows by name, each with its versions (id, date, steps), newest first; a name runs its newest version')
-    .option('--json', 'print JSON: [{name, versions: [{flowId, createdAt, steps}]}]'))
+    .option('--json', 'print JSON: [{name, versions: [{flowId, createdAt, steps}]}]')
+    .option('--store <kind>', STORE_HELP))
     .action(act(async (opts) => (await import('./commands/flows.js')).flowsListCommand(opts, io)));
 
   const runs = program.command('runs').description('inspect runs in the store');
   common(runs.command('list')
     .description('list runs, newest first: id, status, items ok/failed, created, flow (--json: an array of run statuses)')
+    .option('--store <kind>', STORE_HELP)
     .option('--status <status>', 'only runs with this status (pending, running, paused, success, failed, cancelled)')
     .option('--limit <n>', 'at most n runs', '50')
     .option('--json', 'print a JSON array of run statuses (without results)'))
     .action(act(async (opts) => (await import('./commands/runs.js')).runsListCommand(opts, io)));
   common(runs.command('get <runId>')
     .description("print one run's status as JSON (the seed's RunStatus); --results adds every item's result")
+    .option('--store <kind>', STORE_HELP)
     .option('--results', 'include item results'))
     .action(act(async (runId: string, opts) => (await import('./commands/runs.js')).runsGetCommand(runId, opts, io)));
 
@@ -86,23 +91,25 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--chunks', 'print only the streamed chunks: text as it is, JSON one per line')
     .option('--url <url>', 'follow the run on a weft server instead of the store (needs --follow)')
     .option('--token <token>', 'bearer token for --url (default: $WEFT_TOKEN)')
-    .option('--store <kind>', 'sqlite (default, .weft/weft.db) or memory'))
+    .option('--store <kind>', STORE_HELP))
     .action(act(async (runId: string, opts) => (await import('./commands/events.js')).eventsCommand(runId, opts, io)));
 
   common(program.command('resume [runId]')
-    .description('continue unfinished runs after a crash and wait for them; prints their final statuses'))
+    .description('continue unfinished runs after a crash and wait for them; prints their final statuses')
+    .option('--store <kind>', STORE_HELP))
     .action(act(async (runId: string | undefined, opts) => (await import('./commands/resume.js')).resumeCommand(runId, opts, io)));
 
   common(program.command('fork <runId>')
     .description('re-run a run from a step: earlier steps reuse its results')
     .requiredOption('--from-step <id>', 'the first step to run again')
-    .option('--overrides <json>', 'step overrides for the fork only'))
+    .option('--overrides <json>', 'step overrides for the fork only')
+    .option('--store <kind>', STORE_HELP))
     .action(act(async (runId: string, opts) => (await import('./commands/fork.js')).forkCommand(runId, opts, io)));
 
   common(program.command('cancel <runId>')
     .description('cancel a run and its sub-runs, wherever they execute; prints the final status as JSON')
     .option('--purge', "also delete the run's items, steps and events (a finished run keeps its status)")
-    .option('--store <kind>', 'sqlite (default, .weft/weft.db) or memory'))
+    .option('--store <kind>', STORE_HELP))
     .action(act(async (runId: string, opts) => (await import('./commands/cancel.js')).cancelCommand(runId, opts, io)));
 
   common(program.command('serve')
@@ -114,7 +121,7 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--allowed-host <name...>', 'host names the server answers to besides loopback and --host (requests with another Host header get 403)')
     .option('--body-limit <bytes>', 'largest request body; larger ones get 413 (default 8 MiB)')
     .option('--heartbeat <seconds>', 'event-stream heartbeat interval (default 15)')
-    .option('--store <kind>', 'sqlite (default, .weft/weft.db) or memory'))
+    .option('--store <kind>', STORE_HELP))
     .action(act(async (opts) => (await import('./commands/serve.js')).serveCommand(opts, io)));
 
   program.command('submit <flow>')

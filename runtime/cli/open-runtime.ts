@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { Runtime } from '../api/runtime.js';
 import { findConfig, loadConfig } from '../api/load-config.js';
 import { UsageError } from './usage-error.js';
+import { isPostgresUrl } from '../store/open-async-store.js';
 
 export interface CommonOptions { config?: string; store?: string }
 
@@ -11,8 +12,8 @@ export interface CommonOptions { config?: string; store?: string }
  * by default).
  */
 export async function openRuntime(opts: CommonOptions, near?: string, extra: { resume?: boolean | { runId: string }; startPlugins?: boolean } = {}): Promise<Runtime> {
-  if (opts.store !== undefined && opts.store !== 'sqlite' && opts.store !== 'memory') {
-    throw new UsageError(`--store must be "sqlite" or "memory", got "${opts.store}"`);
+  if (opts.store !== undefined && opts.store !== 'sqlite' && opts.store !== 'memory' && !isPostgresUrl(opts.store)) {
+    throw new UsageError(`--store must be "sqlite", "memory" or a PostgreSQL URL (postgres://user:password@host:5432/database), got "${opts.store}"`);
   }
   let config;
   try {
@@ -23,7 +24,7 @@ export async function openRuntime(opts: CommonOptions, near?: string, extra: { r
   }
   return Runtime.open({
     ...(config ? { config } : {}),
-    ...(opts.store ? { store: opts.store as 'sqlite' | 'memory' } : {}),
+    ...(opts.store ? { store: opts.store } : {}),
     resume: extra.resume ?? false,
     ...(extra.startPlugins === false ? { startPlugins: false } : {}),
   });

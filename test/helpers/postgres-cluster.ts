@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll } from 'vitest';
 
 /** Debian's PostgreSQL binaries (package `postgresql`, newest version installed); override with WEFT_PG_BIN. */
 export const PG_BIN = process.env.WEFT_PG_BIN ?? newestDebianBin();
@@ -127,4 +128,19 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * One cluster for the calling test file, started on first use and stopped after the
+ * file: `database()` gives each test a fresh, empty database of it.
+ */
+export function sharedPostgres(): { database(): Promise<string> } {
+  let started: Promise<PostgresCluster> | undefined;
+  afterAll(async () => { if (started) await (await started).stop(); });
+  return {
+    async database() {
+      started ??= PostgresCluster.start();
+      return (await started).createDatabase();
+    },
+  };
 }
