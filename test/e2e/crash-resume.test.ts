@@ -1,11 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunStatus } from '../../protocol/index.js';
-import { openStore } from '../../runtime/store/open-store.js';
+import type { AsyncStore } from '../../runtime/store/async-state-store.js';
+import { openAsyncStore } from '../../runtime/store/open-async-store.js';
+import { postgresAvailable, sharedPostgres, warnIfNoPostgres } from '../helpers/postgres-cluster.js';
 import { writeRunsServerConfig } from '../helpers/runs-server-config.js';
-import { runWeft, startWeft, until, type WeftProcess } from '../helpers/weft-process.js';
+import { runWeft as runWeftIn, startWeft as startWeftIn, until, type WeftProcess } from '../helpers/weft-process.js';
 
 // Durability, proven the way Temporal/DBOS/Restate prove it: a real `weft run` process
 // is killed with SIGKILL mid-run (several times), `weft resume` finishes the run, and a
@@ -26,28 +28,32 @@ function workspace(flow: string, items: unknown[]): { dir: string; record: strin
 const executions = (record: string): Execution[] =>
   readFileSync(record, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Execution).filter((e) => e.step !== undefined);
 
-/** (item, step) keys whose result was journaled when the process died, read from the store file. */
-function journaledSteps(dir: string, runId: string): Set<string> {
-  const store = openStore({ type: 'sqlite', path: join(dir, '.weft', 'weft.db') });
+/**
+ * Where the weft processes of a test keep their state: the default SQLite file of the
+ * workspace, or a fresh PostgreSQL database (WEFT_DATABASE_URL).
+ */
+interface Backend { env: Record<string, string>; open(dir: string): Promise<AsyncStore> }
+
+/** (item, step) keys whose result was journaled when the process died, read from the store. */
+async function journaledSteps(store: AsyncStore, runId: string): Promise<Set<string>> {
   try {
-    return new Set(store.state.listSteps(runId).filter((s) => s.state === 'success').map((s) => `${s.itemIndex}:${s.stepId}`));
+    return new Set((await store.state.listSteps(runId)).filter((s) => s.state === 'success').map((s) => `${s.itemIndex}:${s.stepId}`));
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 /** The recorded `item` numbers whose sub-run step was journaled when the process died. */
-function journaledChildItems(dir: string, runId: string): Set<number> {
-  const store = openStore({ type: 'sqlite', path: join(dir, '.weft', 'weft.db') });
+async function journaledChildItems(store: AsyncStore, runId: string): Promise<Set<number>> {
   try {
     const done = new Set<number>();
-    for (const child of store.state.listRuns({ parentRunId: runId, limit: 10_000 })) {
-      const input = store.state.getItem(child.runId, 0)?.input as { item: number } | undefined;
-      if (input && store.state.listSteps(child.runId, 0).some((s) => s.state === 'success')) done.add(input.item);
+    for (const child of await store.state.listRuns({ parentRunId: runId, limit: 10_000 })) {
+      const input = (await store.state.getItem(child.runId, 0))?.input as { item: number } | undefined;
+      if (input && (await store.state.listSteps(child.runId, 0)).some((s) => s.state === 'success')) done.add(input.item);
     }
     return done;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -74,9 +80,22 @@ steps:
 output: {$step: first}
 `;
 
-describe('crash and resume', () => {
+warnIfNoPostgres('the crash-resume e2e');
+const pg = postgresAvailable ? sharedPostgres() : undefined;
+const sqlite: Backend = { env: {}, open: (dir) => openAsyncStore({ type: 'sqlite', path: join(dir, '.weft', 'weft.db') }) };
+const BACKENDS = [{ name: 'SQLite' }, ...(pg ? [{ name: 'PostgreSQL' }] : [])];
+
+describe.each(BACKENDS)('crash and resume ($name)', ({ name }) => {
   let dir: string | undefined;
+  let backend: Backend = sqlite;
+  beforeEach(async () => {
+    if (name !== 'PostgreSQL') return;
+    const url = await pg!.database();
+    backend = { env: { WEFT_DATABASE_URL: url }, open: () => openAsyncStore({ type: 'postgres', url }) };
+  });
   afterEach(() => { if (dir) rmSync(dir, { recursive: true, force: true }); dir = undefined; });
+  const startWeft = (args: string[], cwd: string) => startWeftIn(args, cwd, backend.env);
+  const runWeft = (args: string[], cwd: string) => runWeftIn(args, cwd, backend.env);
 
   it('finishes a run killed 5 times at random points, re-running only the steps in flight', async () => {
     const items = Array.from({ length: 200 }, (_, i) => ({ item: i, ms: 30 }));
@@ -92,7 +111,7 @@ describe('crash and resume', () => {
       await until(() => executions(ws.record).length >= target, 30_000, `kill ${k + 1}: ${target} executions`);
       p.child.kill('SIGKILL');
       await p.exited;
-      kills.push({ at: executions(ws.record).length, journaled: journaledSteps(ws.dir, runId) });
+      kills.push({ at: executions(ws.record).length, journaled: await journaledSteps(await backend.open(ws.dir), runId) });
       p = startWeft(['resume', runId], ws.dir);
     }
     const code = await p.exited;
@@ -172,7 +191,7 @@ output: {$step: spawn}
     p.child.kill('SIGKILL');
     await p.exited;
     const at = executions(ws.record).length;
-    const journaled = journaledChildItems(ws.dir, runId);
+    const journaled = await journaledChildItems(await backend.open(ws.dir), runId);
     const resumed = await runWeft(['resume', runId], ws.dir);
     expect(resumed.code, resumed.stderr).toBe(0);
     const status = JSON.parse(resumed.stdout) as RunStatus;
@@ -180,14 +199,14 @@ output: {$step: spawn}
     expect(status.results).toHaveLength(40);
 
     // One sub-run per parent item: the re-executed parent step found its sub-run by subflowKey.
-    const store = openStore({ type: 'sqlite', path: join(ws.dir, '.weft', 'weft.db') });
+    const store = await backend.open(ws.dir);
     try {
-      const children = store.state.listRuns({ parentRunId: runId, limit: 1000 });
+      const children = await store.state.listRuns({ parentRunId: runId, limit: 1000 });
       expect(children).toHaveLength(40);
       expect(new Set(children.map((c) => c.subflowKey)).size).toBe(40);
       expect(children.every((c) => c.status === 'success')).toBe(true);
     } finally {
-      store.close();
+      await store.close();
     }
     const all = executions(ws.record);
     const counts = new Map<number, number>();
