@@ -3,7 +3,7 @@
 //   npm run bench                    full run, one Markdown table (about 5 minutes)
 //   npm run bench -- --quick         smaller N, one run each: under 60 s (peak_rss_mb_1m at 250k items)
 //   npm run bench -- --json          one JSON object per figure instead of the table
-//   npm run bench -- --only batch,latency   a subset (figure groups: batch sqlite three_step
+//   npm run bench -- --only batch,latency   a subset (figure groups: batch sqlite postgres three_step
 //                                    instances latency rss cold_start payload stream)
 // Figures are ratios to baselines measured side by side: the machine is noisy, absolute
 // numbers are not comparable across sessions. Progress goes to stderr.
@@ -13,6 +13,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { BENCH_DIR, REPO_DIR, args } from './lib/common.mjs';
 import { prepareBaselines } from './lib/baselines.mjs';
+import { benchPostgres } from './lib/postgres.mjs';
 
 const opt = args({ quick: false, json: false, only: '' });
 const only = opt.only ? new Set(opt.only.split(',')) : undefined;
@@ -89,14 +90,34 @@ if (want('batch') || want('sqlite') || want('three_step')) {
   row('batch_items_per_s_vs_jsonrpc_ndjson', batchMem, 'items/s', nd, 'vscode-jsonrpc + NDJSON req/s', '≥ 0.75×');
   row('batch_items_per_s_vs_raw_ndjson', batchMem, 'items/s', raw, 'raw NDJSON req/s', '≥ 0.4×');
 }
+let batchSqlite;
 if (want('sqlite')) {
   log('# 2. batch_items_per_s_sqlite');
-  const v = weft('batch', ['--flow', 'one', '--store', 'sqlite', '--window', 64, ...tput]).itemsPerS;
+  const v = batchSqlite = weft('batch', ['--flow', 'one', '--store', 'sqlite', '--window', 64, ...tput]).itemsPerS;
   row('batch_items_per_s_sqlite', v, 'items/s', batchMem, 'batch_items_per_s (memory store)', '≥ 0.8×');
   // The default fsyncs every group commit (a power cut loses nothing acknowledged);
   // durability: normal survives a process crash only.
   const n = weft('batch', ['--flow', 'one', '--store', 'sqlite-normal', '--window', 64, ...tput]).itemsPerS;
   row('batch_items_per_s_sqlite_normal', n, 'items/s', batchMem, 'batch_items_per_s (memory store)', '');
+}
+let pgServer;
+if (want('postgres')) {
+  log('# 2b. batch_items_per_s_pg, submit_wait_latency_p50_us_pg (PostgreSQL: WEFT_DATABASE_URL, else a throwaway cluster)');
+  pgServer = await benchPostgres();
+  if (pgServer.url) {
+    const url = ['--url', pgServer.url];
+    // The same flow and window as the SQLite figure, measured next to it.
+    batchSqlite ??= weft('batch', ['--flow', 'one', '--store', 'sqlite', '--window', 64, ...tput]).itemsPerS;
+    const v = weft('batch', ['--flow', 'one', '--store', 'postgres', ...url, '--window', 64, ...tput]).itemsPerS;
+    row('batch_items_per_s_pg', v, 'items/s', batchSqlite, 'batch_items_per_s_sqlite', '≥ 0.33×');
+    const sqliteLatency = weft('latency', [...P.latency, '--store', 'sqlite']).p50;
+    const l = weft('latency', [...P.latency, '--store', 'postgres', ...url]).p50;
+    row('submit_wait_latency_p50_us_pg', l, 'µs', sqliteLatency, 'submit_wait_latency_p50_us on SQLite', null, 'lower');
+  } else {
+    log(`# PostgreSQL figures skipped: ${pgServer.reason}`);
+    row('batch_items_per_s_pg', undefined, 'items/s', null, null, '≥ 0.33×', 'higher', pgServer.reason);
+  }
+  await pgServer.stop?.();
 }
 if (want('three_step')) {
   log('# 3. three_step_items_per_s');

@@ -1,12 +1,12 @@
 // Figures 1, 2, 3, 4, 8: items/s of a batch run through a flow on the bench component server.
-//   node --expose-gc figures/batch.mjs --flow one|chain|fanout|cpu --store memory|sqlite
+//   node --expose-gc figures/batch.mjs --flow one|chain|fanout|cpu --store memory|sqlite|sqlite-normal|postgres [--url postgres://…]
 //        [--n 20000] [--window 64] [--bytes 0] [--instances 1] [--runs 3] [--warmup 5000]
 // Prints one JSON line: median items/s of the runs and their min/max.
 import { isDeepStrictEqual } from 'node:util';
 import { args, benchConfig, emit, flows, measureRuns, openRuntime } from '../lib/common.mjs';
 
-const opt = args({ flow: 'one', store: 'memory', n: 20000, window: 64, bytes: 0, instances: 1, runs: 3, warmup: 5000 });
-const fx = await openRuntime(opt.store, benchConfig({ instances: opt.instances }));
+const opt = args({ flow: 'one', store: 'memory', url: process.env.WEFT_DATABASE_URL ?? '', n: 20000, window: 64, bytes: 0, instances: 1, runs: 3, warmup: 5000 });
+const fx = await openRuntime(opt.store, benchConfig({ instances: opt.instances }), opt.url);
 try {
   const flow = opt.flow === 'chain' ? flows.chain() : opt.flow === 'fanout' ? flows.fanout() : flows.one(opt.flow === 'cpu' ? '/bench/cpu' : '/bench/echo');
   const flowId = await fx.rt.putFlow(flow);
@@ -22,7 +22,7 @@ try {
   };
   const r = await measureRuns({ rt: fx.rt, flowId, makeInputs, n: opt.n, warmup: opt.warmup, runs: opt.runs, maxConcurrency: opt.window, check });
   const inputBytes = Buffer.byteLength(JSON.stringify(makeInputs(1)[0]));
-  emit({ ...opt, ...r, itemsPerS: Math.round(r.itemsPerS), min: Math.round(r.min), max: Math.round(r.max), mbps: +((r.itemsPerS * inputBytes) / 1e6).toFixed(1), inputBytes });
+  emit({ ...opt, url: opt.url ? '(given)' : '', ...r, itemsPerS: Math.round(r.itemsPerS), min: Math.round(r.min), max: Math.round(r.max), mbps: +((r.itemsPerS * inputBytes) / 1e6).toFixed(1), inputBytes });
 } finally {
   await fx.close();
 }
