@@ -29,7 +29,9 @@ export function onInterrupt(signals: NodeJS.EventEmitter = process): { signal: P
  * it at once; steps that were in flight run again with attempt + 1.
  */
 export async function markInterrupted(rt: Runtime, runId: string, signal: NodeJS.Signals): Promise<void> {
-  await rt.runs.flush();
+  // Stop executing first (in-flight steps abandoned, queued writes committed): nothing of
+  // the run is written after its marker.
+  await rt.runs.close();
   const state = rt.store.state;
   const at = new Date().toISOString();
   const runs = [await state.getRun(runId), ...(await state.listUnfinishedRuns()).filter((r) => r.rootRunId === runId && r.runId !== runId)];
