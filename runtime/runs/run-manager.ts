@@ -698,6 +698,11 @@ export class RunManager implements RuntimeContext, ItemRunner {
     return this.flows.load(flowId, undefined).flow;
   }
 
+  /** The flow as a run executes it (its overrides applied), parsed once. */
+  loadedFlowOf(flowId: string, overrides: unknown): LoadedFlow {
+    return this.flows.load(flowId, overrides).loaded;
+  }
+
   /** For modules of runs/ that journal their own state changes (human input). */
   get storeState() { return this.state; }
   journal(runId: string, op: () => void): Promise<void> { return this.commit.write(runId, op); }
