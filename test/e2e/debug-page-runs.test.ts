@@ -95,7 +95,7 @@ describe.skipIf(!hasChromium)('debug page: runs', () => {
     expect(await page.locator('#counts [data-status="failed"] .n').textContent()).toBe('1');
     expect(await page.locator('#counts [data-status="cancelled"] .n').textContent()).toBe('0');
     expect(await page.locator('#progress-text').textContent()).toMatch(/^3 \/ 3 items · [\d.]+ items\/s · took \d/);
-    expect(await page.locator('#progress-fill').evaluate((e) => (e as HTMLElement).style.width)).toBe('100%');
+    expect(await page.locator('#progress-fill').evaluate((e) => (e as unknown as { style: { width: string } }).style.width)).toBe('100%');
 
     // The run's step graph: counts per step, coloured by state.
     const nap = page.locator('#run-graph g.step[data-step="nap"]');
@@ -114,7 +114,7 @@ describe.skipIf(!hasChromium)('debug page: runs', () => {
     await expect.poll(() => page.locator('#item-steps .step-card[data-step="echo"] .output pre').textContent()).toContain(HOSTILE.replace(/"/g, '\\"'));
     expect(await page.locator('img').count()).toBe(0);
     expect(await page.locator('main script').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -280,7 +280,7 @@ describe.skipIf(!hasChromium)('debug page: runs', () => {
     await page.goto(`${server.url}/#run=${runId}`);
     await page.locator('#run-status', { hasText: 'failed' }).waitFor();
     await page.locator('#item-steps .step-card').first().waitFor();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
+    expect(await page.evaluate('document.documentElement.scrollWidth') as number).toBeLessThanOrEqual(800);
     for (const id of ['#run-detail', '#items', '#item-view', '#events', '#runs']) {
       const box = (await page.locator(id).boundingBox())!;
       expect(box.x, id).toBeGreaterThanOrEqual(0);
