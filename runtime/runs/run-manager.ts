@@ -112,13 +112,27 @@ export class RunManager implements RuntimeContext, ItemRunner {
         return; // the store is failing: GroupCommit reports that
       }
       if (record && !isTerminal(record.status)) continue;
-      this.stopLocally(runId);
-      if (this.events.hasListeners(runId)) {
-        const ended = this.state.listEvents(runId).findLast((e) => e.type === 'run_completed');
-        if (ended) this.events.emit(ended);
-      }
-      this.resolveCompletion(runId);
+      this.endedElsewhere(runId);
     }
+  }
+
+  /**
+   * A run this process executes was ended by another process (seen by the periodic check,
+   * or sooner, when a step's start turned out to be a no-op): stop it here, cancel the
+   * sub-runs this process created under it that the other process could not see yet, and
+   * tell local listeners its end.
+   */
+  private endedElsewhere(runId: string): void {
+    if (!this.active.has(runId)) return;
+    this.stopLocally(runId);
+    for (const child of this.state.listRuns({ parentRunId: runId })) {
+      if (!isTerminal(child.status)) this.cancel(child.runId).catch(logWriteFailure(child.runId));
+    }
+    if (this.events.hasListeners(runId)) {
+      const ended = this.state.listEvents(runId).findLast((e) => e.type === 'run_completed');
+      if (ended) this.events.emit(ended);
+    }
+    this.resolveCompletion(runId);
   }
 
   private get state() { return this.options.store.state; }
@@ -489,6 +503,13 @@ export class RunManager implements RuntimeContext, ItemRunner {
     let subSeq = 0;
     let total = 0;
     this.state.transaction(() => {
+      // Checked again inside the transaction that creates the sub-run: a cancel committed by another
+      // process either came first (refused here) or lists this sub-run when it cancels the children.
+      const parentNow = parent ? this.state.getRun(parent.parentRunId) : undefined;
+      if (parentNow && isTerminal(parentNow.status)) {
+        throw new ProtocolError(ErrorCodes.InvalidParams,
+          `runs/submit: the calling run ${parentNow.runId} is ${parentNow.status}: no sub-run may start under it`, { runId: parentNow.runId });
+      }
       this.state.createRun(record);
       let chunk: unknown[] = [];
       for (const input of inputs) {
@@ -592,9 +613,15 @@ export class RunManager implements RuntimeContext, ItemRunner {
           const ms = Date.now();
           stepStarts.set(stepId, ms);
           const t = isoAt(ms);
+          const started = { runId, type: 'step_started', at: t, itemIndex: i, stepId, attempt, seq: 0 } as RunEvent;
           return this.commit.committed(runId, () => {
             this.state.startStep(runId, i, stepId, attempt, t);
-          }, this.eventAfterCommit(runId, 'step_started', { itemIndex: i, stepId, attempt }, t));
+            started.seq = this.state.appendEvent(started);
+          }, () => { if (started.seq !== 0) this.events.emit(started); }).then(() => {
+            // seq 0: the store has the run ended, by another process if it is still active here (a
+            // cancel): the step's request must not be sent, and the run stops now, not at the next check.
+            if (started.seq === 0) this.endedElsewhere(runId);
+          });
         },
         stepFinished: (stepId, attempt, result) => {
           // Abandoned by close() (or cancelled): a step that failed because it was aborted must
