@@ -78,7 +78,8 @@ describe('cancel and purge from another process (weft serve + weft cancel, SQLit
   }, 30_000);
 
   it('`weft cancel --purge` of a running run leaves the server working: its next runs succeed, health stays healthy', async () => {
-    const runId = await submit('records.yaml', Array.from({ length: 20 }, (_, n) => ({ n })), 2);
+    // 200 items of 300 ms, two at a time (30 s): the run is still going when a `weft cancel` started under load lands.
+    const runId = await submit('records.yaml', Array.from({ length: 200 }, (_, n) => ({ n })), 2);
     await until(() => ws.records().length >= 2, 20_000, 'two steps started');
     const purge = await runWeft(['cancel', runId, '--purge'], ws.dir);
     expect(purge.code, purge.stderr).toBe(0);
