@@ -33,8 +33,10 @@ export interface StdioPluginConfig {
   env?: Record<string, string>;
   /** weft: processes of this server, requests spread over them (default 1). */
   instances?: number;
-  /** weft: per-call timeout for components/execute (default: none). */
+  /** weft: per-call timeout for components/execute (default: none, a call may take as long as it needs). */
   timeoutSecs?: number;
+  /** weft: how long the server may take to answer initialize (default 60). */
+  handshakeTimeoutSecs?: number;
   /** weft: `ndjson` (default, Stepflow's) or LSP `content-length`. */
   framing?: 'ndjson' | 'content-length';
 }

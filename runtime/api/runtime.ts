@@ -13,6 +13,8 @@ import { loadFlowFile } from '../flow/load-flow.js';
 import { formatDiagnostics, hasError } from '../flow/diagnostic.js';
 import { RunManager, type ForkOptions, type ResumeReport } from '../runs/run-manager.js';
 import { RunConfigs, configBlobOf } from './run-configs.js';
+import { RunInspector, type EventPage, type EventPageQuery, type ItemDetail, type ItemPage, type StepCounts } from '../runs/run-inspector.js';
+import type { ItemState, RunRecord } from '../store/state-store.js';
 import type { OutputLimits } from '../runs/run-outputs.js';
 import { toRunStatus } from '../runs/run-status.js';
 import type { WeftConfig } from './config-types.js';
@@ -69,6 +71,7 @@ export interface ComponentListing { path: string; plugin: string; component: str
  */
 export class Runtime {
   private closed = false;
+  private inspector: RunInspector | undefined;
 
   // store, router and runs are weft's own (the CLI and the server reach them); `@internal`
   // keeps them out of the published declarations and the API reference (stripInternal).
@@ -204,11 +207,48 @@ export class Runtime {
     return new Run(runId, this.runs);
   }
 
-  listRuns(filter: { status?: RunState; limit?: number; offset?: number; parentRunId?: string | null } = {}): Promise<RunStatus[]> {
+  listRuns(filter: { status?: RunState; flowId?: string; flowName?: string; limit?: number; offset?: number; parentRunId?: string | null } = {}): Promise<RunStatus[]> {
     return this.runs.listRuns(filter);
   }
 
   cancel(runId: string, opts: { purge?: boolean } = {}): Promise<RunStatus> { return this.runs.cancel(runId, opts); }
+
+  // ---- inspecting a run (the debug page) -------------------------------------------------
+
+  /** A page of a run's items in index order, each with its result and its steps' states; `nextFrom` continues. */
+  async listItems(runId: string, opts: { from?: number; limit?: number; statuses?: ItemState[] } = {}): Promise<ItemPage> {
+    return this.inspect().items(await this.runRecord(runId), opts);
+  }
+
+  /** One item with every step of its flow: state, attempt, duration, input, output, error. */
+  async getItem(runId: string, itemIndex: number): Promise<ItemDetail> {
+    const run = await this.runRecord(runId);
+    const item = await this.store.state.getItem(runId, itemIndex);
+    if (!item) throw new ProtocolError(ErrorCodes.NotFound, `run ${runId} has no item ${itemIndex} (it has ${run.items.total})`);
+    return this.inspect().item(run, item);
+  }
+
+  /** For each step of the run's flow, how many items are in each state there. */
+  async stepCounts(runId: string): Promise<StepCounts[]> {
+    return this.inspect().stepCounts(await this.runRecord(runId));
+  }
+
+  /** A page of the run's event log, newest or oldest first, filtered by type, item and step. */
+  async eventLog(runId: string, query: EventPageQuery = {}): Promise<EventPage> {
+    await this.runRecord(runId);
+    return this.inspect().events(runId, query);
+  }
+
+  private async runRecord(runId: string): Promise<RunRecord> {
+    await this.runs.durable();
+    const run = await this.store.state.getRun(runId);
+    if (!run) throw new ProtocolError(ErrorCodes.NotFound, `run not found: ${runId}`);
+    return run;
+  }
+
+  private inspect(): RunInspector {
+    return (this.inspector ??= new RunInspector(this.store.state, (flowId, overrides) => this.runs.loadedFlowOf(flowId, overrides)));
+  }
 
   /** A new run whose steps before `fromStep` reuse the source run's results. */
   async fork(runId: string, opts: ForkOptions): Promise<Run> {

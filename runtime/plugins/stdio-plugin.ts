@@ -19,12 +19,16 @@ export interface StdioPluginOptions extends Omit<StdioPluginConfig, 'type' | 'tr
   backoff?: { initialMs?: number; maxMs?: number; healthyMs?: number };
   /** Shutdown ladder step (stdin end → wait → SIGTERM → wait → SIGKILL). */
   stopGraceMs?: number;
+  /** Overrides handshakeTimeoutSecs (tests). */
   handshakeTimeoutMs?: number;
   /** limits.maxMessageBytes (default 64 MiB): the largest output or callback line. */
   maxMessageBytes?: number;
   /** limits.maxJsonDepth (default 256). */
   maxJsonDepth?: number;
 }
+
+/** How long a server may take to answer initialize unless its config says otherwise. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_SECS = 60;
 
 export interface StdioPluginStats { invalidLines: number; restarts: number; inFlight: number }
 
@@ -55,7 +59,7 @@ export class StdioPlugin implements Plugin {
       onRestart: () => { this.restarts++; },
       backoff: { initialMs: o.backoff?.initialMs ?? 100, maxMs: o.backoff?.maxMs ?? 5000, healthyMs: o.backoff?.healthyMs ?? 10_000 },
       stopGraceMs: o.stopGraceMs ?? 2000,
-      handshakeTimeoutMs: o.handshakeTimeoutMs ?? 60_000,
+      handshakeTimeoutMs: o.handshakeTimeoutMs ?? (o.handshakeTimeoutSecs ?? DEFAULT_HANDSHAKE_TIMEOUT_SECS) * 1000,
       ...(o.maxMessageBytes !== undefined ? { maxMessageBytes: o.maxMessageBytes } : {}),
       ...(o.maxJsonDepth !== undefined ? { maxJsonDepth: o.maxJsonDepth } : {}),
     }));

@@ -12,6 +12,13 @@ import { StepCallCounter } from './step-call-counter.js';
 /** Pending items are read from the store a page at a time: memory stays flat in the item count. */
 const PAGE = 256;
 
+/**
+ * Items in flight for a run submitted without `maxConcurrency`: a million-item batch then
+ * holds 64 items' state, not a million (flat memory), while 64 calls in flight keep a
+ * component server busy (the batch benchmark's window). `maxConcurrency` overrides it.
+ */
+export const DEFAULT_MAX_CONCURRENCY = 64;
+
 export interface ItemRunner {
   /** Executes one item to its result (journaling as it goes). */
   runItem(run: ActiveRun, item: ItemRecord, prior: ReadonlyMap<string, PriorStep> | undefined): Promise<FlowResult>;
@@ -27,7 +34,7 @@ export interface ItemRunner {
 
 /**
  * One run being executed by this process: keeps at most `maxConcurrency` items in
- * flight, pulling pending items from the store page by page. Items interrupted by a
+ * flight (DEFAULT_MAX_CONCURRENCY when the run has none), pulling pending items from the store page by page. Items interrupted by a
  * crash (`resumeItems`) go first, with the steps they had journaled.
  */
 export class ActiveRun {
@@ -78,7 +85,7 @@ export class ActiveRun {
   }
 
   get runId(): string { return this.record.runId; }
-  get limit(): number { return this.record.maxConcurrency ?? Number.POSITIVE_INFINITY; }
+  get limit(): number { return this.record.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY; }
   /** Items not started yet (the queue depth of metrics). */
   get pendingItems(): number { return Math.max(0, this.remaining - this.inFlight - this.settling); }
   /** Items that could start now if a slot were free. */

@@ -120,18 +120,32 @@ export class RunManager implements RuntimeContext, ItemRunner {
       for (const runId of [...this.active.keys()]) {
         const record = await this.state.getRun(runId);
         if (!this.active.has(runId) || (record && !isTerminal(record.status))) continue;
-        this.stopLocally(runId);
-        if (this.events.hasListeners(runId)) {
-          const ended = (await this.state.listEvents(runId)).findLast((e) => e.type === 'run_completed');
-          if (ended) this.events.emit(ended);
-        }
-        this.resolveCompletion(runId);
+        await this.endedElsewhere(runId);
       }
     } catch {
       // the store is failing: GroupCommit reports that
     } finally {
       this.watching = false;
     }
+  }
+
+  /**
+   * A run this process executes was ended by another process (seen by the periodic check,
+   * or sooner, when a step's start turned out to be a no-op): stop it here, cancel the
+   * sub-runs this process created under it that the other process could not see yet, and
+   * tell local listeners its end.
+   */
+  private async endedElsewhere(runId: string): Promise<void> {
+    if (!this.active.has(runId)) return;
+    this.stopLocally(runId);
+    for (const child of await this.state.listRuns({ parentRunId: runId })) {
+      if (!isTerminal(child.status)) this.cancel(child.runId).catch(logWriteFailure(child.runId));
+    }
+    if (this.events.hasListeners(runId)) {
+      const ended = (await this.state.listEvents(runId)).findLast((e) => e.type === 'run_completed');
+      if (ended) this.events.emit(ended);
+    }
+    this.resolveCompletion(runId);
   }
 
   private get state() { return this.store.state; }
@@ -507,6 +521,14 @@ export class RunManager implements RuntimeContext, ItemRunner {
    */
   private async createRun(record: RunRecord, inputs: Iterable<unknown>, parent?: { parentRunId: string; itemIndex?: number; stepId?: string }): Promise<void> {
     await this.commit.flush();
+    // A sub-run under a run that has ended is refused. A cancel another process commits after this
+    // check lists the sub-run when it cancels the children, or this process sees its run ended
+    // and cancels the sub-runs it created (endedElsewhere).
+    const parentNow = parent ? await this.state.getRun(parent.parentRunId) : undefined;
+    if (parentNow && isTerminal(parentNow.status)) {
+      throw new ProtocolError(ErrorCodes.InvalidParams,
+        `runs/submit: the calling run ${parentNow.runId} is ${parentNow.status}: no sub-run may start under it`, { runId: parentNow.runId });
+    }
     const { runId } = record;
     const at = record.createdAt;
     let writes: StoreWrite[] = [{ op: 'createRun', run: record }];
@@ -649,8 +671,13 @@ export class RunManager implements RuntimeContext, ItemRunner {
           const ms = Date.now();
           stepStarts.set(stepId, ms);
           const t = isoAt(ms);
-          return this.commit.committed(this.withEvent(runId, [{ op: 'startStep', runId, itemIndex: i, stepId, attempt, at: t }],
-            'step_started', { itemIndex: i, stepId, attempt }, t));
+          const started = this.withEvent(runId, [{ op: 'startStep', runId, itemIndex: i, stepId, attempt, at: t }],
+            'step_started', { itemIndex: i, stepId, attempt }, t);
+          return this.commit.committed(started).then(async () => {
+            // seq 0: the store has the run ended, by another process if it is still active here (a
+            // cancel): the step's request must not be sent, and the run stops now, not at the next check.
+            if (started.event.seq === 0) await this.endedElsewhere(runId);
+          });
         },
         stepFinished: (stepId, attempt, result) => {
           // Abandoned by close() (or cancelled): a step that failed because it was aborted must
@@ -733,11 +760,11 @@ export class RunManager implements RuntimeContext, ItemRunner {
    * `writes` of one run and, in the same batch after them, the event that reports them;
    * listeners are told the event once it is durable.
    */
-  private withEvent(runId: string, writes: StoreWrite[], type: RunEventType, fields: Partial<RunEvent>, at: string): QueuedWrites {
+  private withEvent(runId: string, writes: StoreWrite[], type: RunEventType, fields: Partial<RunEvent>, at: string): QueuedWrites & { event: RunEvent } {
     const event = { runId, type, at, ...fields } as RunEvent;
     writes.push({ op: 'appendEvent', event });
     return {
-      runId, writes,
+      runId, writes, event,
       applied: (seqs) => { event.seq = seqs[0]; },
       // seq 0: the run had already ended, so the event was not written and is not told either.
       after: () => { if (event.seq !== 0) this.events.emit(event); },
@@ -752,6 +779,11 @@ export class RunManager implements RuntimeContext, ItemRunner {
   /** The flow behind a run (for fork, HTTP and the debug page). */
   async flowOf(flowId: string): Promise<Flow> {
     return (await this.flows.load(flowId, undefined)).flow;
+  }
+
+  /** The flow as a run executes it (its overrides applied), parsed once. */
+  async loadedFlowOf(flowId: string, overrides: unknown): Promise<LoadedFlow> {
+    return (await this.flows.load(flowId, overrides)).loaded;
   }
 
   /** The store's run state, for reads (event streams, the CLI). */

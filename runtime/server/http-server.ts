@@ -15,6 +15,7 @@ import { parseFlowBody } from './flow-body.js';
 import { HttpError } from './http-error.js';
 import { isLoopbackHost } from './is-loopback-host.js';
 import { registerDebugPage } from './register-debug-page.js';
+import { registerInspectRoutes } from './register-inspect-routes.js';
 import { requestGuard } from './request-guard.js';
 import { PromMetrics } from './prom-metrics.js';
 import { recordReason, registerRequestLog } from './request-log.js';
@@ -52,7 +53,7 @@ interface CancelRunBody { purge?: boolean }
 interface ForkRunBody { fromStep: string; overrides?: unknown; inputs?: unknown[]; flowLabel?: string; maxConcurrency?: number }
 interface SendInputBody { itemIndex: number; stepId: string; value: unknown }
 interface PutBlobBody { data: unknown; blobType?: 'data' }
-interface ListRunsQuery { status?: RunStatus['status']; limit?: string; offset?: string }
+interface ListRunsQuery { status?: RunStatus['status']; flow?: string; limit?: string; offset?: string }
 interface GetRunQuery { includeResults?: string; wait?: string; resultOrder?: 'byIndex' | 'byCompletion'; timeoutSecs?: string }
 type IdParams = { Params: { id: string } };
 
@@ -158,7 +159,8 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
     const offset = Number(q.offset ?? 0);
     await rt.runs.durable(); // list nothing a power cut could still take back (RunManager.durable)
     // One extra row tells whether there is a next page without counting.
-    const page = await rt.listRuns({ ...(q.status ? { status: q.status } : {}), limit: limit + 1, offset });
+    const flow = q.flow === undefined ? {} : normalizeBlobId(q.flow) ? { flowId: normalizeBlobId(q.flow)! } : { flowName: q.flow };
+    const page = await rt.listRuns({ ...(q.status ? { status: q.status } : {}), ...flow, limit: limit + 1, offset });
     const runs = page.slice(0, limit);
     return { runs, limit, offset, ...(page.length > limit ? { nextOffset: offset + limit } : {}) };
   });
@@ -189,6 +191,7 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
     const run = await rt.fork(req.params.id, body);
     return reply.status(201).send(await run.status());
   });
+  registerInspectRoutes(app, rt);
   app.get<IdParams>('/runs/:id/events', (req, reply) => streams.serve(req, reply, req.params.id));
   app.post<IdParams>('/runs/:id/events', async (req) => {
     const body = checkBody<SendInputBody>('SendInputBody', req.body);

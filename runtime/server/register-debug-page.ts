@@ -5,8 +5,14 @@ import { packageRoot } from '../../protocol/index.js';
 
 const FILES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
+  'api.js': 'text/javascript; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
+  'event-log.js': 'text/javascript; charset=utf-8',
   'graph.js': 'text/javascript; charset=utf-8',
+  'item-view.js': 'text/javascript; charset=utf-8',
+  'prompts.js': 'text/javascript; charset=utf-8',
+  'run-view.js': 'text/javascript; charset=utf-8',
+  'schema-form.js': 'text/javascript; charset=utf-8',
   'streams.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };

@@ -141,12 +141,13 @@ export class MemoryStore implements BlobStore, StateStore, Store {
   }
 
   listRuns(filter: ListRunsFilter = {}): RunRecord[] {
-    const { status, parentRunId, offset = 0, limit = Infinity } = filter;
+    const { status, parentRunId, flowId, flowName, offset = 0, limit = Infinity } = filter;
     const out: RunRecord[] = [];
     let skipped = 0;
     for (let i = this.runOrder.length - 1; i >= 0 && out.length < limit; i--) {
       const r = this.runOrder[i].record;
       if (status !== undefined && r.status !== status) continue;
+      if ((flowId !== undefined && r.flowId !== flowId) || (flowName !== undefined && r.flowName !== flowName)) continue;
       if (parentRunId === null ? r.parentRunId !== undefined : parentRunId !== undefined && r.parentRunId !== parentRunId) continue;
       if (skipped++ < offset) continue;
       out.push(copy(r));

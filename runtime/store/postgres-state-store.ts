@@ -80,11 +80,12 @@ export class PostgresStateStore implements AsyncStateStore {
   }
 
   async listRuns(filter: ListRunsFilter = {}): Promise<RunRecord[]> {
-    const { status, parentRunId, offset = 0, limit } = filter;
+    const { status, parentRunId, flowId, flowName, offset = 0, limit } = filter;
     const { rows } = await this.pool.query<Row>(`${RUN_COLUMNS}
       WHERE ($1::text IS NULL OR r.status = $1) AND ($2::int = 0 OR ($2 = 1 AND r.parent_run_id IS NULL) OR ($2 = 2 AND r.parent_run_id = $3))
+        AND ($6::text IS NULL OR r.flow_id = $6) AND ($7::text IS NULL OR r.flow_name = $7)
       ORDER BY r.run_key DESC LIMIT $4 OFFSET $5`,
-    [status ?? null, parentRunId === undefined ? 0 : parentRunId === null ? 1 : 2, parentRunId ?? null, limit ?? null, offset]);
+    [status ?? null, parentRunId === undefined ? 0 : parentRunId === null ? 1 : 2, parentRunId ?? null, limit ?? null, offset, flowId ?? null, flowName ?? null]);
     return rows.map(toRunRecord);
   }
 

@@ -420,9 +420,11 @@ export class SqliteStore implements BlobStore, StateStore, Store {
   }
 
   listRuns(filter: ListRunsFilter = {}): RunRecord[] {
-    const { status, parentRunId, offset = 0, limit = -1 } = filter;
+    const { status, parentRunId, flowId, flowName, offset = 0, limit = -1 } = filter;
     const rows = this.read(() => this.s.listRuns.all({
       status: status ?? null,
+      flow_id: flowId ?? null,
+      flow_name: flowName ?? null,
       parent_mode: parentRunId === undefined ? 0 : parentRunId === null ? 1 : 2,
       parent: parentRunId ?? null,
       limit,
@@ -714,6 +716,7 @@ function prepareStatements(db: Database.Database) {
     getRun: p(`${RUN_COLUMNS} WHERE r.id = ?`),
     // Newest first = most recently created (run_key), whatever createdAt the caller chose.
     listRuns: p(`${RUN_COLUMNS} WHERE (@status IS NULL OR r.status = @status)
+        AND (@flow_id IS NULL OR r.flow_id = @flow_id) AND (@flow_name IS NULL OR r.flow_name = @flow_name)
         AND (@parent_mode = 0 OR (@parent_mode = 1 AND r.parent_run_id IS NULL) OR (@parent_mode = 2 AND r.parent_run_id = @parent))
       ORDER BY r.run_key DESC LIMIT @limit OFFSET @offset`),
     // Oldest first: a parent is resumed before the sub-runs it will re-attach.

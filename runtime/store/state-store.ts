@@ -91,6 +91,10 @@ export interface RunEvent {
 
 export interface ListRunsFilter {
   status?: RunState;
+  /** Only runs of this exact flow version. */
+  flowId?: string;
+  /** Only runs of flows with this name (every version). */
+  flowName?: string;
   parentRunId?: string | null;
   limit?: number;
   offset?: number;

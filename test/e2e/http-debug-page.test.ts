@@ -64,17 +64,17 @@ describe('debug page', () => {
     await prompt.waitFor({ timeout: 15_000 });
     await page.locator('#run-status', { hasText: 'paused' }).waitFor();
     expect(await prompt.locator('.question').textContent()).toBe('What is your name?');
-    await prompt.locator('textarea').fill('{"name": ""}');
+    await prompt.locator('input[data-path="name"]').fill('');
     await prompt.locator('button').click();
-    await prompt.locator('.error').waitFor();
-    expect(await prompt.locator('.error').textContent()).toMatch(/value\.name: must NOT have fewer than 1 characters/);
+    await prompt.locator('.field[data-path="name"] .field-error').waitFor();
+    expect(await prompt.locator('.field[data-path="name"] .field-error').textContent()).toMatch(/must NOT have fewer than 1 characters/);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'debug-page-prompt.png'), fullPage: true });
     // The README's picture (viewport only, to keep it small): refreshed on request only,
     // so a test run never modifies a tracked file. WEFT_UPDATE_DOCS=1 npx vitest run <this file>
     if (process.env.WEFT_UPDATE_DOCS === '1') await page.screenshot({ path: DOCS_SHOT });
 
-    await prompt.locator('textarea').fill('{"name": "Ada"}');
+    await prompt.locator('input[data-path="name"]').fill('Ada');
     await prompt.locator('button').click();
     await page.locator('#run-status', { hasText: 'success' }).waitFor({ timeout: 15_000 });
     expect(await page.locator('.prompt').count()).toBe(0);

@@ -26,6 +26,7 @@ describe('cancel and purge from another process (weft serve + weft cancel, SQLit
   beforeEach(async () => {
     ws = httpWorkspace();
     writeFileSync(join(ws.dir, 'records.yaml'), RECORD_FLOW);
+    writeFileSync(join(ws.dir, 'quick-records.yaml'), RECORD_FLOW.replace('ms: 300', 'ms: 30'));
     server = await startWeftServer(ws.dir);
   });
   afterEach(async () => { await server.stop(); ws.cleanup(); });
@@ -39,23 +40,35 @@ describe('cancel and purge from another process (weft serve + weft cancel, SQLit
     return res.json.runId as string;
   };
 
-  it('`weft cancel` stops the server\'s run within a second: the steps stop, the run ends cancelled', async () => {
-    const runId = await submit('records.yaml', Array.from({ length: 80 }, (_, n) => ({ n })), 2);
+  it('`weft cancel` stops the server\'s run: no step starts after the cancel is committed, the run ends cancelled', async () => {
+    // 30 ms steps: between the cancel's commit and the server's periodic check (250 ms) the old
+    // code started a dozen more; 2,000 items keep the run going however slow `weft cancel` starts.
+    const n = 2000;
+    const runId = await submit('quick-records.yaml', Array.from({ length: n }, (_, i) => ({ n: i })), 2);
     await until(() => ws.records().length >= 2, 20_000, 'two steps started');
     const cancel = await runWeft(['cancel', runId], ws.dir);
     expect(cancel.code, cancel.stderr).toBe(0);
     expect(JSON.parse(cancel.stdout)).toMatchObject({ runId, status: 'cancelled' });
-    // Observed by the server within a second; a step already in flight may still finish.
-    await new Promise((r) => setTimeout(r, 1500));
-    const settled = ws.records().length;
+    // The cancel is committed: from here on the server may finish the (at most 2) steps it had
+    // sent, but starts none. A step start is a write, and a write to an ended run is a no-op
+    // that the server sees at once, so this bound holds however late its periodic check comes
+    // (the old code went on starting items until that check; under load, for long).
+    const atCancel = ws.records().length;
+    for (let i = 0; (await httpCall(server.url, 'GET', `/runs/${runId}`)).json.items.running !== 0; i++) {
+      expect(i, 'an item still running after the cancel').toBeLessThan(100);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await new Promise((r) => setTimeout(r, 1000));
-    expect(ws.records().length).toBe(settled); // nothing starts any more
-    expect(settled).toBeLessThan(80);
+    const settled = ws.records().length;
+    expect(settled).toBeLessThanOrEqual(atCancel + 2);
     const status = await httpCall(server.url, 'GET', `/runs/${runId}`);
     expect(status.json).toMatchObject({ status: 'cancelled' });
-    expect(status.json.items.success + status.json.items.cancelled + status.json.items.failed).toBe(80);
-    expect(status.json.items.cancelled).toBeGreaterThan(40);
-  }, 30_000);
+    const { success, failed, cancelled } = status.json.items as Record<string, number>;
+    expect(success + cancelled + failed).toBe(n);
+    // Every item whose step never reached the component was cancelled (not run, not failed).
+    expect(cancelled).toBeGreaterThanOrEqual(n - settled);
+    expect(settled).toBeLessThan(n);
+  }, 40_000);
 
   it('aborts the server\'s in-flight component call ($/cancelRequest reaches the component)', async () => {
     const runId = await submit('hang.yaml', [{}]);
@@ -65,7 +78,8 @@ describe('cancel and purge from another process (weft serve + weft cancel, SQLit
   }, 30_000);
 
   it('`weft cancel --purge` of a running run leaves the server working: its next runs succeed, health stays healthy', async () => {
-    const runId = await submit('records.yaml', Array.from({ length: 20 }, (_, n) => ({ n })), 2);
+    // 200 items of 300 ms, two at a time (30 s): the run is still going when a `weft cancel` started under load lands.
+    const runId = await submit('records.yaml', Array.from({ length: 200 }, (_, n) => ({ n })), 2);
     await until(() => ws.records().length >= 2, 20_000, 'two steps started');
     const purge = await runWeft(['cancel', runId, '--purge'], ws.dir);
     expect(purge.code, purge.stderr).toBe(0);

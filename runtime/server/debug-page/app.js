@@ -1,35 +1,39 @@
-/* global TextDecoderStream, CSS */
-// weft's debug page: flows with their step graph, runs with live per-item/per-step
-// status (from the run's NDJSON event stream), the event log, human input, cancel.
-// Plain ES modules, no build step; the token (if the server wants one) stays in localStorage.
+/* global TextDecoderStream */
+// weft's debug page: flows with their step graph; runs filterable by flow and status, in
+// pages; one run, finished or running alike, read from the store through the API
+// (progress, counts, the step graph with counts per step, items with result or error,
+// one item's steps, the event log, human input); the selected item's streams live.
+// Plain ES modules, no build step, nothing loaded from elsewhere.
+import { api, authHeaders, query, setToken, whenUnauthorized } from './api.js';
 import { escapeHtml, flowGraphSvg } from './graph.js';
+import { loadLog, newLog, readLogFilters, renderLog, setupLogFilters } from './event-log.js';
+import { renderItem } from './item-view.js';
+import { renderPrompts } from './prompts.js';
+import { TERMINAL, renderCounts, renderItems, renderProgress, renderRunGraph } from './run-view.js';
 import { addChunk, newStreams, renderStreams, showChunk } from './streams.js';
 
 const $ = (id) => document.getElementById(id);
-const TERMINAL = ['success', 'failed', 'cancelled'];
-const MAX_ROWS = 300;
-let token = window.localStorage.getItem('weft-token') ?? '';
+const ITEMS_PAGE = 50;
+const RUNS_PAGE = 20;
+const POLL_MS = 1000;
 let selectedFlowId = null;
-let run = null; // {id, status, steps, items: Map, waiting: Map, last, abort}
+let flows = [];
+const runsList = { offset: 0, next: undefined };
+let run = null;
 
-async function api(method, path, body) {
-  const headers = { accept: 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  const json = await res.json().catch(() => ({}));
-  if (res.status === 401) $('token-form').hidden = false;
-  if (!res.ok) throw Object.assign(new Error(json.error?.message ?? `HTTP ${res.status}`), { status: res.status, data: json.error?.data });
-  return json;
-}
+whenUnauthorized(() => { $('token-form').hidden = false; });
 
 // ---- flows ----------------------------------------------------------------------------
 
 async function loadFlows() {
-  const { flows } = await api('GET', '/flows');
+  ({ flows } = await api('GET', '/flows'));
   $('flows').innerHTML = flows.length === 0 ? '<li class="muted">No flows yet: POST one to /flows or use weft submit.</li>'
     : flows.map((f) => `<li data-flow="${escapeHtml(f.flowId)}" class="${f.flowId === selectedFlowId ? 'selected' : ''}">
         <strong>${escapeHtml(f.name ?? '(unnamed)')}</strong> <code class="muted">${escapeHtml(f.flowId.slice(7, 19))}</code></li>`).join('');
+  const current = $('runs-flow').value;
+  const names = [...new Set(flows.map((f) => f.name).filter((n) => n))].sort();
+  $('runs-flow').innerHTML = `<option value="">all flows</option>${names.map((n) => `<option value="${escapeHtml(n)}">${escapeHtml(n)}</option>`).join('')}`;
+  $('runs-flow').value = names.includes(current) ? current : '';
 }
 
 async function selectFlow(flowId) {
@@ -63,46 +67,116 @@ async function startRun(event) {
 // ---- runs list ------------------------------------------------------------------------
 
 async function loadRuns() {
-  const status = $('runs-filter').value;
-  const { runs } = await api('GET', `/runs?limit=50${status ? `&status=${status}` : ''}`);
-  $('runs').tBodies[0].innerHTML = runs.map((r) => `<tr data-run="${r.runId}" class="${r.runId === run?.id ? 'selected' : ''}">
-      <td><span class="badge s-${r.status}">${r.status}</span></td>
+  const page = await api('GET', `/runs${query({ limit: RUNS_PAGE, offset: runsList.offset, status: $('runs-filter').value, flow: $('runs-flow').value })}`);
+  runsList.next = page.nextOffset;
+  $('runs').tBodies[0].innerHTML = page.runs.map((r) => `<tr data-run="${escapeHtml(r.runId)}" class="${r.runId === run?.id ? 'selected' : ''}">
+      <td><span class="badge s-${escapeHtml(r.status)}">${escapeHtml(r.status)}</span></td>
       <td>${escapeHtml(r.flowName ?? r.flowId.slice(7, 19))}</td>
       <td class="muted">${r.items.success + r.items.failed + r.items.cancelled}/${r.items.total}</td>
-      <td class="muted mono">${r.runId.slice(-8)}</td></tr>`).join('') || '<tr><td class="muted">No runs.</td></tr>';
+      <td class="muted mono">${escapeHtml(r.runId.slice(-8))}</td></tr>`).join('') || '<tr><td class="muted">No runs.</td></tr>';
+  $('runs-page').textContent = page.runs.length ? `${runsList.offset + 1}–${runsList.offset + page.runs.length}` : '';
+  $('runs-prev').disabled = runsList.offset === 0;
+  $('runs-next').disabled = runsList.next === undefined;
 }
 
-// ---- one run, live ----------------------------------------------------------------------
+// ---- one run --------------------------------------------------------------------------
 
 async function selectRun(runId) {
-  run?.abort.abort();
-  const status = await api('GET', `/runs/${runId}`);
+  if (run) { run.closed = true; run.streamAbort.abort(); clearTimeout(run.timer); }
+  const status = await api('GET', `/runs/${encodeURIComponent(runId)}`);
   const { flow } = await api('GET', `/flows/${encodeURIComponent(status.flowId)}`);
   run = {
-    id: runId, status: status.status, flowName: flow.name ?? status.flowId, createdAt: status.createdAt, total: status.items.total,
-    steps: (flow.steps ?? []).map((s) => s.id), items: new Map(), waiting: new Map(), last: 0, abort: new AbortController(),
-    streams: newStreams(), selectedItem: 0,
+    id: runId, flow, flowName: flow.name ?? status.flowId, steps: (flow.steps ?? []).map((s) => s.id),
+    status: status.status, createdAt: status.createdAt, completedAt: status.completedAt, counts: { total: status.items.total, ...status.items },
+    samples: [], items: [], itemFilter: '', itemFrom: 0, itemStack: [], itemsNext: undefined, stepCounts: [],
+    selectedItem: status.items.total > 0 ? 0 : undefined, item: undefined,
+    log: newLog(), waiting: new Map(), streams: newStreams(), streamAbort: new AbortController(), closed: false, timer: undefined,
   };
-  window.history.replaceState(null, '', `#run=${runId}`);
+  window.history.replaceState(null, '', `#run=${encodeURIComponent(runId)}`);
   $('no-run').hidden = true;
   $('run-detail').hidden = false;
   $('run-id').textContent = runId;
-  $('events').tBodies[0].innerHTML = '';
   $('inputs-needed').innerHTML = '';
-  renderStreams($('streams'), run.streams, run.selectedItem);
-  $('item-title').textContent = `Item ${run.selectedItem}`;
-  render();
-  void follow(run);
+  setupLogFilters(run.steps);
+  selectItem(run, run.selectedItem);
+  await refresh(run);
   await loadRuns();
 }
 
-/** Reads the run's NDJSON stream from the last seen seq; reconnects until run_completed. */
-async function follow(r) {
-  // Read at least once: a run that had already ended still has its events (and streams) to show.
-  for (let first = true; !r.abort.signal.aborted && (first || !TERMINAL.includes(r.status)); first = false) {
+/** Reads the run's state from the server; again every second until it has ended. */
+async function refresh(r) {
+  clearTimeout(r.timer);
+  if (r.closed) return;
+  try {
+    const status = await api('GET', `/runs/${encodeURIComponent(r.id)}`);
+    const [page, steps, item, waiting] = await Promise.all([
+      api('GET', `/runs/${encodeURIComponent(r.id)}/items${query({ from: r.itemFrom, limit: ITEMS_PAGE, status: r.itemFilter })}`),
+      api('GET', `/runs/${encodeURIComponent(r.id)}/steps`),
+      r.selectedItem !== undefined ? api('GET', `/runs/${encodeURIComponent(r.id)}/items/${r.selectedItem}`) : undefined,
+      waitingSteps(r),
+      // The log's first page follows the run; a page the user turned to stays as it is.
+      r.log.stack.length === 0 || r.log.events.length === 0 ? loadLog(r.id, r.log) : undefined,
+    ]);
+    if (r.closed) return;
+    Object.assign(r, {
+      status: status.status, completedAt: status.completedAt, counts: page.counts,
+      items: page.items, itemsNext: page.nextFrom, stepCounts: steps.steps, item, waiting,
+    });
+    render(r);
+  } catch (e) {
+    console.warn('refresh failed; retrying', e);
+  }
+  if (!TERMINAL.includes(r.status) && !r.closed) r.timer = setTimeout(() => void refresh(r), POLL_MS);
+  else void loadRuns().catch(() => {});
+}
+
+/** The steps waiting for input, with their prompts (from the paused items' details). */
+async function waitingSteps(r) {
+  const waiting = new Map();
+  if (!r.counts.paused && r.status !== 'paused') return waiting;
+  const { items } = await api('GET', `/runs/${encodeURIComponent(r.id)}/items${query({ status: 'paused', limit: 20 })}`);
+  const details = await Promise.all(items.map((it) => api('GET', `/runs/${encodeURIComponent(r.id)}/items/${it.itemIndex}`)));
+  for (const d of details) {
+    for (const s of d.steps) {
+      if (s.state === 'awaiting_input') waiting.set(`${d.itemIndex}/${s.stepId}`, { itemIndex: d.itemIndex, stepId: s.stepId, prompt: s.prompt?.prompt, schema: s.prompt?.schema });
+    }
+  }
+  return waiting;
+}
+
+function render(r) {
+  const status = $('run-status');
+  status.textContent = r.status;
+  status.className = `badge s-${r.status}`;
+  $('cancel-run').disabled = TERMINAL.includes(r.status);
+  $('run-meta').textContent = `${r.flowName} · ${r.counts.total} item${r.counts.total === 1 ? '' : 's'} · created ${r.createdAt}${r.completedAt ? ` · ended ${r.completedAt}` : ''}`;
+  renderProgress(r);
+  renderCounts(r);
+  renderRunGraph(r);
+  renderItems(r);
+  if (r.item) renderItem(r, r.item);
+  renderPrompts($('inputs-needed'), r.id, r.waiting);
+  renderLog(r.log);
+}
+
+function selectItem(r, index) {
+  r.selectedItem = index;
+  r.streamAbort.abort();
+  r.streamAbort = new AbortController();
+  r.streams = newStreams();
+  $('item-view').hidden = index === undefined;
+  if (index === undefined) return;
+  $('item-title').textContent = `Item ${index}`;
+  renderStreams($('streams'), r.streams, index);
+  void followStreams(r, index, r.streamAbort.signal);
+}
+
+/** The item's streamed chunks (step_output events), stored then live, until the run ends. */
+async function followStreams(r, itemIndex, signal) {
+  let since = 0;
+  for (let first = true; !signal.aborted && (first || !TERMINAL.includes(r.status)); first = false) {
     try {
-      const headers = token ? { authorization: `Bearer ${token}` } : {};
-      const res = await fetch(`/runs/${r.id}/events?format=ndjson&since=${r.last}`, { headers, signal: r.abort.signal });
+      const res = await fetch(`/runs/${encodeURIComponent(r.id)}/events${query({ format: 'ndjson', types: 'step_output', itemIndex, since })}`, { headers: authHeaders(), signal });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
@@ -112,139 +186,26 @@ async function follow(r) {
         buffer += value;
         const lines = buffer.split('\n');
         buffer = lines.pop();
-        for (const line of lines) if (line.trim()) apply(r, JSON.parse(line));
+        for (const line of lines) {
+          if (!line.trim()) continue;
+          const e = JSON.parse(line);
+          if (e.type !== 'step_output' || e.seq <= since || signal.aborted) continue;
+          since = e.seq;
+          showChunk($('streams'), itemIndex, addChunk(r.streams, e));
+        }
       }
     } catch (e) {
-      if (r.abort.signal.aborted) return;
-      console.warn('event stream dropped; reconnecting', e);
+      if (signal.aborted) return;
+      console.warn('stream dropped; reconnecting', e);
     }
-    if (!TERMINAL.includes(r.status)) await new Promise((ok) => setTimeout(ok, 1000));
-  }
-}
-
-function item(r, i) {
-  let it = r.items.get(i);
-  if (!it) r.items.set(i, (it = { status: 'running', steps: new Map() }));
-  return it;
-}
-
-function apply(r, e) {
-  if (e.type === 'heartbeat' || e.seq <= r.last || r !== run) return;
-  r.last = e.seq;
-  const key = `${e.itemIndex}/${e.stepId}`;
-  if (e.type === 'step_output') {
-    // Not in the event log (a step may stream thousands): the item view shows the chunks.
-    showChunk($('streams'), e.itemIndex, addChunk(r.streams, e));
-    return;
-  }
-  switch (e.type) {
-    case 'item_started': item(r, e.itemIndex).status = 'running'; break;
-    case 'step_started': item(r, e.itemIndex).steps.set(e.stepId, 'running'); break;
-    case 'step_completed': item(r, e.itemIndex).steps.set(e.stepId, 'success'); break;
-    case 'step_failed': item(r, e.itemIndex).steps.set(e.stepId, 'failed'); break;
-    case 'step_awaiting_input':
-      item(r, e.itemIndex).steps.set(e.stepId, 'awaiting_input');
-      item(r, e.itemIndex).status = 'paused';
-      r.waiting.set(key, { itemIndex: e.itemIndex, stepId: e.stepId, prompt: e.data?.prompt, schema: e.data?.schema });
-      break;
-    case 'input_received':
-      r.waiting.delete(key);
-      item(r, e.itemIndex).steps.set(e.stepId, 'running');
-      item(r, e.itemIndex).status = 'running';
-      break;
-    case 'item_completed': item(r, e.itemIndex).status = e.data?.outcome ?? 'success'; break;
-    case 'run_status': r.status = e.data?.status ?? r.status; break;
-    case 'run_completed':
-      r.status = e.data?.status ?? r.status;
-      r.waiting.clear();
-      void loadRuns();
-      break;
-  }
-  appendEvent(e);
-  scheduleRender();
-}
-
-function appendEvent(e) {
-  const row = document.createElement('tr');
-  const where = [e.itemIndex !== undefined ? `item ${e.itemIndex}` : '', e.stepId ?? '', e.attempt ? `#${e.attempt}` : ''].filter(Boolean).join(' ');
-  row.innerHTML = `<td>${e.seq}</td><td>${escapeHtml(e.at.slice(11, 23))}</td><td>${escapeHtml(e.type)}</td><td>${escapeHtml(where)}</td>
-    <td>${e.data ? escapeHtml(JSON.stringify(e.data)) : ''}</td>`;
-  $('events').tBodies[0].append(row);
-}
-
-let pending = false;
-function scheduleRender() {
-  if (pending) return;
-  pending = true;
-  window.requestAnimationFrame(() => { pending = false; render(); });
-}
-
-function render() {
-  if (!run) return;
-  const status = $('run-status');
-  status.textContent = run.status;
-  status.className = `badge s-${run.status}`;
-  $('cancel-run').disabled = TERMINAL.includes(run.status);
-  $('run-meta').textContent = `${run.flowName} · ${run.total} item${run.total === 1 ? '' : 's'} · created ${run.createdAt}`;
-  renderItems();
-  renderPrompts();
-}
-
-function renderItems() {
-  const head = `<tr><th>item</th><th>status</th>${run.steps.map((s) => `<th>${escapeHtml(s)}</th>`).join('')}</tr>`;
-  const rows = [];
-  for (let i = 0; i < Math.min(run.total, MAX_ROWS); i++) {
-    const it = run.items.get(i);
-    const st = it?.status ?? (TERMINAL.includes(run.status) ? 'cancelled' : 'pending');
-    rows.push(`<tr data-item="${i}" class="${i === run.selectedItem ? 'selected' : ''}"><td>${i}</td><td><span class="cell s-${st}">${st}</span></td>${run.steps.map((s) => {
-      const v = it?.steps.get(s);
-      return `<td>${v ? `<span class="cell s-${v}" data-step="${escapeHtml(s)}">${v.replace('_', ' ')}</span>` : ''}</td>`;
-    }).join('')}</tr>`);
-  }
-  if (run.total > MAX_ROWS) rows.push(`<tr><td colspan="${run.steps.length + 2}" class="muted">… ${run.total - MAX_ROWS} more items</td></tr>`);
-  $('items').innerHTML = head + rows.join('');
-}
-
-/** One form per waiting step; kept across renders so typing is not lost. */
-function renderPrompts() {
-  const box = $('inputs-needed');
-  for (const form of [...box.children]) if (!run.waiting.has(form.dataset.key)) form.remove();
-  for (const [key, w] of run.waiting) {
-    if (box.querySelector(`[data-key="${CSS.escape(key)}"]`)) continue;
-    const form = document.createElement('form');
-    form.className = 'prompt';
-    form.dataset.key = key;
-    form.innerHTML = `<p><strong>Input needed</strong> · item ${w.itemIndex}, step <code>${escapeHtml(w.stepId)}</code></p>
-      <p class="question">${escapeHtml(w.prompt ?? '')}</p>
-      ${w.schema !== undefined ? `<details><summary class="muted">schema</summary><pre class="mono">${escapeHtml(JSON.stringify(w.schema, null, 2))}</pre></details>` : ''}
-      <label class="muted">Value (JSON)<textarea rows="3" spellcheck="false" name="value"></textarea></label>
-      <div class="row"><span></span><button class="primary">Send</button></div>
-      <p class="error" hidden></p>`;
-    form.addEventListener('submit', (ev) => { ev.preventDefault(); void sendInput(form, w); });
-    box.append(form);
-  }
-}
-
-async function sendInput(form, w) {
-  const error = form.querySelector('.error');
-  error.hidden = true;
-  try {
-    let value;
-    try { value = JSON.parse(form.elements.value.value); } catch (e) { throw new Error(`not valid JSON: ${e.message}`, { cause: e }); }
-    await api('POST', `/runs/${run.id}/events`, { itemIndex: w.itemIndex, stepId: w.stepId, value });
-    form.querySelector('button').disabled = true;
-  } catch (e) {
-    const issues = e.data?.issues?.map((i) => `${i.path}: ${i.message}`).join('\n');
-    error.textContent = issues ? `${e.message.split(':')[0]}:\n${issues}` : e.message;
-    error.hidden = false;
+    if (!TERMINAL.includes(r.status)) await new Promise((ok) => setTimeout(ok, POLL_MS));
   }
 }
 
 async function cancelRun() {
   if (!run || !window.confirm(`Cancel run ${run.id}?`)) return;
-  const status = await api('POST', `/runs/${run.id}/cancel`, {});
-  run.status = status.status;
-  render();
+  await api('POST', `/runs/${encodeURIComponent(run.id)}/cancel`, {});
+  await refresh(run);
   await loadRuns();
 }
 
@@ -262,21 +223,65 @@ $('runs').addEventListener('click', guard(async (e) => {
   const tr = e.target.closest('tr[data-run]');
   if (tr) await selectRun(tr.dataset.run);
 }));
-$('items').addEventListener('click', (e) => {
+$('items').addEventListener('click', guard(async (e) => {
   const tr = e.target.closest('tr[data-item]');
   if (!tr || !run) return;
-  run.selectedItem = Number(tr.dataset.item);
-  $('item-title').textContent = `Item ${run.selectedItem}`;
-  renderStreams($('streams'), run.streams, run.selectedItem);
-  render();
+  selectItem(run, Number(tr.dataset.item));
+  await refresh(run);
+}));
+$('counts').addEventListener('click', guard(async (e) => {
+  const b = e.target.closest('button[data-status]');
+  if (!b || !run) return;
+  run.itemFilter = run.itemFilter === b.dataset.status ? '' : b.dataset.status;
+  run.itemFrom = 0;
+  run.itemStack = [];
+  await refresh(run);
+}));
+$('items-next').addEventListener('click', guard(async () => {
+  if (!run || run.itemsNext === undefined) return;
+  run.itemStack.push(run.itemFrom);
+  run.itemFrom = run.itemsNext;
+  await refresh(run);
+}));
+$('items-prev').addEventListener('click', guard(async () => {
+  if (!run || run.itemStack.length === 0) return;
+  run.itemFrom = run.itemStack.pop();
+  await refresh(run);
+}));
+const relog = guard(async () => {
+  if (!run) return;
+  readLogFilters(run.log);
+  renderLog(await loadLog(run.id, run.log));
 });
+for (const id of ['log-order', 'log-type', 'log-step', 'log-item']) $(id).addEventListener('change', relog);
+$('log-next').addEventListener('click', guard(async () => {
+  if (!run || run.log.next === undefined) return;
+  run.log.stack.push(run.log.cursor);
+  run.log.cursor = run.log.next;
+  renderLog(await loadLog(run.id, run.log));
+}));
+$('log-prev').addEventListener('click', guard(async () => {
+  if (!run || run.log.stack.length === 0) return;
+  run.log.cursor = run.log.stack.pop();
+  renderLog(await loadLog(run.id, run.log));
+}));
 $('start-form').addEventListener('submit', guard(startRun));
 $('cancel-run').addEventListener('click', guard(cancelRun));
-$('runs-filter').addEventListener('change', guard(loadRuns));
+const rerun = guard(async () => { runsList.offset = 0; await loadRuns(); });
+$('runs-filter').addEventListener('change', rerun);
+$('runs-flow').addEventListener('change', rerun);
+$('runs-next').addEventListener('click', guard(async () => {
+  if (runsList.next === undefined) return;
+  runsList.offset = runsList.next;
+  await loadRuns();
+}));
+$('runs-prev').addEventListener('click', guard(async () => {
+  runsList.offset = Math.max(0, runsList.offset - RUNS_PAGE);
+  await loadRuns();
+}));
 $('token-form').addEventListener('submit', guard(async (e) => {
   e.preventDefault();
-  token = $('token').value.trim();
-  window.localStorage.setItem('weft-token', token);
+  setToken($('token').value.trim());
   $('token-form').hidden = true;
   await boot();
 }));

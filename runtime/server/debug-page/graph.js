@@ -1,7 +1,27 @@
 // Draws a flow's step graph as inline SVG: steps as boxes, `$step` references as edges,
 // laid out in layers (a step sits one layer below the deepest step it reads from).
+// Optionally coloured by state: one item's step states, or a run's counts per step.
 
-const W = 150, H = 40, GX = 18, GY = 34, PAD = 10;
+const W = 150, GX = 18, GY = 34, PAD = 10;
+const COUNT_LABELS = [['success', '✓'], ['failed', '✗'], ['running', '▶'], ['awaiting_input', '⏸'], ['pending', '…'], ['not_run', '–']];
+
+/** The state a step's box shows for a run: what most needs attention first. */
+export function aggregateState(c) {
+  if (c.awaiting_input > 0) return 'awaiting_input';
+  if (c.running > 0) return 'running';
+  if (c.failed > 0) return 'failed';
+  if (c.success > 0 && c.pending === 0) return 'success';
+  return c.success > 0 ? 'running' : 'pending';
+}
+
+/** `✓2 ✗1 …3`: the non-zero counts, in a fixed order. */
+export function countsText(c) {
+  return COUNT_LABELS.filter(([k]) => c[k] > 0).map(([k, sym]) => `${sym}${c[k]}`).join(' ') || '–';
+}
+
+function countsTitle(c) {
+  return COUNT_LABELS.filter(([k]) => c[k] > 0).map(([k]) => `${c[k]} ${k.replace('_', ' ')}`).join(', ') || 'no items';
+}
 
 /** Ids of the steps an expression references (`$literal` contents are data). */
 export function stepRefs(expr, out = new Set()) {
@@ -26,8 +46,12 @@ export function escapeHtml(s) {
 
 const clip = (s, n) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-/** SVG markup for `flow`. */
-export function flowGraphSvg(flow) {
+/**
+ * SVG markup for `flow`. `view.states` (step id → state) colours each step by one item's
+ * state; `view.counts` (step id → {success, failed, ...}) adds a run's counts per step.
+ */
+export function flowGraphSvg(flow, view = {}) {
+  const H = view.counts ? 54 : 40;
   const steps = flow.steps ?? [];
   const nodes = [{ id: '(input)', label: 'input', io: true, deps: [] }];
   const layer = new Map([['(input)', 0]]);
@@ -62,10 +86,14 @@ export function flowGraphSvg(flow) {
   }));
   const boxes = nodes.map((n) => {
     const { x, y } = pos.get(n.id);
+    const c = n.component ? view.counts?.[n.id] : undefined;
+    const state = n.component ? (c ? aggregateState(c) : view.states ? (view.states[n.id] ?? 'pending') : undefined) : undefined;
     const text = n.component
       ? `<text x="${x + 8}" y="${y + 16}">${escapeHtml(clip(n.label, 20))}</text><text class="component" x="${x + 8}" y="${y + 31}">${escapeHtml(clip(n.component, 26))}</text>`
-      : `<text x="${x + W / 2}" y="${y + 24}" text-anchor="middle">${escapeHtml(n.label)}</text>`;
-    return `<g class="${n.io ? 'io' : 'step'}" data-step="${escapeHtml(n.id)}"><rect x="${x}" y="${y}" width="${W}" height="${H}" rx="5"></rect>${text}<title>${escapeHtml(n.component ? `${n.id}: ${n.component}` : n.label)}</title></g>`;
+        + (c ? `<text class="counts" x="${x + 8}" y="${y + 47}">${escapeHtml(countsText(c))}</text>` : '')
+      : `<text x="${x + W / 2}" y="${y + H / 2 + 4}" text-anchor="middle">${escapeHtml(n.label)}</text>`;
+    const title = n.component ? `${n.id}: ${n.component}${state ? ` (${c ? countsTitle(c) : state.replace('_', ' ')})` : ''}` : n.label;
+    return `<g class="${n.io ? 'io' : 'step'}${state ? ` st-${escapeHtml(state)}` : ''}" data-step="${escapeHtml(n.id)}"${state ? ` data-state="${escapeHtml(state)}"` : ''}><rect x="${x}" y="${y}" width="${W}" height="${H}" rx="5"></rect>${text}<title>${escapeHtml(title)}</title></g>`;
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="step graph">
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#8aa6d8" stroke="none"></path></marker></defs>

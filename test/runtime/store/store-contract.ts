@@ -162,6 +162,22 @@ export function describeStore(name: string, open: () => Promise<AsyncStore>, _ca
         expect(await ids({ status: 'pending', parentRunId: null, offset: 1 })).toEqual(['b']);
       });
 
+      it('lists runs of one flow version by id, or of every version by name', async () => {
+        const other = `sha256:${'e'.repeat(64)}` as BlobId;
+        await st.createRun(runRecord('v1', { flowName: 'etl' }));
+        await st.createRun(runRecord('v2', { flowId: other, flowName: 'etl' }));
+        await st.createRun(runRecord('x', { flowName: 'other' }));
+        await st.createRun(runRecord('anon'));
+        await st.terminate('v1', 'failed', '2024-01-01T00:01:00.000Z');
+        const ids = async (f?: ListRunsFilter) => (await st.listRuns(f)).map((r) => r.runId);
+        expect(await ids({ flowName: 'etl' })).toEqual(['v2', 'v1']);
+        expect(await ids({ flowId: FLOW })).toEqual(['anon', 'x', 'v1']);
+        expect(await ids({ flowId: other, flowName: 'etl' })).toEqual(['v2']);
+        expect(await ids({ flowName: 'etl', status: 'failed' })).toEqual(['v1']);
+        expect(await ids({ flowName: 'etl', limit: 1, offset: 1 })).toEqual(['v1']);
+        expect(await ids({ flowName: 'nope' })).toEqual([]);
+      });
+
       it('lists unfinished runs (pending, running, paused), oldest first', async () => {
         for (const id of ['p', 'r', 'z', 's', 'f', 'x']) await st.createRun(runRecord(id));
         await st.setRunStatus('r', 'running');
