@@ -77,6 +77,6 @@ describe('no work under a finished parent (real component servers over stdio, SQ
     await until(() => records().some((r) => r.refused || r.submitted), 10_000, 'the late runs/submit answered');
     expect(records().find((r) => r.submitted)).toBeUndefined();
     expect(records().find((r) => r.refused)!.refused).toMatchObject({ code: -32602 });
-    expect(fx.rt.listRuns({ parentRunId: done.runId })).toEqual([]);
+    expect(await fx.rt.listRuns({ parentRunId: done.runId })).toEqual([]);
   });
 });
