@@ -44,4 +44,29 @@ describe('runs/submit as the seed words it (an SDK-free server over stdio, SQLit
     expect(notABlob.error).toMatchObject({ code: -32602, message: expect.stringMatching(/params\.flowId: must match pattern .*\(pattern\)/) });
     expect((await fx.rt.listRuns({ parentRunId: null })).filter((r) => r.flowId === child)).toEqual([]);
   });
+
+  it('overrides and flowLabel sent by a component apply to its sub-run', async () => {
+    fx = await openTestRuntime(configWithServers({ raw: 'raw-server.mjs' }));
+    const child = await fx.rt.putFlow({
+      schema: FLOW_SCHEMA, steps: [{ id: 'msg', component: '/builtin/create_messages', input: { user_prompt: 'original' } }],
+      output: { $step: 'msg', path: '$.messages[0].content' },
+    });
+    const overrides = { steps: { msg: { $type: 'json_patch', value: [{ op: 'replace', path: '/input/user_prompt', value: 'patched' }] } } };
+    const out = await callFromComponent('runs/submit', { flowId: child, inputs: [{}], wait: true, overrides, flowLabel: 'from-a-component' });
+    expect(out.error).toBeUndefined();
+    expect(out.result).toMatchObject({ status: 'success', flowLabel: 'from-a-component', results: [{ result: { outcome: 'success', value: 'patched' } }] });
+  });
+
+  it('observability sent with runs/submit is accepted (null too); the sub-run hangs under the step weft serves', async () => {
+    fx = await openTestRuntime(configWithServers({ raw: 'raw-server.mjs' }));
+    const child = await fx.rt.putFlow({ schema: FLOW_SCHEMA, steps: [{ id: 's', component: '/raw/echo', input: {} }], output: { $step: 's' } });
+    const traced = { trace_id: 'ab'.repeat(16), span_id: 'cd'.repeat(8), run_id: null, flow_id: null, step_id: null, item_index: null };
+    for (const observability of [traced, null]) {
+      const out = await callFromComponent('runs/submit', { flowId: child, inputs: [{}], wait: true, observability });
+      expect(out.error, JSON.stringify(observability)).toBeUndefined();
+      const sub = (await fx.rt.store.state.getRun(out.result!.runId as string))!;
+      expect(sub).toMatchObject({ depth: 1, parentStepId: 'c', parentItemIndex: 0 });
+      expect((await fx.rt.store.state.getRun(sub.parentRunId!))!.flowId).not.toBe(child);
+    }
+  });
 });

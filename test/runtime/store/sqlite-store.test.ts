@@ -15,6 +15,7 @@ import { StoreError } from '../../../runtime/store/store-error.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { asyncStore } from '../../../runtime/store/async-state-adapter.js';
 import { describeStore, runRecord } from './store-contract.js';
+import { neededUnderCi } from '../../helpers/needed-under-ci.js';
 
 /** A store file as weft's schema `version` left it (its migrations applied, nothing later). */
 function schemaFile(path: string, version: number): Database.Database {
@@ -466,7 +467,7 @@ function escape(text: string): string {
 // calls in order, so the test proves each acknowledgement came after a sync of the WAL.
 describe('SqliteStore fsyncs (strace)', () => {
   const childScript = fileURLToPath(new URL('./sync-child.mjs', import.meta.url));
-  const strace = ['/usr/bin/strace', '/bin/strace'].find((p) => existsSync(p));
+  const strace = neededUnderCi(['/usr/bin/strace', '/bin/strace'].find((p) => existsSync(p)), 'no strace in /usr/bin or /bin');
 
   /** The child's WAL syncs (where each started) and markers, from OPEN to CLOSE, in the order the kernel saw them. */
   async function traceChild(durability: 'full' | 'normal'): Promise<{ events: string[]; out: string }> {
