@@ -9,6 +9,8 @@ export interface WeftConfig {
   limits?: RuntimeLimits;
   /** weft: tracing export (the OTEL_* variables configure the same and win). */
   observability?: ObservabilityConfig;
+  /** weft: sharing the work with other processes on a PostgreSQL store. */
+  cluster?: ClusterConfig;
   /** The file it came from (undefined for the built-in default). */
   source?: string;
   /**
@@ -91,3 +93,6 @@ export interface ObservabilityConfig {
   otlpEndpoint?: string;
   serviceName?: string;
 }
+
+/** weft: one process's part in a cluster (several processes on one PostgreSQL store). */
+export interface ClusterConfig { capacity?: number; leaseTtlSecs?: number; heartbeatSecs?: number; pollSecs?: number }

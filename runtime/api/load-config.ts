@@ -83,6 +83,7 @@ interface RawConfig {
   state_store?: RawStateStore;
   limits?: WeftConfig['limits'];
   observability?: WeftConfig['observability'];
+  cluster?: WeftConfig['cluster'];
   validateInput?: boolean;
 }
 interface RawStateStore { type: string; path?: string; url?: string; durability?: 'full' | 'normal'; databaseUrl?: string; database_url?: string }
@@ -132,6 +133,7 @@ function normalize(raw: RawConfig, file: string, baseDir: string): WeftConfig {
   if (store) config.stateStore = normalizeStore(store, file);
   if (raw.limits) config.limits = raw.limits;
   if (raw.observability) config.observability = raw.observability;
+  if (raw.cluster) config.cluster = raw.cluster;
   if (raw.validateInput !== undefined) config.validateInput = raw.validateInput;
   return config;
 }

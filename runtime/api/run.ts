@@ -111,10 +111,13 @@ export function runEvents(runs: RunManager, runId: string, since: number): Async
   let last = since;
   let done = false;
   // Subscribe before reading the backlog, then drop duplicates by seq: no gap, no repeat.
-  const unsubscribe = runs.events.onRun(runId, (event) => {
+  const unlisten = runs.events.onRun(runId, (event) => {
     queue.push(event);
     wake?.();
   });
+  // Another process's commits (a cluster) come as hints: then the store is read again.
+  const unwatch = runs.watchRun(runId, () => wake?.());
+  const unsubscribe = () => { unlisten(); unwatch(); };
   let backlogRead = false;
   const finishedAlready = async () => {
     const status = (await runs.storeState.getRun(runId))?.status;
@@ -140,8 +143,8 @@ export function runEvents(runs: RunManager, runId: string, since: number): Async
           if (event.type === 'run_completed') { done = true; unsubscribe(); }
           return { value: event, done: false };
         }
-        if (!runs.isActive(runId)) {
-          // Not executed by this process (finished, or run by another one): read the store.
+        if (!runs.executesAlone(runId)) {
+          // Not executed by this process alone (finished, or run by others too): read the store.
           // Status first: the terminal status commits with run_completed, so if it is
           // terminal now, the events read next include the end.
           await runs.durable();
@@ -152,7 +155,7 @@ export function runEvents(runs: RunManager, runId: string, since: number): Async
         }
         await new Promise<void>((resolve) => {
           wake = resolve;
-          if (!runs.isActive(runId)) setTimeout(resolve, POLL_MS).unref();
+          if (!runs.executesAlone(runId)) setTimeout(resolve, POLL_MS).unref();
         });
         wake = undefined;
       }

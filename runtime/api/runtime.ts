@@ -12,6 +12,7 @@ import { isPostgresUrl, openAsyncStore, type OpenAsyncStoreOptions } from '../st
 import { loadFlowFile } from '../flow/load-flow.js';
 import { formatDiagnostics, hasError } from '../flow/diagnostic.js';
 import { RunManager, type ForkOptions, type ResumeReport } from '../runs/run-manager.js';
+import type { ClusterSettings } from '../runs/cluster-member.js';
 import { RunConfigs, configBlobOf } from './run-configs.js';
 import { RunInspector, type EventPage, type EventPageQuery, type ItemDetail, type ItemPage, type StepCounts } from '../runs/run-inspector.js';
 import type { ItemState, RunRecord } from '../store/state-store.js';
@@ -47,6 +48,12 @@ export interface RuntimeOptions {
    * touch the store (`weft cancel`): no run can execute on such a runtime.
    */
   startPlugins?: boolean;
+  /**
+   * On a PostgreSQL store this process joins the cluster of processes executing its runs
+   * (unless `startPlugins` is false); `role` names it there (`weft runs list`, the debug
+   * page). Default `embedded`.
+   */
+  role?: string;
 }
 
 export interface SubmitOptions {
@@ -118,6 +125,7 @@ export class Runtime {
       ...(config.limits?.transportRetries !== undefined ? { transportRetries: config.limits.transportRetries } : {}),
       outputLimits: outputLimitsOf(config.limits),
       ...(config.validateInput === false ? { validateInput: false } : {}),
+      cluster: clusterSettingsOf(config.cluster),
     });
     const list = opts.startPlugins === false ? [] : [...plugins.values()];
     const unlog = logRunEvents(runs.events);
@@ -129,6 +137,17 @@ export class Runtime {
       unlog?.();
       await shutdownTracer(tracer);
       throw error;
+    }
+    if (opts.startPlugins !== false) {
+      try {
+        await runs.joinCluster(opts.role ?? 'embedded');
+      } catch (error) {
+        await Promise.allSettled(list.map((p) => p.close()));
+        await store.close();
+        unlog?.();
+        await shutdownTracer(tracer);
+        throw error;
+      }
     }
     const report = opts.resume === false || opts.startPlugins === false ? { resumed: [], held: [] }
       : await runs.resumeAll(typeof opts.resume === 'object' ? opts.resume.runId : undefined);
@@ -355,6 +374,16 @@ function storeOptions(s: RuntimeOptions['store'], config: WeftConfig, cwd: strin
     };
   }
   return { type: 'sqlite', cwd };
+}
+
+/** The config's cluster section in the run manager's units (milliseconds); unset ones keep their defaults. */
+function clusterSettingsOf(c: WeftConfig['cluster']): Partial<ClusterSettings> {
+  const out: Partial<ClusterSettings> = {};
+  if (c?.capacity !== undefined) out.capacity = c.capacity;
+  if (c?.leaseTtlSecs !== undefined) out.leaseTtlMs = Math.round(c.leaseTtlSecs * 1000);
+  if (c?.heartbeatSecs !== undefined) out.heartbeatMs = Math.max(10, Math.round(c.heartbeatSecs * 1000));
+  if (c?.pollSecs !== undefined) out.pollMs = Math.max(5, Math.round(c.pollSecs * 1000));
+  return out;
 }
 
 /** The streamed-output limits a config sets (the rest keep their defaults). */

@@ -30,6 +30,8 @@ export interface ItemRunner {
   failRun(run: ActiveRun, error: Error): void;
   loadPending(runId: string, fromIndex: number, limit: number): Promise<ItemRecord[]>;
   priorFor(run: ActiveRun, item: ItemRecord): Promise<ReadonlyMap<string, PriorStep> | undefined>;
+  /** A claimed item is done here (its result committed, or abandoned): its slot is free. */
+  itemSettled?(run: ActiveRun): void;
 }
 
 /**
@@ -57,6 +59,8 @@ export class ActiveRun {
   private settling = 0;
   cancelled = false;
   finished = false;
+  /** This executor was declared dead while running it: nothing more is written for it. */
+  stale = false;
   /** The run's streamed output, from its first chunk on (undefined while it streams nothing). */
   outputs: RunOutputs | undefined;
   /** Continued from an earlier process: chunks may already be persisted (their indexes continue). */
@@ -77,6 +81,11 @@ export class ActiveRun {
     readonly flow: LoadedFlow,
     private readonly runner: ItemRunner,
     private resumeItems: ItemRecord[] = [],
+    /**
+     * A shared store: this process executes only the items it claimed (`add`), the run's
+     * concurrency is enforced by the claims, and the store ends the run with its last result.
+     */
+    readonly claimed = false,
   ) {
     this.forkRedo = record.forkOf ? downstreamSteps(flow, record.forkOf.fromStep) : undefined;
     const c = record.items;
@@ -85,11 +94,17 @@ export class ActiveRun {
   }
 
   get runId(): string { return this.record.runId; }
-  get limit(): number { return this.record.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY; }
-  /** Items not started yet (the queue depth of metrics). */
-  get pendingItems(): number { return Math.max(0, this.remaining - this.inFlight - this.settling); }
+  get limit(): number { return this.claimed ? Infinity : this.record.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY; }
+  /** Items not started yet (the queue depth of metrics); claimed items start at once. */
+  get pendingItems(): number { return this.claimed ? 0 : Math.max(0, this.remaining - this.inFlight - this.settling); }
   /** Items that could start now if a slot were free. */
-  get hasWaitingItems(): boolean { return this.resumeItems.length > 0 || this.buffer.length > 0 || !this.exhausted; }
+  get hasWaitingItems(): boolean { return this.resumeItems.length > 0 || (!this.claimed && (this.buffer.length > 0 || !this.exhausted)); }
+
+  /** Claimed items: they start now. */
+  add(items: readonly ItemRecord[]): void {
+    this.resumeItems.push(...items);
+    this.pump();
+  }
 
   /** The 0-based count of this runs/submit among those of one step attempt of one item. */
   nextSubmit(itemIndex: number, stepId: string, attempt: number): number {
@@ -99,6 +114,10 @@ export class ActiveRun {
   /** Starts items until the concurrency limit is reached or nothing is pending. */
   pump(): void {
     if (this.cancelled || this.finished) return;
+    if (this.claimed) {
+      while (this.resumeItems.length > 0) this.start(this.resumeItems.shift()!);
+      return;
+    }
     if (this.remaining === 0) { this.finish(); return; }
     while (this.inFlight < this.limit) {
       const item = this.next();
@@ -132,7 +151,7 @@ export class ActiveRun {
   private start(item: ItemRecord): void {
     this.inFlight++;
     // A fresh item starts at once (its first write joins this turn's commit); one with a journal reads it first.
-    const needsPrior = item.status !== 'pending' || this.record.forkOf;
+    const needsPrior = (this.claimed ? (item.attempt ?? 1) > 1 : item.status !== 'pending') || this.record.forkOf;
     const result = needsPrior
       ? this.runner.priorFor(this, item).then((prior) => this.runner.runItem(this, item, prior))
       : this.runner.runItem(this, item, undefined);
@@ -144,18 +163,24 @@ export class ActiveRun {
       // now, so that item's first journal write joins this result's group commit (one commit
       // per turn, not one turn per item). The run still ends only after the commit (remaining).
       this.inFlight--;
-      if (!committed) { this.remaining--; this.pump(); return; }
+      if (!committed) { this.remaining--; this.settled(); this.pump(); return; }
       this.settling++;
       this.pump();
       committed.then(() => {
         this.settling--;
         this.remaining--;
+        this.settled();
         this.pump();
-      }, (error: Error) => { this.settling--; this.runner.failRun(this, error); });
+      }, (error: Error) => { this.settling--; this.settled(); this.runner.failRun(this, error); });
     }, (error: Error) => {
       this.inFlight--;
+      this.settled();
       this.runner.failRun(this, error);
     });
+  }
+
+  private settled(): void {
+    if (this.claimed) this.runner.itemSettled?.(this);
   }
 
   private finish(): void {

@@ -2,12 +2,21 @@ import type { AsyncStateStore } from '../store/async-state-store.js';
 import type { RunEvent } from '../store/state-store.js';
 import { StoreBatch, type CommitReceipt, type StoreWrite } from '../store/store-batch.js';
 import { StoreError } from '../store/store-error.js';
+import { FencedError } from '../store/cluster-store.js';
 import { metricsSink } from '../telemetry/metrics-sink.js';
 import { deferred } from './deferred.js';
 import type { Deferred } from './deferred.js';
 
 /** Told when a run's writes could not be committed (its waiters are rejected too). */
 export type RunWriteFailure = (runId: string, error: Error) => void;
+
+/** A shared store's news, told after the commit that brought it is acknowledged. */
+export interface CommitHooks {
+  /** Runs the store ended because their last item's result was in the commit (`run_completed` each). */
+  runsEnded?(events: RunEvent[]): void;
+  /** This executor was declared dead: the commit was refused and so will every later one be. */
+  fenced?(error: FencedError): void;
+}
 
 /**
  * Writes of one run queued for a group commit. `applied` learns, once they are applied,
@@ -57,6 +66,7 @@ export class GroupCommit {
     private readonly state: AsyncStateStore,
     private readonly describeStore: string,
     private readonly onRunFailure: RunWriteFailure = () => undefined,
+    private readonly hooks: CommitHooks = {},
   ) {}
 
   /** Queues writes for the next commit; the promise settles when that commit is durable. */
@@ -105,16 +115,24 @@ export class GroupCommit {
     const started = sink ? performance.now() : 0;
     let failed: Map<string, Error> | undefined;
     const syncs: Array<Promise<void>> = [];
+    let ended: RunEvent[] | undefined;
     try {
       const receipt = await this.state.commit(batchOf(queue));
       distribute(queue, receipt);
       if (receipt.synced) syncs.push(receipt.synced);
+      ended = receipt.completed;
       this.storageFailure = undefined;
     } catch (error) {
+      if (error instanceof FencedError) {
+        // Not the data's fault nor the store's: no run fails, this process stops executing them.
+        for (const map of [pending, pendingCommit]) for (const [, d] of map) d.reject(error);
+        this.hooks.fenced?.(error);
+        return;
+      }
       // Nothing of the group was applied: the store failed, or one run's data was refused.
       failed = error instanceof StoreError
         ? new Map(queue.map((q) => [q.runId, this.storageError(error)]))
-        : await this.commitEachRun(queue, syncs);
+        : await this.commitEachRun(queue, syncs, (ended ??= []));
     }
     if (failed) this.reject(failed, pending, pendingCommit);
     for (const [, d] of pendingCommit) d.resolve();
@@ -122,6 +140,7 @@ export class GroupCommit {
       sink?.storeCommit((performance.now() - started) / 1000);
       for (const [, d] of pending) d.resolve();
       for (const q of queue) if (q.after && !failed?.has(q.runId)) q.after();
+      if (ended) this.hooks.runsEnded?.(ended);
     };
     if (syncs.length === 0) { acknowledge(); return; }
     const synced = syncs.length === 1 ? syncs[0] : Promise.all(syncs).then(() => undefined);
@@ -146,7 +165,7 @@ export class GroupCommit {
    * After a group was refused on data (nothing applied): each run's writes as a batch of
    * their own. Returns the runs whose writes failed, with an error naming the run.
    */
-  private async commitEachRun(queue: QueuedWrites[], syncs: Array<Promise<void>>): Promise<Map<string, Error>> {
+  private async commitEachRun(queue: QueuedWrites[], syncs: Array<Promise<void>>, ended: RunEvent[]): Promise<Map<string, Error>> {
     const byRun = new Map<string, QueuedWrites[]>();
     for (const q of queue) {
       let list = byRun.get(q.runId);
@@ -159,8 +178,10 @@ export class GroupCommit {
         const receipt = await this.state.commit(batchOf(list));
         distribute(list, receipt);
         if (receipt.synced) syncs.push(receipt.synced);
+        if (receipt.completed) ended.push(...receipt.completed);
       } catch (error) {
-        failed.set(runId, error instanceof StoreError ? this.storageError(error) : this.dataError(runId, error));
+        if (error instanceof FencedError) this.hooks.fenced?.(error);
+        failed.set(runId, error instanceof StoreError ? this.storageError(error) : error instanceof FencedError ? error : this.dataError(runId, error));
       }
     }
     return failed;

@@ -83,6 +83,7 @@ export class HumanInputs {
 
   async send(runId: string, itemIndex: number, stepId: string, value: unknown): Promise<void> {
     const waiter = this.waiters.get(keyOf(runId, itemIndex, stepId))?.[0];
+    if (!waiter && this.runs.clustered) return this.sendToAnother(runId, itemIndex, stepId, value);
     if (!waiter) {
       throw new ProtocolError(ErrorCodes.NotFound, `run ${runId}: item ${itemIndex} step "${stepId}" is not waiting for input`, { runId, itemIndex, stepId });
     }
@@ -94,6 +95,43 @@ export class HumanInputs {
     }
     await this.stopWaiting(waiter, true, value);
     waiter.resolve(value);
+  }
+
+  /**
+   * A cluster: the step waits in another process (or in none: its process died, and the
+   * item runs again wherever it is claimed next). The answer is journaled on the step, which
+   * the waiting process reads when told (a hint) or when the step asks again.
+   */
+  private async sendToAnother(runId: string, itemIndex: number, stepId: string, value: unknown): Promise<void> {
+    await this.runs.flush();
+    const step = (await this.runs.storeState.listSteps(runId, itemIndex)).find((s) => s.stepId === stepId);
+    if (!step || step.state !== 'awaiting_input') {
+      throw new ProtocolError(ErrorCodes.NotFound, `run ${runId}: item ${itemIndex} step "${stepId}" is not waiting for input`, { runId, itemIndex, stepId });
+    }
+    if (step.prompt?.schema !== undefined) {
+      const validate = compileUserSchema(step.prompt.schema);
+      if (!validate(value)) {
+        const issues = validationIssues(validate.errors, 'value');
+        throw new ProtocolError(ErrorCodes.InvalidInputValue,
+          `input for item ${itemIndex} step "${stepId}" does not match its schema: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+      }
+    }
+    // Calls of a step wait one after another: the one waiting now is the one after those answered.
+    const n = step.answers?.length ?? 0;
+    await this.runs.journal(runId, [{ op: 'answerStepInput', runId, itemIndex, stepId, n, value }]);
+    await this.runs.emit(runId, 'input_received', { itemIndex, stepId, data: { value, ...(n > 0 ? { n } : {}) } });
+  }
+
+  /** Another process journaled answers for this run: the calls waiting here for them continue. */
+  async checkStored(runId: string): Promise<void> {
+    const waiting = [...this.waiters.values()].flat().filter((w) => w.runId === runId);
+    for (const waiter of waiting) {
+      const step = (await this.runs.storeState.listSteps(runId, waiter.itemIndex)).find((s) => s.stepId === waiter.stepId);
+      const answer = step?.answers?.find((a) => a.n === waiter.n);
+      if (!answer) continue;
+      await this.stopWaiting(waiter, false);
+      waiter.resolve(answer.value);
+    }
   }
 
   /**

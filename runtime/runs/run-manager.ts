@@ -9,7 +9,7 @@ import type { PluginRouter } from '../plugins/plugin-router.js';
 import type { ItemRecord, ListRunsFilter, RunEvent, RunEventType, RunOwner, RunRecord, Store, TerminalRunState, OpenRunState } from '../store/state-store.js';
 import type { AsyncStore } from '../store/async-state-store.js';
 import { toAsyncStore } from '../store/async-state-adapter.js';
-import { StoreBatch, type StoreWrite } from '../store/store-batch.js';
+import { StoreBatch, type CommitReceipt, type StoreWrite } from '../store/store-batch.js';
 import type { LoadedFlow } from '../flow/load-flow.js';
 import type { PriorStep } from '../flow/item-execution.js';
 import { executeItem } from '../flow/item-executor.js';
@@ -31,6 +31,8 @@ import type { OutputLimits } from './run-outputs.js';
 import { endItemSpan, endRunTrace, startItemSpan, startRunTrace } from './run-trace.js';
 import type { TraceParent } from '../telemetry/span-ids.js';
 import { log } from '../telemetry/logger.js';
+import { clusterOf, type ClaimedItem, type StoreHint } from '../store/cluster-store.js';
+import { ClusterMember, DEFAULT_CLUSTER_SETTINGS, type ClusterSettings } from './cluster-member.js';
 
 export interface RunManagerOptions {
   /** Any store: an in-process one (memory, SQLite) is used through its asynchronous form. */
@@ -49,6 +51,8 @@ export interface RunManagerOptions {
   outputLimits?: Partial<OutputLimits>;
   /** false (config `validateInput`): an input that breaks the flow's input schema is a warning, once per run. */
   validateInput?: boolean;
+  /** A shared store (PostgreSQL): how this process takes part in executing every run (see joinCluster). */
+  cluster?: Partial<ClusterSettings>;
 }
 
 export interface SubmitOptions {
@@ -95,10 +99,17 @@ export class RunManager implements RuntimeContext, ItemRunner {
   private readonly warnedInput = new WeakSet<ActiveRun>();
   private watching = false;
   private readonly store: AsyncStore;
+  /** Set once this process executes items of a shared store (joinCluster). */
+  private member: ClusterMember | undefined;
+  /** Per run: local readers to wake when another process says the run has news (event streams). */
+  private readonly watchers = new Map<string, Set<() => void>>();
 
   constructor(private readonly options: RunManagerOptions) {
     this.store = toAsyncStore(options.store);
-    this.commit = new GroupCommit(this.store.state, this.store.location, (runId, error) => this.writeFailed(runId, error));
+    this.commit = new GroupCommit(this.store.state, this.store.location, (runId, error) => this.writeFailed(runId, error), {
+      runsEnded: (events) => { for (const e of events) this.endedByStore(e); },
+      fenced: () => { void this.member?.fenced(); },
+    });
     this.flows = new FlowCache(this.store.blobs, options.router);
     this.inputs = new HumanInputs(this);
     this.maxDepth = options.maxNestingDepth ?? 16;
@@ -151,6 +162,144 @@ export class RunManager implements RuntimeContext, ItemRunner {
   private get state() { return this.store.state; }
   private get blobs() { return this.store.blobs; }
 
+  // ---- the cluster: a shared store, whose items any live process executes ---------------
+
+  /**
+   * With a shared store (PostgreSQL), this process becomes one of its executors: it holds a
+   * lease, claims pending items of any run (its own and other processes') and executes them;
+   * runs end in the commit of their last result, wherever it was written. A no-op on a store
+   * of one process (memory, SQLite).
+   */
+  async joinCluster(role: string): Promise<void> {
+    const cluster = clusterOf(this.state);
+    if (!cluster || this.member) return;
+    const settings = { ...DEFAULT_CLUSTER_SETTINGS, ...this.options.cluster };
+    this.member = new ClusterMember(cluster, this, { host: this.owner.host, pid: this.owner.pid, ...(this.owner.started ? { started: this.owner.started } : {}), role }, settings);
+    await this.member.start();
+  }
+
+  /** True when runs of this store are executed by several processes (events and ends come from anywhere). */
+  get clustered(): boolean { return this.member !== undefined; }
+
+  /** The executor id of this process in the cluster (undefined when not in one). */
+  get executorId(): string | undefined { return this.member?.executorId; }
+
+  /** Starts items this process claimed, each in its run's local state (made on first claim). */
+  async dispatch(items: ClaimedItem[]): Promise<Array<{ runId: string; itemIndexes: number[]; reason: string }>> {
+    const byRun = new Map<string, ClaimedItem[]>();
+    for (const item of items) {
+      let list = byRun.get(item.runId);
+      if (!list) byRun.set(item.runId, (list = []));
+      list.push(item);
+    }
+    const refused: Array<{ runId: string; itemIndexes: number[]; reason: string }> = [];
+    for (const [runId, list] of byRun) {
+      let run = this.active.get(runId);
+      if (!run || run.cancelled) {
+        const joined = await this.participate(runId).catch((error: Error) => ({ reason: error.message }));
+        if ('reason' in joined) {
+          refused.push({ runId, itemIndexes: list.map((i) => i.itemIndex), reason: joined.reason });
+          continue;
+        }
+        if (!joined.run) { for (let i = 0; i < list.length; i++) this.member?.done(); continue; }
+        run = joined.run;
+      }
+      run.add(list);
+    }
+    return refused;
+  }
+
+  /**
+   * This process's part in a run it has claimed items of: its flow loaded with the run's
+   * overrides, its routes from the config it was submitted with. A run whose config or
+   * routes cannot start here is refused (its items go to other processes); one whose flow
+   * is gone ends failed.
+   */
+  private async participate(runId: string): Promise<{ run?: ActiveRun } | { reason: string }> {
+    const record = await this.state.getRun(runId);
+    if (!record || isTerminal(record.status)) return {};
+    let router: PluginRouter;
+    try {
+      router = await this.routerOf(record);
+    } catch (error) {
+      return { reason: `its config ${record.configId} cannot start here: ${(error as Error).message}` };
+    }
+    let loaded: { flow: Flow; loaded: LoadedFlow };
+    try {
+      loaded = await this.flows.load(record.flowId, record.overrides);
+    } catch (error) {
+      await this.terminate(runId, 'failed', flowError('ORCHESTRATOR_ERROR', `cannot run ${runId}: ${(error as Error).message}`));
+      return {};
+    }
+    const missing = unroutableSteps(loaded.flow, router);
+    if (missing.length > 0) return { reason: `no route reaches ${missing.join(', ')} with its config` };
+    const existing = this.active.get(runId);
+    if (existing && !existing.cancelled) return { run: existing };
+    const run = this.launch(record, loaded.loaded, [], { resumed: true, router, claimed: true });
+    run.outputs ??= await this.recoverOutputs(runId);
+    return { run };
+  }
+
+  /** The store ended a run in a commit of this process (its last result): tell local listeners and waiters. */
+  private endedByStore(event: RunEvent): void {
+    const run = this.active.get(event.runId);
+    if (run) { run.finished = true; this.active.delete(event.runId); }
+    this.inputs.dropRun(event.runId);
+    this.events.emit(event);
+    this.resolveCompletion(event.runId);
+  }
+
+  /** This executor was declared dead: stop executing everything at once, writing nothing more. */
+  fenced(): void {
+    for (const run of [...this.active.values()]) {
+      run.stale = true;
+      this.stopLocally(run.runId);
+    }
+  }
+
+  /** Another process says a run has news. */
+  hint(hint: StoreHint): void {
+    if (hint.kind === 'reconnect') {
+      for (const runId of [...this.completions.keys()]) this.checkEnded(runId);
+      for (const set of this.watchers.values()) for (const wake of [...set]) wake();
+      for (const runId of [...this.active.keys()]) void this.inputs.checkStored(runId).catch(() => undefined);
+      return;
+    }
+    if (hint.kind === 'work') return;
+    const { runId } = hint;
+    if (hint.kind === 'run') this.checkEnded(runId);
+    if (hint.kind === 'input') void this.inputs.checkStored(runId).catch(() => undefined);
+    for (const wake of [...this.watchers.get(runId) ?? []]) wake();
+  }
+
+  /** Whether a run waited for here, or executed here, has ended (by another process). */
+  private checkEnded(runId: string): void {
+    if (!this.completions.has(runId) && !this.active.has(runId)) return;
+    void this.state.getRun(runId).then(async (run) => {
+      if (run && !isTerminal(run.status)) return;
+      if (this.active.has(runId)) await this.endedElsewhere(runId);
+      this.resolveCompletion(runId);
+    }, () => undefined);
+  }
+
+  /** Wakes `wake` whenever another process says the run has news; returns an unsubscribe function. */
+  watchRun(runId: string, wake: () => void): () => void {
+    let set = this.watchers.get(runId);
+    if (!set) this.watchers.set(runId, (set = new Set()));
+    set.add(wake);
+    return () => { set.delete(wake); if (set.size === 0) this.watchers.delete(runId); };
+  }
+
+  /** True when every event of the run is written by this process (it executes it, alone): live events need no polling. */
+  executesAlone(runId: string): boolean { return !this.member && this.active.has(runId); }
+
+  itemSettled(): void { this.member?.done(); }
+
+  /** A wait of a component (a sub-run, a human) frees its slot while it lasts, so nesting never starves the process. */
+  private blocking<T>(caller: CallerContext | undefined, wait: () => Promise<T>): Promise<T> {
+    return this.member && caller?.runId ? this.member.blocked(wait) : wait();
+  }
+
   // ---- RuntimeContext: what component servers and builtins call -------------------------
 
   async putBlob(data: unknown, type: BlobType): Promise<BlobId> {
@@ -167,12 +316,12 @@ export class RunManager implements RuntimeContext, ItemRunner {
     return this.submit(params, { caller });
   }
 
-  getRun(params: GetRunParams): Promise<RunStatus> {
-    return this.get(params);
+  getRun(params: GetRunParams, caller?: CallerContext): Promise<RunStatus> {
+    return params?.wait ? this.blocking(caller, () => this.get(params)) : this.get(params);
   }
 
   awaitInput(params: AwaitInputParams, caller?: CallerContext): Promise<unknown> {
-    return this.inputs.await(params, caller);
+    return this.blocking(caller, () => this.inputs.await(params, caller));
   }
 
   /**
@@ -220,7 +369,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
       const existing = await this.state.findSubRun(parent.runId, p.subflowKey);
       // Re-attach (crash recovery, repeated calls) unless that sub-run failed or was
       // cancelled: then the caller is retrying, and re-attaching would only repeat the failure.
-      if (existing && existing.status !== 'failed' && existing.status !== 'cancelled') return p.wait ? this.waitAndGet(existing.runId, p.timeoutSecs, true) : toRunStatus(existing);
+      if (existing && existing.status !== 'failed' && existing.status !== 'cancelled') {
+        return p.wait ? this.blocking(caller, () => this.waitAndGet(existing.runId, p.timeoutSecs, true)) : toRunStatus(existing);
+      }
     }
     const depth = parent ? parent.depth + 1 : 0;
     if (depth > this.maxDepth) {
@@ -243,10 +394,10 @@ export class RunManager implements RuntimeContext, ItemRunner {
       ...(p.variables ? { variables: p.variables } : {}),
       ...this.configOf(parent),
     });
-    await this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
+    const endedAtCreation = await this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
     const parentRun = parent ? this.active.get(parent.runId) : undefined;
-    this.start(record, loaded, options.trace ?? caller?.trace, parentRun?.trace?.traceId, parentRun?.router);
-    if (p.wait) return this.waitAndGet(record.runId, p.timeoutSecs, true);
+    if (!endedAtCreation) this.start(record, loaded, options.trace ?? caller?.trace, parentRun?.trace?.traceId, parentRun?.router);
+    if (p.wait) return this.blocking(caller, () => this.waitAndGet(record.runId, p.timeoutSecs, true));
     // Answered once the run is started and that is committed: `running`, as the seed's diagram shows.
     await this.durable();
     return toRunStatus((await this.state.getRun(record.runId))!);
@@ -286,7 +437,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
     if (d) return d.promise;
     d = deferred<void>();
     this.completions.set(runId, d);
-    if (!this.active.has(runId)) {
+    if (this.member || !this.active.has(runId)) {
+      // Executed elsewhere, or (a cluster) its last item may finish elsewhere: hints wake it early.
       let reading = false;
       const poll = setInterval(() => {
         if (reading) return;
@@ -393,8 +545,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       // What the source was submitted with, wherever the fork is made.
       ...this.configOf(source),
     });
-    await this.createRun(record, inputs);
-    this.start(record, loaded, undefined, undefined, router);
+    if (!(await this.createRun(record, inputs))) this.start(record, loaded, undefined, undefined, router);
     return toRunStatus(record);
   }
 
@@ -405,6 +556,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
    * (resumable later) with the reason, rather than failing its items.
    */
   async resumeAll(only?: string): Promise<ResumeReport> {
+    if (this.member) return this.resumeInCluster(only);
     const report: ResumeReport = { resumed: [], held: [] };
     const chosen = new Set<string>();
     // Oldest first: a parent is seen before its sub-runs.
@@ -450,6 +602,35 @@ export class RunManager implements RuntimeContext, ItemRunner {
       active.outputs ??= outputs;
       report.resumed.push(run.runId);
     }
+    return report;
+  }
+
+  /**
+   * In a cluster nothing is resumed by hand: the items of a dead process go back to the
+   * queue when it is declared dead (swept here first: one of this host whose process is
+   * gone is dead at once), and any process claims them. This reports which unfinished runs
+   * will continue here and which cannot (their config or routes), as resumeAll does.
+   */
+  private async resumeInCluster(only?: string): Promise<ResumeReport> {
+    await this.member!.sweep().catch(() => undefined);
+    const report: ResumeReport = { resumed: [], held: [] };
+    const chosen = new Set<string>();
+    for (const run of await this.state.listUnfinishedRuns()) {
+      if (only !== undefined) {
+        if (run.runId !== only && !(run.parentRunId !== undefined && chosen.has(run.parentRunId))) continue;
+        chosen.add(run.runId);
+      }
+      try {
+        const router = await this.routerOf(run);
+        const missing = unroutableSteps((await this.flows.load(run.flowId, run.overrides)).flow, router);
+        if (missing.length > 0) { report.held.push({ runId: run.runId, reason: `no route reaches ${missing.join(', ')} with its config` }); continue; }
+      } catch (error) {
+        report.held.push({ runId: run.runId, reason: (error as Error).message });
+        continue;
+      }
+      report.resumed.push(run.runId);
+    }
+    this.member!.claimSoon();
     return report;
   }
 
@@ -506,7 +687,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
     this.active.clear();
     // Queued writes commit, and their shared fsync finishes, before the store can be closed.
     await this.durable().catch(() => undefined);
-    await this.state.releaseRuns(this.owner.id).catch(() => undefined); // the store may already be unusable
+    // A cluster member leaves cleanly: the items it held run elsewhere at once, not after its lease.
+    if (this.member) await this.member.stop();
+    else await this.state.releaseRuns(this.owner.id).catch(() => undefined); // the store may already be unusable
   }
 
   // ---- Scheduling (ItemRunner) --------------------------------------------------------
@@ -519,7 +702,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
    * the run is claimed after its first batch, so no other process resumes it meanwhile.
    * Fills in `record.items` as the store counts them.
    */
-  private async createRun(record: RunRecord, inputs: Iterable<unknown>, parent?: { parentRunId: string; itemIndex?: number; stepId?: string }): Promise<void> {
+  private async createRun(record: RunRecord, inputs: Iterable<unknown>, parent?: { parentRunId: string; itemIndex?: number; stepId?: string }): Promise<boolean> {
     await this.commit.flush();
     // A sub-run under a run that has ended is refused. A cancel another process commits after this
     // check lists the sub-run when it cancels the children, or this process sees its run ended
@@ -547,7 +730,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
           addChunk();
           await this.commitNow(writes, false);
           writes = [];
-          if (!claimed) claimed = await this.state.claimRun(runId, this.owner);
+          // In a cluster no process owns a run (its items are claimed one by one).
+          if (!claimed) claimed = this.member ? true : await this.state.claimRun(runId, this.owner);
         }
         chunk.push(input);
       }
@@ -567,25 +751,30 @@ export class RunManager implements RuntimeContext, ItemRunner {
       data: { subRunId: runId },
     } : undefined;
     if (subRun) writes.push({ op: 'appendEvent', event: subRun });
-    const seqs = await this.commitNow(writes, true);
-    if (!claimed) await this.state.claimRun(runId, this.owner);
+    const receipt = await this.commitNow(writes, true);
+    const seqs = receipt.seqs;
+    if (!claimed && !this.member) await this.state.claimRun(runId, this.owner);
     created.seq = seqs[0];
     record.items = { total, pending: total, running: 0, paused: 0, success: 0, failed: 0, cancelled: 0 };
     this.events.emit(created);
     // Live listeners of the parent are told too, not only a replay (seq 0: the parent had ended).
     if (subRun && (subRun.seq = seqs[1]) !== 0) this.events.emit(subRun);
+    // A cluster's run ends in the commit of its last result: here when its items were all done
+    // before its creation was (another process ran them), or it has none.
+    for (const ended of receipt.completed ?? []) this.endedByStore(ended);
+    return (receipt.completed ?? []).some((e) => e.runId === runId);
   }
 
   /**
    * One batch committed on its own (run creation); returns its event seqs. With `durable`,
    * once it survives a power cut: a store's shared fsync covers its earlier commits too.
    */
-  private async commitNow(writes: StoreWrite[], durable: boolean): Promise<number[]> {
+  private async commitNow(writes: StoreWrite[], durable: boolean): Promise<CommitReceipt> {
     const batch = new StoreBatch();
     batch.writes.push(...writes);
     const receipt = await this.state.commit(batch);
     if (durable) await receipt.synced;
-    return receipt.seqs;
+    return receipt;
   }
 
   /** A new run's config: its parent's (or fork source's), else this process's. */
@@ -600,8 +789,10 @@ export class RunManager implements RuntimeContext, ItemRunner {
   }
 
   private launch(record: RunRecord, loaded: LoadedFlow, interrupted: ItemRecord[],
-    trace: { parentSpan?: TraceParent; parentTraceId?: string; resumed?: boolean; router?: PluginRouter } = {}): ActiveRun {
-    const run = new ActiveRun(record, loaded, this, interrupted);
+    trace: { parentSpan?: TraceParent; parentTraceId?: string; resumed?: boolean; router?: PluginRouter; claimed?: boolean } = {}): ActiveRun {
+    // In a cluster every run is executed through claims, the creator's included.
+    const claimed = trace.claimed ?? this.member !== undefined;
+    const run = new ActiveRun(record, loaded, this, interrupted, claimed);
     run.router = trace.router ?? this.options.router;
     this.active.set(record.runId, run);
     const parentTraceId = trace.parentTraceId ?? (record.parentRunId ? this.active.get(record.parentRunId)?.trace?.traceId : undefined);
@@ -620,6 +811,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       this.setStatus(run, 'running').catch(() => undefined);
     }
     run.pump();
+    if (claimed) this.member?.claimSoon();
     return run;
   }
 
@@ -667,6 +859,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
       ...(this.options.validateInput === false ? { onInputMismatch: (message: string) => this.warnInputMismatch(run, runId, i, message) } : {}),
       journal: {
         stepStarted: (stepId, attempt) => {
+          // Declared dead meanwhile (a cluster): the step must not start, its item is someone else's.
+          if (run.stale) return Promise.reject(new Error(`run ${runId}: this executor was declared dead; item ${i} runs elsewhere`));
           this.inputs.stepMoved(runId, i, stepId);
           const ms = Date.now();
           stepStarts.set(stepId, ms);
@@ -682,7 +876,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
         stepFinished: (stepId, attempt, result) => {
           // Abandoned by close() (or cancelled): a step that failed because it was aborted must
           // run again when the run resumes, so its failure is not journaled.
-          if (run.cancelled && result.outcome === 'failed') return;
+          if ((run.cancelled && result.outcome === 'failed') || run.stale) return;
           this.inputs.stepMoved(runId, i, stepId);
           run.outputs?.stepDone(i, stepId);
           const ms = Date.now();

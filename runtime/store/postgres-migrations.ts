@@ -93,6 +93,30 @@ export const PG_MIGRATIONS: readonly PostgresMigration[] = [
       ALTER TABLE weft.run_owners ADD COLUMN process_start text;
     `,
   },
+  {
+    // Issue 15: several processes share the work. Each process start is an executor with
+    // a lease (heartbeat on the database clock); items carry their holder and how many
+    // times they were claimed; a run records who created it, whether its creation is
+    // complete (`sealed`: only then may its last item end it), an optional pin to its
+    // creator, and where claims resume scanning its items.
+    version: 4,
+    name: 'executors_item_claims',
+    sql: `
+      CREATE TABLE weft.executors (
+        id text PRIMARY KEY, host text NOT NULL, pid int NOT NULL, process_start text,
+        role text NOT NULL, capacity int NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT now(), heartbeat_at timestamptz NOT NULL DEFAULT now(),
+        status text NOT NULL DEFAULT 'alive' CHECK (status IN ('alive', 'stopping', 'dead')),
+        ended_at timestamptz
+      );
+      CREATE INDEX executors_alive ON weft.executors (heartbeat_at) WHERE status = 'alive';
+      ALTER TABLE weft.items ADD COLUMN owner text, ADD COLUMN attempt int NOT NULL DEFAULT 0;
+      CREATE INDEX items_owner ON weft.items (owner) WHERE owner IS NOT NULL;
+      ALTER TABLE weft.runs ADD COLUMN creator text, ADD COLUMN affinity text,
+        ADD COLUMN sealed boolean NOT NULL DEFAULT true, ADD COLUMN claim_cursor int NOT NULL DEFAULT 0;
+      CREATE INDEX runs_claimable ON weft.runs (depth DESC, run_key) WHERE status IN ('pending', 'running', 'paused') AND items_pending > 0;
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version;

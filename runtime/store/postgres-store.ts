@@ -31,6 +31,7 @@ export class PostgresStore implements AsyncStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.state.cluster.close();
     await this.pool.end();
   }
 }

@@ -78,6 +78,7 @@ export function toRunRecord(r: Row): RunRecord {
   if (r.variables_json != null) run.variables = JSON.parse(r.variables_json as string);
   if (r.fork_of_run_id !== null) run.forkOf = { runId: r.fork_of_run_id as string, fromStep: r.fork_from_step as string };
   if (r.config_id != null) run.configId = r.config_id as BlobId;
+  if (r.affinity != null) run.affinity = 'creator';
   if (r.working_directory != null) run.workingDirectory = r.working_directory as string;
   return run;
 }
@@ -92,6 +93,8 @@ export function toItemRecord(runId: string, r: Row): ItemRecord {
   if (r.result_json !== null) item.result = JSON.parse(r.result_json as string);
   if (r.completed_at !== null) item.completedAt = r.completed_at as string;
   if (r.completion_seq !== null) item.completionSeq = r.completion_seq as number;
+  if (r.owner != null) item.owner = r.owner as string;
+  if (r.attempt != null && (r.attempt as number) > 0) item.attempt = r.attempt as number;
   return item;
 }
 

@@ -36,6 +36,8 @@ export interface RunRecord {
    */
   configId?: BlobId;
   workingDirectory?: string;
+  /** `creator`: only the process that created the run executes its items (a shared store), until that process is declared dead. */
+  affinity?: 'creator';
   items: ItemCounts;
 }
 
@@ -48,6 +50,9 @@ export interface ItemRecord {
   completedAt?: string;
   /** Monotonic per run: the order items finished in (for resultOrder byCompletion). */
   completionSeq?: number;
+  /** A shared store: the executor holding the item now, and how many times it was claimed. */
+  owner?: string;
+  attempt?: number;
 }
 
 /** The journal of one step of one item: its latest attempt and, once finished, its result. */

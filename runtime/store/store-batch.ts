@@ -62,4 +62,10 @@ export class StoreBatch {
  * shares one fsync among many commits (SQLite), settles once the batch also survives a
  * power cut; absent when the commit already does (PostgreSQL, memory).
  */
-export interface CommitReceipt { seqs: number[]; ended: Array<RunEvent | undefined>; synced?: Promise<void> }
+export interface CommitReceipt {
+  seqs: number[];
+  ended: Array<RunEvent | undefined>;
+  synced?: Promise<void>;
+  /** A shared store (cluster): the `run_completed` of runs this batch ended because their last item finished. */
+  completed?: RunEvent[];
+}

@@ -13,7 +13,7 @@ import { runWeft as runWeftIn, startWeft as startWeftIn, until, type WeftProcess
 // is killed with SIGKILL mid-run (several times), `weft resume` finishes the run, and a
 // component that records every execution shows what ran again and with which attempt.
 
-interface Execution { item: number; step: string; attempt: number }
+interface Execution { item: number; step: string; attempt: number; pid: number }
 
 function workspace(flow: string, items: unknown[]): { dir: string; record: string } {
   const dir = mkdtempSync(join(tmpdir(), 'weft-crash-'));
@@ -247,14 +247,31 @@ output: {$step: flaky}
     expect(executions(ws.record).map((e) => e.attempt)).toEqual([1, 2, 3]);
   }, 60_000);
 
-  it('refuses to resume a run another live process is executing', async () => {
+  it('a resume of a run another live process executes: refused on SQLite, joins the work on PostgreSQL', async () => {
     // Its steps hang until the process is killed: however slowly `weft resume` starts on a
     // loaded machine, the run is still being executed when it looks (with steps that took
     // 100 ms, the run could finish first, and resume then rightly printed its result).
-    const ws = workspace(HANGING_STEP, Array.from({ length: 4 }, (_, i) => ({ item: i })));
+    // Items 0 and 1 hang in their first attempt (2 and 3, never started by the first process, do not hang).
+    const ws = workspace(HANGING_STEP.replace('hang_attempt: 1', 'hang_attempt: {$input: hang}'), Array.from({ length: 4 }, (_, i) => ({ item: i, hang: i < 2 ? 1 : 0 })));
     dir = ws.dir;
     const p = startWeft(['run', 'flow.yaml', '--input-file', 'items.jsonl', '--max-concurrency', '2'], ws.dir);
     await until(() => runIdOf(p) !== undefined && existsSync(ws.record) && executions(ws.record).length >= 2, 20_000, 'run started');
+    if (name === 'PostgreSQL') {
+      // A cluster: the second process joins the first instead of refusing. Once the first is
+      // killed, its items come back to the queue (its pid is gone from this host) and the
+      // second runs them again (attempt 2 does not hang) and prints the run's final status.
+      const second = startWeft(['resume', runIdOf(p)!], ws.dir);
+      await until(() => /resuming run/.test(second.stderr()), 20_000, 'the second process joined');
+      expect(executions(ws.record).length).toBe(2); // maxConcurrency 2 holds across both processes
+      p.child.kill('SIGKILL');
+      await p.exited;
+      expect(await second.exited, second.stderr()).toBe(0);
+      const status = JSON.parse(second.stdout()) as RunStatus;
+      expect(status).toMatchObject({ status: 'success', items: { total: 4, success: 4 } });
+      const all = executions(ws.record);
+      expect(new Set(all.map((e) => e.pid)).size).toBe(2);
+      return;
+    }
     const second = await runWeft(['resume', runIdOf(p)!], ws.dir);
     expect(second.code).toBe(2);
     expect(second.stderr).toMatch(/being executed by another weft process/);

@@ -1,0 +1,282 @@
+import { hostname } from 'node:os';
+import pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+import { flowError } from '../../protocol/index.js';
+import { StoreBatch } from './store-batch.js';
+import type { ClaimedItem, ClusterStore, ExecutorInfo, ExecutorRecord, StoreHint } from './cluster-store.js';
+import { isOwnerAlive } from './run-ownership.js';
+import type { CommitHints, PostgresStateStore } from './postgres-state-store.js';
+import { toItemRecord, type Row } from './sqlite-rows.js';
+
+const OPEN = `('pending', 'running', 'paused')`;
+/** Runs looked at per claim: enough to fill a process from many small sub-runs at once. */
+const CLAIM_RUNS = 16;
+/** Hints are sent in one statement every few milliseconds, off the commit path (a NOTIFY inside a commit serializes commits). */
+const NOTIFY_EVERY_MS = 5;
+const CHANNEL = 'weft';
+
+/**
+ * The cluster half of the PostgreSQL store (reference/scale-out.md §4): executors and
+ * their leases, the claim of pending items, the sweep of dead executors, and hints
+ * between processes over LISTEN/NOTIFY. Leases are per executor, measured on the
+ * database clock; the fence is in every commit of the state store (its first statement).
+ */
+export class PostgresCluster implements ClusterStore {
+  private readonly listeners = new Set<(hint: StoreHint) => void>();
+  private queued = new Set<string>();
+  private notifying: NodeJS.Timeout | undefined;
+  private listener: pg.Client | undefined;
+  private closed = false;
+  /** The run key of each run id seen in claims (keys never change). */
+  private readonly keys = new Map<string, number>();
+
+  constructor(private readonly pool: pg.Pool, private readonly state: PostgresStateStore, private readonly location: string) {}
+
+  get executorId(): string | undefined { return this.state.executorId; }
+
+  async join(info: ExecutorInfo): Promise<string> {
+    const id = uuidv7();
+    await this.pool.query('INSERT INTO weft.executors (id, host, pid, process_start, role, capacity) VALUES ($1, $2, $3, $4, $5, $6)',
+      [id, info.host, info.pid, info.started ?? null, info.role, info.capacity]);
+    this.state.executorId = id;
+    if (!this.listener) void this.listen(500);
+    return id;
+  }
+
+  async heartbeat(): Promise<'alive' | 'fenced'> {
+    const id = this.executorId;
+    if (!id) return 'alive';
+    const { rowCount } = await this.pool.query("UPDATE weft.executors SET heartbeat_at = now() WHERE id = $1 AND status = 'alive'", [id]);
+    return rowCount === 0 ? 'fenced' : 'alive';
+  }
+
+  async sweep(ttlMs: number): Promise<string[]> {
+    const me = this.executorId;
+    // Executors of this host whose process is gone are dead now, without waiting for their lease.
+    const { rows: local } = await this.pool.query<{ id: string; pid: number; process_start: string | null }>(
+      "SELECT id, pid, process_start FROM weft.executors WHERE status IN ('alive', 'stopping') AND host = $1 AND id IS DISTINCT FROM $2", [hostname(), me ?? null]);
+    const gone = local.filter((e) => !isOwnerAlive({ id: e.id, pid: e.pid, host: hostname(), ...(e.process_start ? { started: e.process_start } : {}) })).map((e) => e.id);
+    const client = await this.pool.connect();
+    let dead: string[];
+    let unsealed: Array<{ id: string }> = [];
+    try {
+      await client.query('BEGIN');
+      // A lease counts only once the server has been up for a whole TTL: after a restart of
+      // PostgreSQL every executor gets one TTL to heartbeat again before it can be declared dead.
+      const swept = await client.query<{ id: string }>(`
+        UPDATE weft.executors SET status = 'dead', ended_at = now()
+        WHERE status IN ('alive', 'stopping') AND id IS DISTINCT FROM $3 AND (id = ANY($1::text[])
+          OR (heartbeat_at < now() - make_interval(secs => $2 / 1000.0) AND pg_postmaster_start_time() < now() - make_interval(secs => $2 / 1000.0)))
+        RETURNING id`, [gone, ttlMs, me ?? null]);
+      dead = swept.rows.map((r) => r.id);
+      if (dead.length > 0) {
+        await requeueHeldBy(client, dead);
+        await client.query(`UPDATE weft.runs SET affinity = NULL WHERE affinity = ANY($1::text[]) AND status IN ${OPEN}`, [dead]);
+        ({ rows: unsealed } = await client.query<{ id: string }>(`SELECT id FROM weft.runs WHERE creator = ANY($1::text[]) AND NOT sealed AND status IN ${OPEN}`, [dead]));
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    if (dead.length > 0) this.queue('w');
+    // A run whose creator died before writing all its inputs never learnt its size: it ends failed.
+    for (const { id } of unsealed) {
+      await this.state.commit(new StoreBatch().terminate(id, 'failed', new Date().toISOString(),
+        flowError('ORCHESTRATOR_ERROR', `its creation was interrupted: the process creating it (executor ${dead.join(', ')}) died before all its inputs were written`)));
+    }
+    return dead;
+  }
+
+  async claim(max: number, exclude: ReadonlySet<string>): Promise<ClaimedItem[]> {
+    const me = this.executorId;
+    if (!me || max <= 0) return [];
+    const excluded = [...exclude].map((id) => this.keys.get(id)).filter((k): k is number => k !== undefined);
+    // Run rows are locked SKIP LOCKED: a run another process is claiming from (or committing
+    // to) is left for the next claim, so claims never wait and never deadlock. Within a run,
+    // items are scanned from its cursor, not from 0 (finished items are not read again).
+    const { rows } = await this.pool.query<Row & { run_id: string; run_key: string }>(`
+      WITH hb AS (UPDATE weft.executors SET heartbeat_at = now() WHERE id = $1 AND status = 'alive' RETURNING id),
+      r AS (SELECT run_key, claim_cursor, max_concurrency, items_running FROM weft.runs
+            WHERE status IN ${OPEN} AND items_pending > 0
+              AND (max_concurrency IS NULL OR items_running < max_concurrency)
+              AND (affinity IS NULL OR affinity = $1) AND run_key <> ALL($3::bigint[])
+              AND EXISTS (SELECT 1 FROM hb)
+            ORDER BY depth DESC, run_key LIMIT ${CLAIM_RUNS} FOR NO KEY UPDATE SKIP LOCKED),
+      c AS (SELECT x.run_key, x.item_index FROM r CROSS JOIN LATERAL (
+              SELECT i.run_key, i.item_index FROM weft.items i
+              WHERE i.run_key = r.run_key AND i.item_index >= r.claim_cursor AND i.status = 'pending'
+              ORDER BY i.item_index LIMIT LEAST($2, COALESCE(r.max_concurrency - r.items_running, $2))
+              FOR UPDATE SKIP LOCKED) x LIMIT $2),
+      u AS (UPDATE weft.items i SET status = 'running', owner = $1, attempt = i.attempt + 1
+            FROM c WHERE i.run_key = c.run_key AND i.item_index = c.item_index
+            RETURNING i.run_key, i.item_index, i.input, i.attempt),
+      n AS (SELECT r.run_key, count(u.item_index) AS k, max(u.item_index) AS top FROM r LEFT JOIN u USING (run_key) GROUP BY r.run_key),
+      -- A run that had pending items but none from its cursor on scans from 0 next time (items re-queued below it).
+      ru AS (UPDATE weft.runs x SET items_pending = items_pending - n.k, items_running = items_running + n.k,
+               claim_cursor = CASE WHEN n.k = 0 THEN 0 ELSE n.top + 1 END
+             FROM n WHERE x.run_key = n.run_key RETURNING x.run_key, x.id)
+      SELECT ru.id AS run_id, ru.run_key, u.item_index, 'running' AS status, u.input::text AS input_json, NULL AS result_json,
+        NULL AS completed_at, NULL AS completion_seq, $1 AS owner, u.attempt
+      FROM u JOIN ru USING (run_key) ORDER BY u.run_key, u.item_index`, [me, max, excluded]);
+    return rows.map((row) => {
+      this.keys.set(row.run_id, Number(row.run_key));
+      return toItemRecord(row.run_id, row) as ClaimedItem;
+    });
+  }
+
+  async release(runId: string, itemIndexes: readonly number[]): Promise<void> {
+    const key = this.keys.get(runId);
+    if (key === undefined || itemIndexes.length === 0) return;
+    await this.pool.query(`
+      WITH old AS (SELECT item_index FROM weft.items WHERE run_key = $1 AND item_index = ANY($2::int[]) AND owner = $3 AND status = 'running' FOR UPDATE),
+      mv AS (UPDATE weft.items i SET status = 'pending', owner = NULL, attempt = attempt - 1 FROM old WHERE i.run_key = $1 AND i.item_index = old.item_index)
+      UPDATE weft.runs SET items_running = items_running - (SELECT count(*) FROM old), items_pending = items_pending + (SELECT count(*) FROM old),
+        claim_cursor = LEAST(claim_cursor, COALESCE((SELECT min(item_index) FROM old), claim_cursor))
+      WHERE run_key = $1`, [key, [...itemIndexes], this.executorId]);
+    this.queue('w');
+  }
+
+  async leave(): Promise<void> {
+    const me = this.executorId;
+    if (!me) return;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rowCount } = await client.query("UPDATE weft.executors SET status = 'stopping', ended_at = now() WHERE id = $1 AND status = 'alive'", [me]);
+      // Declared dead meanwhile: its items were given back by whoever swept it.
+      if (rowCount === 1) await requeueHeldBy(client, [me]);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    this.state.executorId = undefined;
+    this.queue('w');
+    await this.flushHints();
+  }
+
+  async listExecutors(): Promise<ExecutorRecord[]> {
+    const { rows } = await this.pool.query<Row>(`SELECT e.id, e.host, e.pid, e.process_start, e.role, e.capacity, e.status,
+        e.started_at, e.heartbeat_at, e.ended_at,
+        (SELECT count(*)::int FROM weft.items i WHERE i.owner = e.id AND i.status IN ('running', 'paused')) AS holding
+      FROM weft.executors e ORDER BY e.started_at DESC LIMIT 200`);
+    return rows.map((r) => ({
+      id: r.id as string, host: r.host as string, pid: r.pid as number, role: r.role as string, capacity: r.capacity as number,
+      status: r.status as ExecutorRecord['status'], startedAt: iso(r.started_at), heartbeatAt: iso(r.heartbeat_at),
+      ...(r.process_start ? { started: r.process_start as string } : {}), ...(r.ended_at ? { endedAt: iso(r.ended_at) } : {}),
+      holding: r.holding as number,
+    }));
+  }
+
+  async holders(runId: string): Promise<Array<{ executorId: string; host: string; pid: number; items: number }>> {
+    const { rows } = await this.pool.query<{ id: string; host: string; pid: number; n: number }>(`
+      SELECT e.id, e.host, e.pid, count(*)::int AS n FROM weft.runs r JOIN weft.items i ON i.run_key = r.run_key
+        JOIN weft.executors e ON e.id = i.owner
+      WHERE r.id = $1 AND i.status IN ('running', 'paused') GROUP BY e.id, e.host, e.pid ORDER BY n DESC`, [runId]);
+    return rows.map((r) => ({ executorId: r.id, host: r.host, pid: r.pid, items: r.n }));
+  }
+
+  onHint(listener: (hint: StoreHint) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** What a commit of this process changed, told to every process (coalesced, sent off the commit path). */
+  hintsOf(h: CommitHints): void {
+    if (!this.executorId) return;
+    if (h.work) this.queue('w');
+    for (const id of h.runs) this.queue(`r:${id}`);
+    for (const id of h.events) this.queue(`e:${id}`);
+    for (const id of h.inputs) this.queue(`i:${id}`);
+  }
+
+  private queue(payload: string): void {
+    if (this.closed) return;
+    this.queued.add(payload);
+    this.notifying ??= setTimeout(() => { void this.flushHints(); }, NOTIFY_EVERY_MS);
+  }
+
+  private async flushHints(): Promise<void> {
+    if (this.notifying) clearTimeout(this.notifying);
+    this.notifying = undefined;
+    if (this.queued.size === 0) return;
+    const payloads = [...this.queued];
+    this.queued = new Set();
+    // Lost hints cost only latency: every waiter also polls.
+    await this.pool.query(`SELECT pg_notify('${CHANNEL}', p) FROM unnest($1::text[]) AS p`, [payloads]).catch(() => undefined);
+  }
+
+  /** One connection LISTENs for every process's hints, reconnecting with backoff; after a reconnect everyone re-reads. */
+  private async listen(delay: number): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client(this.pool.options);
+    this.listener = client;
+    let retried = false;
+    const retry = () => {
+      if (retried || this.closed) return;
+      retried = true;
+      client.end().catch(() => undefined);
+      setTimeout(() => { void this.listen(Math.min(delay * 2, 5_000)); }, delay).unref();
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', (n) => { if (n.channel === CHANNEL && n.payload) this.tell(parseHint(n.payload)); });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      delay = 500;
+      this.tell({ kind: 'reconnect' });
+    } catch {
+      retry();
+    }
+  }
+
+  private tell(hint: StoreHint | undefined): void {
+    if (!hint) return;
+    for (const l of [...this.listeners]) {
+      try { l(hint); } catch { /* a listener's bug must not stop the others */ }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flushHints();
+    this.closed = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+  }
+
+  toString(): string { return `cluster on ${this.location}`; }
+}
+
+/** Every item `owners` hold goes back to the queue (pending, no owner); run counters and claim cursors follow. */
+async function requeueHeldBy(client: pg.PoolClient, owners: string[]): Promise<void> {
+  await client.query(`
+    WITH old AS (SELECT run_key, item_index, status FROM weft.items WHERE owner = ANY($1::text[]) AND status IN ('running', 'paused') FOR UPDATE),
+    mv AS (UPDATE weft.items i SET status = 'pending', owner = NULL FROM old WHERE i.run_key = old.run_key AND i.item_index = old.item_index),
+    d AS (SELECT run_key, count(*) FILTER (WHERE status = 'running') AS running, count(*) FILTER (WHERE status = 'paused') AS paused,
+            count(*) AS n, min(item_index) AS low FROM old GROUP BY run_key)
+    UPDATE weft.runs r SET items_running = items_running - d.running, items_paused = items_paused - d.paused,
+      items_pending = items_pending + d.n, claim_cursor = LEAST(claim_cursor, d.low)
+    FROM d WHERE r.run_key = d.run_key`, [owners]);
+}
+
+function parseHint(payload: string): StoreHint | undefined {
+  if (payload === 'w') return { kind: 'work' };
+  const id = payload.slice(2);
+  switch (payload[0]) {
+    case 'r': return { kind: 'run', runId: id };
+    case 'e': return { kind: 'events', runId: id };
+    case 'i': return { kind: 'input', runId: id };
+  }
+  return undefined;
+}
+
+function iso(value: unknown): string {
+  return value instanceof Date ? value.toISOString() : String(value);
+}
