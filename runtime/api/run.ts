@@ -1,4 +1,4 @@
-import type { ResultOrder, RunStatus } from '../../protocol/index.js';
+import type { ItemResult, ResultOrder, RunStatus } from '../../protocol/index.js';
 import { isTerminalRunState } from '../../protocol/index.js';
 import type { RunEvent } from '../store/state-store.js';
 import type { RunEvent as PublicRunEvent, StepOutput } from './run-event-types.js';
@@ -6,6 +6,9 @@ import type { RunManager } from '../runs/run-manager.js';
 import type { StepOutputData } from '../runs/run-outputs.js';
 import { eventPredicate, filterEvents } from './event-filter.js';
 import type { EventFilter } from './event-filter.js';
+
+/** Results per page of `resultPages` by default. */
+const RESULT_PAGE = 1000;
 
 /** One chunk a step streamed, as `run.readable` / `getReadable()` yield it. */
 export interface StreamChunk {
@@ -46,15 +49,36 @@ export class Run {
     return this.runs.get({ runId: this.id });
   }
 
-  /** Resolves when the run has finished (or after `timeoutSecs`), with its results by index. */
-  wait(opts: { timeoutSecs?: number; resultOrder?: ResultOrder } = {}): Promise<RunStatus> {
-    return this.runs.get({ runId: this.id, wait: true, includeResults: true, resultOrder: opts.resultOrder ?? 'byIndex', ...(opts.timeoutSecs !== undefined ? { timeoutSecs: opts.timeoutSecs } : {}) });
+  /**
+   * Resolves when the run has finished (or after `timeoutSecs`), with its results by index;
+   * `results: false` leaves them out (read a big run's with `resultPages`).
+   */
+  wait(opts: { timeoutSecs?: number; resultOrder?: ResultOrder; results?: boolean } = {}): Promise<RunStatus> {
+    return this.runs.get({
+      runId: this.id, wait: true, includeResults: opts.results ?? true, resultOrder: opts.resultOrder ?? 'byIndex',
+      ...(opts.timeoutSecs !== undefined ? { timeoutSecs: opts.timeoutSecs } : {}),
+    });
   }
 
   /** The finished items' results. */
   async results(opts: { order?: ResultOrder } = {}): Promise<NonNullable<RunStatus['results']>> {
     const status = await this.runs.get({ runId: this.id, includeResults: true, resultOrder: opts.order ?? 'byIndex' });
     return status.results ?? [];
+  }
+
+  /**
+   * The finished items' results by index, `pageSize` (default 1000) at a time: the same
+   * items as `results()`, without ever holding more than one page of them.
+   */
+  async *resultPages(opts: { pageSize?: number } = {}): AsyncGenerator<ItemResult[], void, undefined> {
+    const pageSize = opts.pageSize ?? RESULT_PAGE;
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
+    for (let from = 0; ;) {
+      const page = await this.runs.resultPage(this.id, from, pageSize);
+      if (page.length > 0) yield page;
+      if (page.length < pageSize) return;
+      from = page[page.length - 1].itemIndex + 1;
+    }
   }
 
   cancel(opts: { purge?: boolean } = {}): Promise<RunStatus> {

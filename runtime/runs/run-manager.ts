@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import type {
-  AwaitInputParams, BlobId, BlobType, Flow, FlowError, FlowResult, GetRunParams, RunState, RunStatus, SubmitRunParams,
+  AwaitInputParams, BlobId, BlobType, Flow, FlowError, FlowResult, GetRunParams, ItemResult, RunState, RunStatus, SubmitRunParams,
 } from '../../protocol/index.js';
 import { ErrorCodes, ProtocolError, flowError, isTerminalRunState as isTerminal } from '../../protocol/index.js';
 import type { CallerContext, RuntimeContext, StepOutput } from '../plugins/runtime-context.js';
 import type { PluginRouter } from '../plugins/plugin-router.js';
-import type { ItemRecord, ListRunsFilter, RunEvent, RunEventType, RunOwner, RunRecord, Store, TerminalRunState, OpenRunState } from '../store/state-store.js';
+import type { ItemRecord, ItemState, ListRunsFilter, RunEvent, RunEventType, RunOwner, RunRecord, Store, TerminalRunState, OpenRunState } from '../store/state-store.js';
 import type { AsyncStore } from '../store/async-state-store.js';
 import { toAsyncStore } from '../store/async-state-adapter.js';
 import { StoreBatch, type CommitReceipt, type StoreWrite } from '../store/store-batch.js';
@@ -17,7 +17,7 @@ import { ActiveRun, type ItemRunner } from './active-run.js';
 import { GroupCommit, type QueuedWrites } from './group-commit.js';
 import { OWN_START } from '../store/run-ownership.js';
 import { RunEventHub } from './run-events.js';
-import { toRunStatus } from './run-status.js';
+import { toItemResult, toRunStatus } from './run-status.js';
 import { deferred, withTimeout, type Deferred } from './deferred.js';
 import { isoAt, isoNow } from './iso-now.js';
 import { newRunRecord } from './new-run-record.js';
@@ -73,6 +73,8 @@ const POLL_MS = 100;
 const CREATE_CHUNK = 1000;
 /** Events read per page when a resumed run's streamed output is recovered. */
 const EVENT_PAGE = 1000;
+/** The statuses the stores' `listResults` counts as results. */
+const FINISHED_ITEMS: ItemState[] = ['success', 'failed', 'cancelled'];
 /** How often this process looks for its runs ended by another process (a cancel from the CLI). */
 const FOREIGN_END_MS = 250;
 
@@ -413,6 +415,16 @@ export class RunManager implements RuntimeContext, ItemRunner {
     await this.durable();
     const run = (await this.state.getRun(params.runId))!;
     return toRunStatus(run, params.includeResults ? await this.state.listResults(run.runId, order) : undefined);
+  }
+
+  /**
+   * Up to `limit` finished items of a run by index, from `fromIndex` on: the same items as
+   * `listResults(runId, 'byIndex')`, but paged from an index rather than an offset, so reading
+   * a million results page by page costs one pass, not a skip over every earlier page.
+   */
+  async resultPage(runId: string, fromIndex: number, limit: number): Promise<ItemResult[]> {
+    await this.durable();
+    return (await this.state.listItems(runId, { fromIndex, limit, statuses: FINISHED_ITEMS })).map(toItemResult);
   }
 
   /** Resolves when the run is terminal, or after `ms` (undefined: no limit). */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RunStatus } from '../../protocol/index.js';
 import { writeStatus } from '../../runtime/api/write-status.js';
-import { printStatus } from '../../runtime/cli/commands/run.js';
-import type { CliIo } from '../../runtime/cli/commands/run.js';
+import { printStatus } from '../../runtime/cli/print-status.js';
+import type { CliIo } from '../../runtime/cli/print-status.js';
 
 // A success result carries its value under both `value` and `result` (the seed's name and
 // Stepflow's SDK's), so printing the status as one string held every output twice: a 50 MB
@@ -23,16 +23,16 @@ function status(results: RunStatus['results']): RunStatus {
 const ok = (itemIndex: number, value: unknown) => ({ itemIndex, status: 'completed', result: { outcome: 'success', value, result: value } });
 
 describe('printing a run status with a large result', () => {
-  it('never holds the value twice in one string, and prints exactly JSON.stringify(status, null, 2)', () => {
+  it('never holds the value twice in one string, and prints exactly JSON.stringify(status, null, 2)', async () => {
     const big = 'x'.repeat(3_000_000);
     const st = status([ok(0, { text: big })] as RunStatus['results']);
     const { io, chunks } = capture();
-    printStatus(st, io);
+    await printStatus(st, io);
     expect(chunks.join('')).toBe(`${JSON.stringify(st, null, 2)}\n`);
     expect(Math.max(...chunks.map((c) => c.length))).toBeLessThan(2 * big.length);
   });
 
-  it('prints every shape of result as before', () => {
+  it('prints every shape of result as before', async () => {
     const st = status([
       ok(0, { a: [1, { b: 'two\nlines' }], c: null }), ok(1, 'plain'), ok(2, [[], {}, [3]]), ok(3, 0),
       { itemIndex: 4, status: 'failed', result: { outcome: 'failed', error: { code: 'COMPONENT_FAILED', message: '"@@weft-value-0@@"' } } },
@@ -40,7 +40,7 @@ describe('printing a run status with a large result', () => {
       ok(6, { nested: { deeper: { deepest: ['@@weft-value-1@@'] } } }),
     ] as RunStatus['results']);
     const { io, chunks } = capture();
-    printStatus(st, io);
+    await printStatus(st, io);
     expect(chunks.join('')).toBe(`${JSON.stringify(st, null, 2)}\n`);
   });
 

@@ -1,6 +1,6 @@
 import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { EXIT, UsageError } from '../usage-error.js';
-import type { CliIo } from './run.js';
+import type { CliIo } from '../print-status.js';
 
 /**
  * `weft cancel RUN_ID [--purge]`: ends the run and its sub-runs in the store, whichever

@@ -4,7 +4,7 @@ import type { EventFilter } from '../../api/event-filter.js';
 import type { RunEvent, RunEventType } from '../../store/state-store.js';
 import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { EXIT, UsageError } from '../usage-error.js';
-import type { CliIo } from './run.js';
+import type { CliIo } from '../print-status.js';
 
 export interface EventsOptions extends CommonOptions {
   follow?: boolean;

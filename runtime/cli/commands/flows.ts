@@ -1,6 +1,6 @@
 import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { EXIT } from '../usage-error.js';
-import type { CliIo } from './run.js';
+import type { CliIo } from '../print-status.js';
 
 /**
  * `weft flows list [--json]`: stored flows by name, each with its versions (id, date,

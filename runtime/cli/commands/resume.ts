@@ -1,8 +1,7 @@
 import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { isTerminalRunState } from '../../../protocol/index.js';
 import { EXIT, UsageError } from '../usage-error.js';
-import type { CliIo } from './run.js';
-import { writeStatus } from '../../api/write-status.js';
+import { printStatus, type CliIo } from '../print-status.js';
 
 /**
  * `weft resume [RUN_ID]`: continues unfinished runs of the store (all, or one and its
@@ -30,9 +29,8 @@ export async function resumeCommand(runId: string | undefined, opts: CommonOptio
     let code: number = rt.heldBack.length > 0 ? EXIT.failed : EXIT.ok;
     for (const id of ids) {
       io.stderr.write(`weft: resuming run ${id}\n`);
-      const status = await (await rt.getRun(id)).wait();
-      writeStatus(status, (text) => io.stdout.write(text));
-      if (status.status !== 'success') code = EXIT.failed;
+      const run = await rt.getRun(id);
+      if (await printStatus(await run.wait({ results: false }), io, 'status', { results: run.resultPages() }) !== EXIT.ok) code = EXIT.failed;
     }
     return code;
   } finally {

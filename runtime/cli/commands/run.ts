@@ -1,4 +1,3 @@
-import type { Writable } from 'node:stream';
 import type { RunStatus } from '../../../protocol/index.js';
 import { existsSync } from 'node:fs';
 import { ErrorCodes, normalizeBlobId, ProtocolError } from '../../../protocol/index.js';
@@ -8,7 +7,7 @@ import { parseJson, readInputs } from '../read-inputs.js';
 import { EXIT, UsageError } from '../usage-error.js';
 import { showProgress } from '../progress-bar.js';
 import { markInterrupted, onInterrupt } from '../interrupt-run.js';
-import { writeStatus } from '../../api/write-status.js';
+import { OUTPUT_FORMATS, printStatus, type CliIo, type OutputFormat } from '../print-status.js';
 
 export interface RunCommandOptions extends CommonOptions {
   input?: string;
@@ -19,12 +18,6 @@ export interface RunCommandOptions extends CommonOptions {
   label?: string;
   output?: string;
 }
-
-/** `--output`: the seed's RunStatus (default), one compact JSON document, one line per item, or counts only. */
-export const OUTPUT_FORMATS = ['status', 'json', 'jsonl', 'summary'] as const;
-export type OutputFormat = typeof OUTPUT_FORMATS[number];
-
-export interface CliIo { stdout: Writable; stderr: Writable & { isTTY?: boolean } }
 
 /** `weft run FLOW`: one run over a batch of inputs; final RunStatus (with results) on stdout. */
 export async function runCommand(flowPath: string, opts: RunCommandOptions, io: CliIo): Promise<number> {
@@ -48,7 +41,8 @@ export async function runCommand(flowPath: string, opts: RunCommandOptions, io: 
     const stop = total > 1 ? showProgress(rt, run.id, total, io.stderr) : undefined;
     const started = Date.now();
     const interrupt = onInterrupt();
-    const waited = run.wait();
+    // Without results: they are printed page by page below, never all held at once.
+    const waited = run.wait({ results: false });
     const ended = await Promise.race([waited, interrupt.signal]);
     interrupt.off();
     stop?.();
@@ -62,7 +56,7 @@ export async function runCommand(flowPath: string, opts: RunCommandOptions, io: 
     const status = ended;
     const summary = summaryLine(status, Date.now() - started);
     io.stderr.write(`${summary}\n`);
-    return printStatus(status, io, output, summary);
+    return await printStatus(status, io, output, { results: run.resultPages(), summary });
   } finally {
     await rt.close();
   }
@@ -73,31 +67,6 @@ export function summaryLine(status: RunStatus, ms: number): string {
   const { items } = status;
   const parts = [`${items.success} succeeded`, `${items.failed} failed`, ...(items.cancelled ? [`${items.cancelled} cancelled`] : [])];
   return `weft: run ${status.runId} ${status.status}: ${parts.join(', ')} of ${items.total} item${items.total === 1 ? '' : 's'} in ${ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`}`;
-}
-
-export function printStatus(status: RunStatus, io: CliIo, output: OutputFormat = 'status', summary?: string): number {
-  const write = (text: string) => io.stdout.write(text);
-  if (output === 'status') writeStatus(status, write);
-  else if (output === 'summary') write(`${summary ?? `weft: run ${status.runId} ${status.status}`}\n`);
-  else writeCompact(status, output, write);
-  return status.status === 'success' ? EXIT.ok : EXIT.failed;
-}
-
-/**
- * `json`: the status with each result once (`value` or `error`), on one line; `jsonl`: one
- * line per item. The seed's RunStatus repeats every value under `value` and `result`.
- */
-function writeCompact(status: RunStatus, output: 'json' | 'jsonl', write: (text: string) => void): void {
-  const items = (status.results ?? []).map(({ itemIndex, status: itemStatus, result }) => ({
-    itemIndex, status: itemStatus,
-    ...(result?.outcome === 'success' ? { outcome: 'success', value: result.value } : result ? { outcome: result.outcome, error: result.error } : {}),
-  }));
-  if (output === 'jsonl') {
-    for (const item of items) write(`${JSON.stringify(item)}\n`);
-    return;
-  }
-  const { results: _results, ...rest } = status;
-  write(`${JSON.stringify({ ...rest, results: items })}\n`);
 }
 
 function parseOutput(raw: string | undefined): OutputFormat {

@@ -1,8 +1,7 @@
 import type { RunState } from '../../../protocol/index.js';
 import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { EXIT, UsageError } from '../usage-error.js';
-import type { CliIo } from './run.js';
-import { writeStatus } from '../../api/write-status.js';
+import { printStatus, type CliIo } from '../print-status.js';
 
 const STATES: RunState[] = ['pending', 'running', 'paused', 'success', 'failed', 'cancelled'];
 
@@ -31,8 +30,9 @@ export async function runsListCommand(opts: CommonOptions & { status?: string; l
 export async function runsGetCommand(runId: string, opts: CommonOptions & { results?: boolean }, io: CliIo): Promise<number> {
   const rt = await openRuntime(opts);
   try {
-    const status = await rt.runs.get({ runId, includeResults: opts.results === true });
-    writeStatus(status, (text) => io.stdout.write(text));
+    const status = await rt.runs.get({ runId });
+    // `--results` page by page: a million of them print in the memory of one page.
+    await printStatus(status, io, 'status', opts.results ? { results: (await rt.getRun(runId)).resultPages() } : {});
     return EXIT.ok;
   } catch (error) {
     throw new UsageError((error as Error).message);

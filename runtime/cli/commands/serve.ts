@@ -2,7 +2,7 @@ import { createHttpServer } from '../../server/http-server.js';
 import { openRuntime, type CommonOptions } from '../open-runtime.js';
 import { EXIT, UsageError } from '../usage-error.js';
 import { log, logEnabled } from '../../telemetry/logger.js';
-import type { CliIo } from './run.js';
+import type { CliIo } from '../print-status.js';
 import { readToken } from '../read-token.js';
 
 export interface ServeOptions extends CommonOptions {

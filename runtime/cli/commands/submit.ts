@@ -3,7 +3,8 @@ import { WeftClient } from '../../client/weft-client.js';
 import { WeftHttpError } from '../../client/weft-http-error.js';
 import { readInputs } from '../read-inputs.js';
 import { EXIT, UsageError } from '../usage-error.js';
-import { parseConcurrency, printStatus, type CliIo } from './run.js';
+import { parseConcurrency } from './run.js';
+import { printStatus, type CliIo } from '../print-status.js';
 import { readToken } from '../read-token.js';
 
 export interface SubmitOptions {
@@ -47,7 +48,7 @@ export async function submitCommand(flow: string, opts: SubmitOptions, io: CliIo
         io.stderr.write(`weft: item ${event.itemIndex} step ${event.stepId} waits for input: ${String(event.data?.prompt ?? '')}\n`);
       }
     }
-    return printStatus(await client.getRun(started.runId, { includeResults: true }), io);
+    return await printStatus(await client.getRun(started.runId, { includeResults: true }), io);
   } catch (error) {
     if (error instanceof WeftHttpError && error.status >= 400 && error.status < 500) {
       const usage = new UsageError(`${url}: ${error.message}`);

@@ -9,7 +9,7 @@ import type { WeftConfig } from '../../api/config-types.js';
 import { loadFlowFile, formatDiagnostics } from '../../flow/load-flow.js';
 import { matchTestCase } from '../../flow/test-cases.js';
 import { EXIT, UsageError } from '../usage-error.js';
-import type { CliIo } from './run.js';
+import type { CliIo } from '../print-status.js';
 
 const TEST_CONFIG_NAMES = ['stepflow-config.test.yml', 'stepflow-config.test.yaml', 'stepflow_config.test.yml', 'stepflow_config.test.yaml', 'weft.config.test.yml', 'weft.config.test.yaml'];
 

@@ -8,7 +8,7 @@ import { lineFinder } from '../../flow/yaml-lines.js';
 import type { Plugin } from '../../plugins/plugin.js';
 import { listingOnly } from './components.js';
 import { EXIT, UsageError } from '../usage-error.js';
-import type { CliIo } from './run.js';
+import type { CliIo } from '../print-status.js';
 
 /**
  * `weft validate FLOW`: every error and warning as `file:line: path: message (rule)`;

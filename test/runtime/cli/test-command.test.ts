@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testCommand } from '../../../runtime/cli/commands/test.js';
-import type { CliIo } from '../../../runtime/cli/commands/run.js';
+import type { CliIo } from '../../../runtime/cli/print-status.js';
 
 const FLOW = `schema: https://stepflow.org/schemas/v1/flow.json
 name: echo
