@@ -9,7 +9,8 @@ export { Run } from './run.js';
 export type { FlowVersion, NamedFlow } from './flow-versions.js';
 export type { StreamChunk, ReadableOptions } from './run.js';
 export type { EventFilter } from './event-filter.js';
-export type { WeftConfig, PluginConfig, StdioPluginConfig, RouteRule, StateStoreConfig, RuntimeLimits } from './config-types.js';
+export type { WeftConfig, PluginConfig, StdioPluginConfig, RouteRule, StateStoreConfig, RuntimeLimits, ClusterConfig } from './config-types.js';
+export type { ExecutorRecord, ExecutorInfo, ExecutorStatus } from '../store/cluster-store.js';
 export type { RunEventType } from '../store/state-store.js';
 export type {
   RunEvent, RunEventOf, RunCreated, RunStatusChanged, ItemStarted, ItemCompleted, StepStarted, StepCompleted, StepFailed,

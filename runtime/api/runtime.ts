@@ -13,6 +13,7 @@ import { loadFlowFile } from '../flow/load-flow.js';
 import { formatDiagnostics, hasError } from '../flow/diagnostic.js';
 import { RunManager, type ForkOptions, type ResumeReport } from '../runs/run-manager.js';
 import type { ClusterSettings } from '../runs/cluster-member.js';
+import { clusterOf, type ExecutorRecord } from '../store/cluster-store.js';
 import { RunConfigs, configBlobOf } from './run-configs.js';
 import { RunInspector, type EventPage, type EventPageQuery, type ItemDetail, type ItemPage, type StepCounts } from '../runs/run-inspector.js';
 import type { ItemState, RunRecord } from '../store/state-store.js';
@@ -54,6 +55,8 @@ export interface RuntimeOptions {
    * page). Default `embedded`.
    */
   role?: string;
+  /** Overrides of the config's `cluster` section (e.g. `weft worker --capacity`). */
+  cluster?: WeftConfig['cluster'];
 }
 
 export interface SubmitOptions {
@@ -125,7 +128,7 @@ export class Runtime {
       ...(config.limits?.transportRetries !== undefined ? { transportRetries: config.limits.transportRetries } : {}),
       outputLimits: outputLimitsOf(config.limits),
       ...(config.validateInput === false ? { validateInput: false } : {}),
-      cluster: clusterSettingsOf(config.cluster),
+      cluster: clusterSettingsOf({ ...config.cluster, ...opts.cluster }),
     });
     const list = opts.startPlugins === false ? [] : [...plugins.values()];
     const unlog = logRunEvents(runs.events);
@@ -295,6 +298,19 @@ export class Runtime {
         if (record) (listener as (e: RunCompletedEvent) => void)({ runId: e.runId, status: record.status, run: toRunStatus(record) });
       }, () => undefined);
     });
+  }
+
+  /** This process's executor id in the cluster of a PostgreSQL store; undefined on a store of one process (SQLite, memory). */
+  get executorId(): string | undefined { return this.runs.executorId; }
+
+  /** The processes sharing this store (newest first, at most 200), with the items each holds; empty on a store of one process. */
+  async executors(): Promise<ExecutorRecord[]> {
+    return clusterOf(this.store.state)?.listExecutors() ?? [];
+  }
+
+  /** Which executors hold a run's items now (a cluster), most items first. */
+  async runHolders(runId: string): Promise<Array<{ executorId: string; host: string; pid: number; items: number }>> {
+    return clusterOf(this.store.state)?.holders(runId) ?? [];
   }
 
   /** `unhealthy` (with the reason) while the store refuses writes; healthy again once a commit succeeds. */

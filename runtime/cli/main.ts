@@ -29,7 +29,8 @@ export function buildCli(setExit: (code: number) => void): Command {
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    const serve = action.name() === 'serve';
+    // A server's and a worker's stdout is their log; other commands print results there.
+    const serve = action.name() === 'serve' || action.name() === 'worker';
     configureLogging({ ...(level ? { level } : {}), destination: serve ? 'stdout' : 'stderr', defaultLevel: serve ? 'info' : 'warn' });
   });
 
@@ -123,6 +124,12 @@ export function buildCli(setExit: (code: number) => void): Command {
     .option('--heartbeat <seconds>', 'event-stream heartbeat interval (default 15)')
     .option('--store <kind>', STORE_HELP))
     .action(act(async (opts) => (await import('./commands/serve.js')).serveCommand(opts, io)));
+
+  common(program.command('worker')
+    .description('execute the runs of a PostgreSQL store with the other processes on it (serves nothing); until SIGINT/SIGTERM')
+    .option('--store <kind>', 'a PostgreSQL URL postgres://user:password@host/db (default: $WEFT_DATABASE_URL, else the config\'s stateStore)')
+    .option('--capacity <n>', 'items executed at once (default: the config\'s cluster.capacity, else 64)'))
+    .action(act(async (opts) => (await import('./commands/worker.js')).workerCommand(opts)));
 
   program.command('submit <flow>')
     .description('start a run on a weft server: FLOW is a flow file or a stored flow id/name; prints the run status as JSON')

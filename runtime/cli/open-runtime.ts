@@ -11,7 +11,15 @@ export interface CommonOptions { config?: string; store?: string }
  * beside the flow (or cwd) and its parents; store from `--store` (sqlite at .weft/weft.db
  * by default).
  */
-export async function openRuntime(opts: CommonOptions, near?: string, extra: { resume?: boolean | { runId: string }; startPlugins?: boolean } = {}): Promise<Runtime> {
+export interface OpenExtra {
+  resume?: boolean | { runId: string };
+  startPlugins?: boolean;
+  /** The command, as the cluster names this process (PostgreSQL). */
+  role?: string;
+  cluster?: { capacity?: number };
+}
+
+export async function openRuntime(opts: CommonOptions, near?: string, extra: OpenExtra = {}): Promise<Runtime> {
   if (opts.store !== undefined && opts.store !== 'sqlite' && opts.store !== 'memory' && !isPostgresUrl(opts.store)) {
     throw new UsageError(`--store must be "sqlite", "memory" or a PostgreSQL URL (postgres://user:password@host:5432/database), got "${opts.store}"`);
   }
@@ -27,5 +35,7 @@ export async function openRuntime(opts: CommonOptions, near?: string, extra: { r
     ...(opts.store ? { store: opts.store } : {}),
     resume: extra.resume ?? false,
     ...(extra.startPlugins === false ? { startPlugins: false } : {}),
+    ...(extra.role ? { role: extra.role } : {}),
+    ...(extra.cluster ? { cluster: extra.cluster } : {}),
   });
 }

@@ -2,7 +2,7 @@ import type { ClaimedItem, ClusterStore, ExecutorInfo, StoreHint } from '../stor
 import { log } from '../telemetry/logger.js';
 
 export interface ClusterSettings {
-  /** Items this process executes at once (items blocked in a wait for a sub-run or a human do not count). */
+  /** Items this process executes at once (items blocked in a wait for a sub-run or a human do not count); 0: none. */
   capacity: number;
   /** An executor whose lease is older than this is declared dead and its items run elsewhere. */
   leaseTtlMs: number;
@@ -40,6 +40,7 @@ export class ClusterMember {
   /** A heartbeat failed (the server unreachable): the next sweep only re-arms, as every lease may look stale then. */
   private unsure = false;
   private offHints: (() => void) | undefined;
+  private rejoining = false;
 
   constructor(
     private readonly store: ClusterStore,
@@ -97,13 +98,18 @@ export class ClusterMember {
    * This executor was declared dead (a pause longer than its lease: SIGSTOP, a long GC, a
    * partition): what it executes belongs to others now. Stop it all, join again under a new id.
    */
-  async fenced(): Promise<void> {
-    if (this.stopped || !this.store.executorId) return;
-    const old = this.store.executorId;
-    this.host.fenced();
-    this.busy = 0;
-    log('warn', { executor: old }, `weft: executor ${old} was declared dead while it was paused: its items run elsewhere; joining again`);
-    await this.store.join({ ...this.info, capacity: this.settings.capacity });
+  async fenced(executorId = this.store.executorId): Promise<void> {
+    // Told once per executor id: commits in flight with the old id are refused too, after the rejoin.
+    if (this.stopped || !executorId || executorId !== this.store.executorId || this.rejoining) return;
+    this.rejoining = true;
+    try {
+      this.host.fenced();
+      this.busy = 0;
+      log('warn', { executor: executorId }, `weft: executor ${executorId} was declared dead while it was paused: its items run elsewhere; joining again`);
+      await this.store.join({ ...this.info, capacity: this.settings.capacity });
+    } finally {
+      this.rejoining = false;
+    }
     this.claimSoon();
   }
 
@@ -117,6 +123,8 @@ export class ClusterMember {
 
   private async claim(): Promise<void> {
     try {
+      // Capacity 0: a process that submits and waits but executes nothing.
+      if (this.settings.capacity === 0) return;
       const free = this.settings.capacity - this.busy;
       // Claim when a good part of the capacity is free (one round trip for many items), or when idle.
       if (free <= 0 || (this.busy > 0 && free < Math.max(1, this.settings.capacity >> 3))) return;

@@ -110,7 +110,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     this.store = toAsyncStore(options.store);
     this.commit = new GroupCommit(this.store.state, this.store.location, (runId, error) => this.writeFailed(runId, error), {
       runsEnded: (events) => { for (const e of events) this.endedByStore(e); },
-      fenced: () => { void this.member?.fenced(); },
+      fenced: (error) => { void this.member?.fenced(error.executorId); },
     });
     this.flows = new FlowCache(this.store.blobs, options.router);
     this.inputs = new HumanInputs(this);

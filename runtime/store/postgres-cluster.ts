@@ -54,7 +54,7 @@ export class PostgresCluster implements ClusterStore {
     const me = this.executorId;
     // Executors of this host whose process is gone are dead now, without waiting for their lease.
     const { rows: local } = await this.pool.query<{ id: string; pid: number; process_start: string | null }>(
-      "SELECT id, pid, process_start FROM weft.executors WHERE status IN ('alive', 'stopping') AND host = $1 AND id IS DISTINCT FROM $2", [hostname(), me ?? null]);
+      "SELECT id, pid, process_start FROM weft.executors WHERE status = 'alive' AND host = $1 AND id IS DISTINCT FROM $2", [hostname(), me ?? null]);
     const gone = local.filter((e) => !isOwnerAlive({ id: e.id, pid: e.pid, host: hostname(), ...(e.process_start ? { started: e.process_start } : {}) })).map((e) => e.id);
     const client = await this.pool.connect();
     let dead: string[];
@@ -65,7 +65,7 @@ export class PostgresCluster implements ClusterStore {
       // PostgreSQL every executor gets one TTL to heartbeat again before it can be declared dead.
       const swept = await client.query<{ id: string }>(`
         UPDATE weft.executors SET status = 'dead', ended_at = now()
-        WHERE status IN ('alive', 'stopping') AND id IS DISTINCT FROM $3 AND (id = ANY($1::text[])
+        WHERE status = 'alive' AND id IS DISTINCT FROM $3 AND (id = ANY($1::text[])
           OR (heartbeat_at < now() - make_interval(secs => $2 / 1000.0) AND pg_postmaster_start_time() < now() - make_interval(secs => $2 / 1000.0)))
         RETURNING id`, [gone, ttlMs, me ?? null]);
       dead = swept.rows.map((r) => r.id);

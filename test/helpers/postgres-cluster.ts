@@ -71,12 +71,15 @@ export class PostgresCluster {
     try { return await client.query(text); } finally { await client.end(); }
   }
 
-  /** Stops the server (fast shutdown), leaving the data directory for `startServer`. */
-  async stopServer(): Promise<void> {
+  /**
+   * Stops the server, leaving the data directory for `startServer`: `fast` (SIGINT: clients
+   * disconnected, a checkpoint) or `immediate` (SIGQUIT: no checkpoint, WAL recovery at start).
+   */
+  async stopServer(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null) return;
     this.child = undefined;
-    await new Promise<void>((done) => { child.once('exit', () => done()); child.kill('SIGINT'); });
+    await new Promise<void>((done) => { child.once('exit', () => done()); child.kill(mode === 'fast' ? 'SIGINT' : 'SIGQUIT'); });
   }
 
   /** SIGKILLs the server (a crash: no shutdown checkpoint); `startServer` then recovers from the WAL. */

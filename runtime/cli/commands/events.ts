@@ -39,7 +39,7 @@ export async function eventsCommand(runId: string, opts: EventsOptions, io: CliI
     for await (const event of client.events(runId, { since, ...filter })) print(event as RunEvent);
     return EXIT.ok;
   }
-  const rt = await openRuntime(opts);
+  const rt = await openRuntime(opts, undefined, { startPlugins: false });
   try {
     let run;
     try {

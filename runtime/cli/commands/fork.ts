@@ -6,7 +6,7 @@ import { printStatus, type CliIo } from '../print-status.js';
 /** `weft fork RUN_ID --from-step ID [--overrides JSON]`: a new run reusing the results before ID. */
 export async function forkCommand(runId: string, opts: CommonOptions & { fromStep: string; overrides?: string }, io: CliIo): Promise<number> {
   const overrides = opts.overrides === undefined ? undefined : parseJson(opts.overrides, '--overrides');
-  const rt = await openRuntime(opts);
+  const rt = await openRuntime(opts, undefined, { role: 'fork' });
   try {
     let run;
     try {

@@ -9,7 +9,7 @@ import { printStatus, type CliIo } from '../print-status.js';
  */
 export async function resumeCommand(runId: string | undefined, opts: CommonOptions, io: CliIo): Promise<number> {
   // Only that run (and its sub-runs) when one is named: the others are left alone.
-  const rt = await openRuntime(opts, undefined, { resume: runId ? { runId } : true });
+  const rt = await openRuntime(opts, undefined, { resume: runId ? { runId } : true, role: 'resume' });
   try {
     for (const { runId: held, reason } of rt.heldBack) io.stderr.write(`weft: run ${held} not resumed: ${reason}; it stays resumable\n`);
     const roots: string[] = [];

@@ -27,7 +27,7 @@ export async function runCommand(flowPath: string, opts: RunCommandOptions, io: 
   if (variables !== undefined && (variables === null || typeof variables !== 'object' || Array.isArray(variables))) throw new UsageError('--variables must be a JSON object');
   const overrides = opts.overrides === undefined ? undefined : parseJson(opts.overrides, '--overrides');
   const maxConcurrency = parseConcurrency(opts.maxConcurrency);
-  const rt = await openRuntime(opts, flowPath);
+  const rt = await openRuntime(opts, flowPath, { role: 'run' });
   try {
     const flowId = await putFlowOrUsage(rt, flowPath);
     const run = await submitOrUsage(() => rt.submit(flowId, inputs, {

@@ -28,7 +28,7 @@ export async function serveCommand(opts: ServeOptions, io: CliIo, signals: NodeJ
   const heartbeatMs = opts.heartbeat === undefined ? undefined : Math.round(Number(opts.heartbeat) * 1000);
   if (heartbeatMs !== undefined && !(heartbeatMs >= 10)) throw new UsageError(`--heartbeat must be a number of seconds (>= 0.01), got "${opts.heartbeat}"`);
 
-  const rt = await openRuntime(opts, undefined, { resume: true });
+  const rt = await openRuntime(opts, undefined, { resume: true, role: 'serve' });
   let server;
   try {
     server = createHttpServer(rt, { host, port, ...(opts.allowedHost ? { allowedHosts: opts.allowedHost } : {}), ...(token ? { token } : {}), ...(bodyLimit ? { bodyLimit } : {}), ...(heartbeatMs ? { heartbeatMs } : {}) });
