@@ -123,7 +123,15 @@ async function main() {
     return ms;
   };
 
+  // Commits and WAL fsyncs per item, from the server's statistics (flushed by backends within
+  // a second, hence the pauses, outside the timed runs): where a durable item's time goes.
+  const serverStats = async () => {
+    await sleep(1100);
+    const { rows: [r] } = await admin.query('SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())::float8 AS commits, (SELECT wal_sync FROM pg_stat_wal)::float8 AS syncs');
+    return r;
+  };
   if (opt.warmup > 0) await timedRun('warmup', opt.warmup);
+  const stats0 = await serverStats();
   const rates = [];
   const cpu0 = process.cpuUsage();
   let wall = 0;
@@ -134,11 +142,14 @@ async function main() {
     rates.push(opt.n / (ms / 1000));
   }
   const cpu = process.cpuUsage(cpu0);
+  const stats1 = await serverStats();
+  const perItem = (k) => +((stats1[k] - stats0[k]) / (opt.n * opt.runs)).toFixed(2);
   emit({
     ...opt, url: opt.url ? '(given)' : '', dbos: dbosVersion,
     itemsPerS: Math.round(median(rates)), min: Math.round(Math.min(...rates)), max: Math.round(Math.max(...rates)),
     parentCpuUsPerItem: +((cpu.user + cpu.system) / (opt.n * opt.runs)).toFixed(1),
     parentCpu: +((cpu.user + cpu.system) / 1000 / wall).toFixed(2),
     rssMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
+    commitsPerItem: perItem('commits'), walSyncsPerItem: perItem('syncs'),
   });
 }
