@@ -3,8 +3,8 @@
 //   npm run bench                    full run, one Markdown table (about 5 minutes)
 //   npm run bench -- --quick         smaller N, one run each: under 60 s (peak_rss_mb_1m at 250k items)
 //   npm run bench -- --json          one JSON object per figure instead of the table
-//   npm run bench -- --only batch,latency   a subset (figure groups: batch sqlite postgres three_step
-//                                    instances latency rss cold_start payload stream)
+//   npm run bench -- --only batch,latency   a subset (figure groups: batch sqlite postgres dbos
+//                                    three_step instances latency rss cold_start payload stream)
 // Figures are ratios to baselines measured side by side: the machine is noisy, absolute
 // numbers are not comparable across sessions. Progress goes to stderr.
 import { execFileSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { BENCH_DIR, REPO_DIR, args } from './lib/common.mjs';
-import { prepareBaselines } from './lib/baselines.mjs';
+import { prepareBaselines, preparePeer } from './lib/baselines.mjs';
 import { benchPostgres } from './lib/postgres.mjs';
 
 const opt = args({ quick: false, json: false, only: '' });
@@ -101,6 +101,7 @@ if (want('sqlite')) {
   row('batch_items_per_s_sqlite_normal', n, 'items/s', batchMem, 'batch_items_per_s (memory store)', '');
 }
 let pgServer;
+let batchPg;
 if (want('postgres')) {
   log('# 2b. batch_items_per_s_pg, submit_wait_latency_p50_us_pg (PostgreSQL: WEFT_DATABASE_URL, else a throwaway cluster)');
   pgServer = await benchPostgres();
@@ -108,7 +109,7 @@ if (want('postgres')) {
     const url = ['--url', pgServer.url];
     // The same flow and window as the SQLite figure, measured next to it.
     batchSqlite ??= weft('batch', ['--flow', 'one', '--store', 'sqlite', '--window', 64, ...tput]).itemsPerS;
-    const v = weft('batch', ['--flow', 'one', '--store', 'postgres', ...url, '--window', 64, ...tput]).itemsPerS;
+    const v = batchPg = weft('batch', ['--flow', 'one', '--store', 'postgres', ...url, '--window', 64, ...tput]).itemsPerS;
     row('batch_items_per_s_pg', v, 'items/s', batchSqlite, 'batch_items_per_s_sqlite', '≥ 0.33×');
     const sqliteLatency = weft('latency', [...P.latency, '--store', 'sqlite']).p50;
     const l = weft('latency', [...P.latency, '--store', 'postgres', ...url]).p50;
@@ -116,6 +117,34 @@ if (want('postgres')) {
   } else {
     log(`# PostgreSQL figures skipped: ${pgServer.reason}`);
     row('batch_items_per_s_pg', undefined, 'items/s', null, null, '≥ 0.33×', 'higher', pgServer.reason);
+  }
+  await pgServer.stop?.();
+}
+if (want('dbos')) {
+  log('# 2c. batch_items_per_s_pg_vs_dbos (DBOS Transact from bench/peers/dbos: the same 1-step batch, durable on the same PostgreSQL)');
+  let note;
+  try {
+    preparePeer('dbos', log);
+  } catch (error) {
+    note = `DBOS could not be installed (${error.message.split('\n')[0]})`;
+  }
+  pgServer = await benchPostgres();
+  if (!pgServer.url) note = pgServer.reason;
+  if (note) {
+    log(`# DBOS figures skipped: ${note}`);
+    row('batch_items_per_s_pg_vs_dbos', batchPg, 'items/s', null, null, '> 1×', 'higher', note);
+  } else {
+    const url = ['--url', pgServer.url];
+    batchPg ??= weft('batch', ['--flow', 'one', '--store', 'postgres', ...url, '--window', 64, ...tput]).itemsPerS;
+    // weft's window 64 is the queue's workerConcurrency; DBOS polls its queue every 1 s by
+    // default (64 items/s at most), so the peer polls every 10 ms.
+    const dbos = ['--n', Q ? 2000 : 5000, '--runs', Q ? 1 : 3, '--warmup', Q ? 300 : 1000, '--concurrency', 64, '--poll', 10, ...url];
+    const d = weft('dbos', ['--mode', 'queue', ...dbos]);
+    row('batch_items_per_s_pg_vs_dbos', batchPg, 'items/s', d.itemsPerS, `DBOS ${d.dbos}: a workflow of 1 step per item on a queue, workerConcurrency 64`, '> 1×');
+    if (!Q) {
+      const direct = weft('dbos', ['--mode', 'direct', ...dbos]);
+      row('batch_items_per_s_pg_vs_dbos_direct', batchPg, 'items/s', direct.itemsPerS, `DBOS ${direct.dbos}: DBOS.startWorkflow without a queue, 64 in flight`, '> 1×');
+    }
   }
   await pgServer.stop?.();
 }
