@@ -30,7 +30,7 @@ export interface ItemRunner {
   failRun(run: ActiveRun, error: Error): void;
   loadPending(runId: string, fromIndex: number, limit: number): Promise<ItemRecord[]>;
   priorFor(run: ActiveRun, item: ItemRecord): Promise<ReadonlyMap<string, PriorStep> | undefined>;
-  /** A claimed item is done here (its result committed, or abandoned): its slot is free. */
+  /** A claimed item stopped executing here (its result queued for commit, or abandoned): its slot is free. */
   itemSettled?(run: ActiveRun): void;
 }
 
@@ -163,15 +163,15 @@ export class ActiveRun {
       // now, so that item's first journal write joins this result's group commit (one commit
       // per turn, not one turn per item). The run still ends only after the commit (remaining).
       this.inFlight--;
-      if (!committed) { this.remaining--; this.settled(); this.pump(); return; }
+      this.settled();
+      if (!committed) { this.remaining--; this.pump(); return; }
       this.settling++;
       this.pump();
       committed.then(() => {
         this.settling--;
         this.remaining--;
-        this.settled();
         this.pump();
-      }, (error: Error) => { this.settling--; this.settled(); this.runner.failRun(this, error); });
+      }, (error: Error) => { this.settling--; this.runner.failRun(this, error); });
     }, (error: Error) => {
       this.inFlight--;
       this.settled();

@@ -14,10 +14,16 @@ export interface ClusterSettings {
 
 export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = { capacity: 64, leaseTtlMs: 10_000, heartbeatMs: 1_000, pollMs: 250 };
 
+/** What dispatch did not start: items of runs this process cannot execute (given back), and of runs that ended meanwhile. */
+export interface DispatchResult { refused: Array<{ runId: string; itemIndexes: number[]; reason: string }>; dropped: number }
+
 /** What the run manager does for the member: run claimed items, stop everything when fenced, react to hints. */
 export interface ClusterHost {
-  /** Starts claimed items; resolves with the runs it cannot execute here (their items are given back). */
-  dispatch(items: ClaimedItem[]): Promise<Array<{ runId: string; itemIndexes: number[]; reason: string }>>;
+  /**
+   * Starts claimed items (synchronously for runs it executes already, so their first
+   * writes join the commit being built); resolves with those it did not start.
+   */
+  dispatch(items: ClaimedItem[]): Promise<DispatchResult>;
   /** This executor was declared dead: every item it executes is abandoned, nothing more is written for them. */
   fenced(): void;
   hint(hint: StoreHint): void;
@@ -29,8 +35,13 @@ export interface ClusterHost {
  * work, after items finish, and on a slow poll), never more than `capacity` at once.
  */
 export class ClusterMember {
-  /** Items claimed and executing, not counting those blocked in a wait. */
+  /** Items executing, not counting those blocked in a wait. */
   private busy = 0;
+  /**
+   * Items claimed and not started yet: a commit claims for the slots free when it was built,
+   * and they start as soon as slots are (a slot is freed when its result is queued).
+   */
+  private queued: ClaimedItem[] = [];
   private claiming = false;
   private again = false;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -41,6 +52,8 @@ export class ClusterMember {
   private unsure = false;
   private offHints: (() => void) | undefined;
   private rejoining = false;
+  /** A commit in flight claims for this process. */
+  private inCommit = false;
 
   constructor(
     private readonly store: ClusterStore,
@@ -105,6 +118,7 @@ export class ClusterMember {
     try {
       this.host.fenced();
       this.busy = 0;
+      this.queued = [];
       log('warn', { executor: executorId }, `weft: executor ${executorId} was declared dead while it was paused: its items run elsewhere; joining again`);
       await this.store.join({ ...this.info, capacity: this.settings.capacity });
     } finally {
@@ -121,24 +135,74 @@ export class ClusterMember {
     setImmediate(() => { void this.claim(); });
   }
 
+  /** How many items to claim now; 0 below the low-water mark. */
+  private room(): number {
+    // Capacity 0: a process that submits and waits but executes nothing.
+    const capacity = this.settings.capacity;
+    if (capacity === 0 || this.stopped) return 0;
+    // No more than it can execute: a claimed item counts against its run's maxConcurrency
+    // everywhere, so one held here unexecuted would idle a slot another process could use.
+    const free = capacity - this.busy - this.queued.length;
+    // Claim when a good part of the capacity is free (one statement for many items), or when idle.
+    if (free <= 0 || (this.busy + this.queued.length > 0 && free < Math.max(1, capacity >> 3))) return 0;
+    return free;
+  }
+
+  private exclusions(): ReadonlySet<string> {
+    const now = Date.now();
+    for (const [runId, until] of this.excluded) if (until < now) this.excluded.delete(runId);
+    return new Set(this.excluded.keys());
+  }
+
+  /**
+   * The claim a commit of this process makes in passing (its finished items' slots are free
+   * once it commits): in the steady state no claim needs a transaction of its own. None while
+   * a claim of its own is in flight (together they could exceed the capacity).
+   */
+  claimInCommit(): { max: number; exclude: ReadonlySet<string> } | undefined {
+    if (this.claiming || this.inCommit) return undefined;
+    const max = this.room();
+    if (max === 0) return undefined;
+    this.inCommit = true;
+    return { max, exclude: this.exclusions() };
+  }
+
+  /** What a commit claimed (nothing when it failed). */
+  claimedInCommit(items: ClaimedItem[]): void {
+    this.inCommit = false;
+    if (items.length > 0) void this.take(items).catch(() => undefined);
+  }
+
+  private async take(items: ClaimedItem[]): Promise<void> {
+    this.queued.push(...items);
+    await this.startQueued();
+  }
+
+  /** Starts queued items while slots are free. */
+  private async startQueued(): Promise<void> {
+    const free = this.settings.capacity - this.busy;
+    if (free <= 0 || this.queued.length === 0) return;
+    const batch = this.queued.splice(0, free);
+    this.busy += batch.length;
+    const { refused, dropped } = await this.host.dispatch(batch);
+    this.busy -= dropped;
+    for (const { runId, itemIndexes, reason } of refused) {
+      this.busy -= itemIndexes.length;
+      this.excluded.set(runId, Date.now() + 60_000);
+      log('warn', { runId }, `weft: run ${runId} cannot execute here (${reason}): its items are left to other processes`);
+      await this.store.release(runId, itemIndexes);
+    }
+    if (dropped > 0 || refused.length > 0) await this.startQueued();
+  }
+
   private async claim(): Promise<void> {
     try {
-      // Capacity 0: a process that submits and waits but executes nothing.
-      if (this.settings.capacity === 0) return;
-      const free = this.settings.capacity - this.busy;
-      // Claim when a good part of the capacity is free (one round trip for many items), or when idle.
-      if (free <= 0 || (this.busy > 0 && free < Math.max(1, this.settings.capacity >> 3))) return;
-      const now = Date.now();
-      for (const [runId, until] of this.excluded) if (until < now) this.excluded.delete(runId);
-      const items = await this.store.claim(free, new Set(this.excluded.keys()));
+      if (this.inCommit) return; // the commit in flight claims; its end asks again
+      const free = this.room();
+      if (free === 0) return;
+      const items = await this.store.claim(free, this.exclusions());
       if (items.length === 0) return;
-      this.busy += items.length;
-      for (const { runId, itemIndexes, reason } of await this.host.dispatch(items)) {
-        this.busy -= itemIndexes.length;
-        this.excluded.set(runId, Date.now() + 60_000);
-        log('warn', { runId }, `weft: run ${runId} cannot execute here (${reason}): its items are left to other processes`);
-        await this.store.release(runId, itemIndexes);
-      }
+      await this.take(items);
       // A full claim may have left more behind.
       if (items.length === free) this.again = true;
     } catch {
@@ -149,15 +213,18 @@ export class ClusterMember {
     }
   }
 
-  /** A claimed item finished (its result committed) or was abandoned. */
+  /** A claimed item stopped executing (its result is queued for commit, or it was abandoned): its slot is free. */
   done(): void {
     this.busy = Math.max(0, this.busy - 1);
-    this.claimSoon();
+    void this.startQueued().catch(() => undefined);
+    // While items execute, the commits of their results claim the next ones; idle, ask now.
+    if (this.busy === 0 && this.queued.length === 0) this.claimSoon();
   }
 
   /** Runs `wait` (a sub-run's end, a human's answer) without holding a slot: nesting never starves a process. */
   async blocked<T>(wait: () => Promise<T>): Promise<T> {
     this.busy--;
+    void this.startQueued().catch(() => undefined);
     this.claimSoon();
     try {
       return await wait();

@@ -2,7 +2,7 @@ import type { AsyncStateStore } from '../store/async-state-store.js';
 import type { RunEvent } from '../store/state-store.js';
 import { StoreBatch, type CommitReceipt, type StoreWrite } from '../store/store-batch.js';
 import { StoreError } from '../store/store-error.js';
-import { FencedError } from '../store/cluster-store.js';
+import { FencedError, type ClaimedItem } from '../store/cluster-store.js';
 import { metricsSink } from '../telemetry/metrics-sink.js';
 import { deferred } from './deferred.js';
 import type { Deferred } from './deferred.js';
@@ -16,6 +16,12 @@ export interface CommitHooks {
   runsEnded?(events: RunEvent[]): void;
   /** This executor was declared dead: the commit was refused and so will every later one be. */
   fenced?(error: FencedError): void;
+  /**
+   * How many pending items the commit should claim (a cluster); undefined or 0: none.
+   */
+  claimSize?(): { max: number; exclude: ReadonlySet<string> } | undefined;
+  /** What the commit claimed (empty when it claimed nothing or failed). */
+  claimed?(items: ClaimedItem[]): void;
 }
 
 /**
@@ -116,13 +122,19 @@ export class GroupCommit {
     let failed: Map<string, Error> | undefined;
     const syncs: Array<Promise<void>> = [];
     let ended: RunEvent[] | undefined;
+    const batch = batchOf(queue);
+    const claim = this.hooks.claimSize?.();
+    if (claim && claim.max > 0) batch.claim = claim;
+    let claimed: ClaimedItem[] = [];
     try {
-      const receipt = await this.state.commit(batchOf(queue));
+      const receipt = await this.state.commit(batch);
       distribute(queue, receipt);
       if (receipt.synced) syncs.push(receipt.synced);
       ended = receipt.completed;
+      claimed = receipt.claimed ?? [];
       this.storageFailure = undefined;
     } catch (error) {
+      if (batch.claim) this.hooks.claimed?.([]);
       if (error instanceof FencedError) {
         // Not the data's fault nor the store's: no run fails, this process stops executing them.
         for (const map of [pending, pendingCommit]) for (const [, d] of map) d.reject(error);
@@ -141,6 +153,7 @@ export class GroupCommit {
       for (const [, d] of pending) d.resolve();
       for (const q of queue) if (q.after && !failed?.has(q.runId)) q.after();
       if (ended) this.hooks.runsEnded?.(ended);
+      if (batch.claim && !failed) this.hooks.claimed?.(claimed);
     };
     if (syncs.length === 0) { acknowledge(); return; }
     const synced = syncs.length === 1 ? syncs[0] : Promise.all(syncs).then(() => undefined);

@@ -32,7 +32,7 @@ import { endItemSpan, endRunTrace, startItemSpan, startRunTrace } from './run-tr
 import type { TraceParent } from '../telemetry/span-ids.js';
 import { log } from '../telemetry/logger.js';
 import { clusterOf, type ClaimedItem, type StoreHint } from '../store/cluster-store.js';
-import { ClusterMember, DEFAULT_CLUSTER_SETTINGS, type ClusterSettings } from './cluster-member.js';
+import { ClusterMember, DEFAULT_CLUSTER_SETTINGS, type ClusterSettings, type DispatchResult } from './cluster-member.js';
 
 export interface RunManagerOptions {
   /** Any store: an in-process one (memory, SQLite) is used through its asynchronous form. */
@@ -111,6 +111,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
     this.commit = new GroupCommit(this.store.state, this.store.location, (runId, error) => this.writeFailed(runId, error), {
       runsEnded: (events) => { for (const e of events) this.endedByStore(e); },
       fenced: (error) => { void this.member?.fenced(error.executorId); },
+      claimSize: () => this.member?.claimInCommit(),
+      claimed: (items) => this.member?.claimedInCommit(items),
     });
     this.flows = new FlowCache(this.store.blobs, options.router);
     this.inputs = new HumanInputs(this);
@@ -187,14 +189,15 @@ export class RunManager implements RuntimeContext, ItemRunner {
   get executorId(): string | undefined { return this.member?.executorId; }
 
   /** Starts items this process claimed, each in its run's local state (made on first claim). */
-  async dispatch(items: ClaimedItem[]): Promise<Array<{ runId: string; itemIndexes: number[]; reason: string }>> {
+  async dispatch(items: ClaimedItem[]): Promise<DispatchResult> {
     const byRun = new Map<string, ClaimedItem[]>();
     for (const item of items) {
       let list = byRun.get(item.runId);
       if (!list) byRun.set(item.runId, (list = []));
       list.push(item);
     }
-    const refused: Array<{ runId: string; itemIndexes: number[]; reason: string }> = [];
+    const refused: DispatchResult['refused'] = [];
+    let dropped = 0;
     for (const [runId, list] of byRun) {
       let run = this.active.get(runId);
       if (!run || run.cancelled) {
@@ -203,12 +206,12 @@ export class RunManager implements RuntimeContext, ItemRunner {
           refused.push({ runId, itemIndexes: list.map((i) => i.itemIndex), reason: joined.reason });
           continue;
         }
-        if (!joined.run) { for (let i = 0; i < list.length; i++) this.member?.done(); continue; }
+        if (!joined.run) { dropped += list.length; continue; }
         run = joined.run;
       }
       run.add(list);
     }
-    return refused;
+    return { refused, dropped };
   }
 
   /**
@@ -851,7 +854,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
   async runItem(run: ActiveRun, item: ItemRecord, prior: ReadonlyMap<string, PriorStep> | undefined): Promise<FlowResult> {
     const { runId } = run;
     const i = item.itemIndex;
-    this.commit.post(this.withEvent(runId, [{ op: 'setItemStatus', runId, itemIndex: i, status: 'running' }], 'item_started', { itemIndex: i }, now()));
+    // A claimed item is running in the store already (the claim said so).
+    const writes: StoreWrite[] = run.claimed ? [] : [{ op: 'setItemStatus', runId, itemIndex: i, status: 'running' }];
+    this.commit.post(this.withEvent(runId, writes, 'item_started', { itemIndex: i }, now()));
     // When each step's current attempt started: a step's durationMs is its own time, not the item's.
     const stepStarts = new Map<string, number>();
     const span = startItemSpan(run.trace, runId, i);

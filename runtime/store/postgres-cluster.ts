@@ -6,6 +6,7 @@ import { StoreBatch } from './store-batch.js';
 import type { ClaimedItem, ClusterStore, ExecutorInfo, ExecutorRecord, StoreHint } from './cluster-store.js';
 import { isOwnerAlive } from './run-ownership.js';
 import type { CommitHints, PostgresStateStore } from './postgres-state-store.js';
+import { named } from './named-query.js';
 import { toItemRecord, type Row } from './sqlite-rows.js';
 
 const OPEN = `('pending', 'running', 'paused')`;
@@ -93,23 +94,38 @@ export class PostgresCluster implements ClusterStore {
   async claim(max: number, exclude: ReadonlySet<string>): Promise<ClaimedItem[]> {
     const me = this.executorId;
     if (!me || max <= 0) return [];
+    return this.claimOn(this.pool, me, max, exclude, 'wait');
+  }
+
+  /**
+   * The claim statement, on its own (`wait`) or inside a commit of this executor (`skip`:
+   * there it must not wait for a run row another transaction holds, as it already holds
+   * the rows of the runs it writes, in key order; it claims from those and from free ones).
+   */
+  async claimOn(client: pg.Pool | pg.PoolClient, me: string, max: number, exclude: ReadonlySet<string>, locked: 'wait' | 'skip'): Promise<ClaimedItem[]> {
     const excluded = [...exclude].map((id) => this.keys.get(id)).filter((k): k is number => k !== undefined);
-    // Run rows are locked SKIP LOCKED: a run another process is claiming from (or committing
-    // to) is left for the next claim, so claims never wait and never deadlock. Within a run,
-    // items are scanned from its cursor, not from 0 (finished items are not read again).
-    const { rows } = await this.pool.query<Row & { run_id: string; run_key: string }>(`
+    // The deepest runs with pending items are chosen first (children before parents), then
+    // their rows are locked in key order, as commits lock them: a claim waits for a commit to
+    // the same run (a few milliseconds) rather than skipping it, and the two never deadlock.
+    // The lock serializes the run's accounting: maxConcurrency holds across processes. Within
+    // a run, items are scanned from its cursor, not from 0 (finished items are not read again).
+    const { rows } = await client.query<Row & { run_id: string; run_key: string }>(named(`weft-claim-${locked}`, `
       WITH hb AS (UPDATE weft.executors SET heartbeat_at = now() WHERE id = $1 AND status = 'alive' RETURNING id),
-      r AS (SELECT run_key, claim_cursor, max_concurrency, items_running FROM weft.runs
+      pick AS (SELECT run_key FROM weft.runs
             WHERE status IN ${OPEN} AND items_pending > 0
               AND (max_concurrency IS NULL OR items_running < max_concurrency)
               AND (affinity IS NULL OR affinity = $1) AND run_key <> ALL($3::bigint[])
               AND EXISTS (SELECT 1 FROM hb)
-            ORDER BY depth DESC, run_key LIMIT ${CLAIM_RUNS} FOR NO KEY UPDATE SKIP LOCKED),
+            ORDER BY depth DESC, run_key LIMIT ${CLAIM_RUNS}),
+      r AS (SELECT run_key, depth, claim_cursor, max_concurrency, items_running FROM weft.runs
+            WHERE run_key IN (SELECT run_key FROM pick) AND status IN ${OPEN} AND items_pending > 0
+              AND (max_concurrency IS NULL OR items_running < max_concurrency)
+            ORDER BY run_key FOR NO KEY UPDATE${locked === 'skip' ? ' SKIP LOCKED' : ''}),
       c AS (SELECT x.run_key, x.item_index FROM r CROSS JOIN LATERAL (
               SELECT i.run_key, i.item_index FROM weft.items i
               WHERE i.run_key = r.run_key AND i.item_index >= r.claim_cursor AND i.status = 'pending'
               ORDER BY i.item_index LIMIT LEAST($2, COALESCE(r.max_concurrency - r.items_running, $2))
-              FOR UPDATE SKIP LOCKED) x LIMIT $2),
+              FOR UPDATE SKIP LOCKED) x ORDER BY r.depth DESC, x.run_key, x.item_index LIMIT $2),
       u AS (UPDATE weft.items i SET status = 'running', owner = $1, attempt = i.attempt + 1
             FROM c WHERE i.run_key = c.run_key AND i.item_index = c.item_index
             RETURNING i.run_key, i.item_index, i.input, i.attempt),
@@ -120,7 +136,7 @@ export class PostgresCluster implements ClusterStore {
              FROM n WHERE x.run_key = n.run_key RETURNING x.run_key, x.id)
       SELECT ru.id AS run_id, ru.run_key, u.item_index, 'running' AS status, u.input::text AS input_json, NULL AS result_json,
         NULL AS completed_at, NULL AS completion_seq, $1 AS owner, u.attempt
-      FROM u JOIN ru USING (run_key) ORDER BY u.run_key, u.item_index`, [me, max, excluded]);
+      FROM u JOIN ru USING (run_key) ORDER BY u.run_key, u.item_index`, [me, max, excluded]));
     return rows.map((row) => {
       this.keys.set(row.run_id, Number(row.run_key));
       return toItemRecord(row.run_id, row) as ClaimedItem;
@@ -161,10 +177,13 @@ export class PostgresCluster implements ClusterStore {
   }
 
   async listExecutors(): Promise<ExecutorRecord[]> {
-    const { rows } = await this.pool.query<Row>(`SELECT e.id, e.host, e.pid, e.process_start, e.role, e.capacity, e.status,
-        e.started_at, e.heartbeat_at, e.ended_at,
-        (SELECT count(*)::int FROM weft.items i WHERE i.owner = e.id AND i.status IN ('running', 'paused')) AS holding
-      FROM weft.executors e ORDER BY e.started_at DESC LIMIT 200`);
+    const { rows } = await this.pool.query<Row>(`
+      WITH held AS (SELECT i.owner, count(*)::int AS n FROM weft.items i
+                    WHERE i.run_key IN (SELECT run_key FROM weft.runs WHERE status IN ${OPEN}) AND i.status IN ('running', 'paused')
+                    GROUP BY i.owner)
+      SELECT e.id, e.host, e.pid, e.process_start, e.role, e.capacity, e.status, e.started_at, e.heartbeat_at, e.ended_at,
+        COALESCE(held.n, 0) AS holding
+      FROM weft.executors e LEFT JOIN held ON held.owner = e.id ORDER BY e.started_at DESC LIMIT 200`);
     return rows.map((r) => ({
       id: r.id as string, host: r.host as string, pid: r.pid as number, role: r.role as string, capacity: r.capacity as number,
       status: r.status as ExecutorRecord['status'], startedAt: iso(r.started_at), heartbeatAt: iso(r.heartbeat_at),
@@ -257,7 +276,9 @@ export class PostgresCluster implements ClusterStore {
 /** Every item `owners` hold goes back to the queue (pending, no owner); run counters and claim cursors follow. */
 async function requeueHeldBy(client: pg.PoolClient, owners: string[]): Promise<void> {
   await client.query(`
-    WITH old AS (SELECT run_key, item_index, status FROM weft.items WHERE owner = ANY($1::text[]) AND status IN ('running', 'paused') FOR UPDATE),
+    WITH old AS (SELECT run_key, item_index, status FROM weft.items
+                 WHERE run_key IN (SELECT run_key FROM weft.runs WHERE status IN ${OPEN})
+                   AND owner = ANY($1::text[]) AND status IN ('running', 'paused') FOR UPDATE),
     mv AS (UPDATE weft.items i SET status = 'pending', owner = NULL FROM old WHERE i.run_key = old.run_key AND i.item_index = old.item_index),
     d AS (SELECT run_key, count(*) FILTER (WHERE status = 'running') AS running, count(*) FILTER (WHERE status = 'paused') AS paused,
             count(*) AS n, min(item_index) AS low FROM old GROUP BY run_key)

@@ -3,6 +3,7 @@ import type { FlowResult } from '../../protocol/index.js';
 import type { AsyncStateStore } from './async-state-store.js';
 import { FencedError } from './cluster-store.js';
 import { PostgresCluster } from './postgres-cluster.js';
+import { named } from './named-query.js';
 import { mayTakeOver } from './run-ownership.js';
 import { StoreError } from './store-error.js';
 import type { ItemRecord, ItemState, ListRunsFilter, RunEvent, RunOwner, RunRecord, StepRecord } from './state-store.js';
@@ -30,6 +31,12 @@ const ITEM_COLUMNS = `SELECT item_index, status, input::text AS input_json, resu
 const STEP_COLUMNS = `SELECT item_index, step_id, attempt, state, result::text AS result_json, started_at,
     finished_at, prompt::text AS prompt_json, answers::text AS answers_json FROM weft.steps`;
 const OPEN = `('pending', 'running', 'paused')`;
+/**
+ * In flushItems' run update ($8: a cluster): the run is sealed, open, and this change gives
+ * its last item a result. Right of SET, columns are the values before the update.
+ */
+const ENDS = `$8 AND r.sealed AND r.status IN ${OPEN}
+  AND r.items_success + d.success + r.items_failed + d.failed + r.items_cancelled + d.cancelled = r.items_total`;
 
 /**
  * Run state in PostgreSQL. A batch is one transaction on one pooled connection: item
@@ -81,15 +88,23 @@ export class PostgresStateStore implements AsyncStateStore {
     const writer = new BatchWriter(client, this);
     let receipt: CommitReceipt | undefined;
     try {
-      // One round trip: the transaction, the fence (the executor must still be alive; its row
-      // lock makes a sweep wait for this commit, or this commit see the sweep) and its id.
+      // One round trip (a simple query, so values are inlined: a uuid this process made, integer
+      // keys): the transaction, the fence (the executor must still be alive; its row lock makes
+      // a sweep wait for this commit, or this commit see the sweep), its id, and the lock of the
+      // batch's runs.
       const id = this.executorId;
-      const results = await client.query(id
-        ? `BEGIN; UPDATE weft.executors SET heartbeat_at = now() WHERE id = '${id}' AND status = 'alive'; SELECT txid_current()::text AS xid`
-        : 'BEGIN; SELECT txid_current()::text AS xid') as unknown as pg.QueryResult[];
+      const lock = await writer.lockStatement(batch.writes);
+      const statements = ['BEGIN', ...(id ? [`UPDATE weft.executors SET heartbeat_at = now() WHERE id = '${id}' AND status = 'alive'`] : []),
+        'SELECT txid_current()::text AS xid', ...(lock ? [lock] : [])];
+      const results = await client.query(statements.join('; ')) as unknown as pg.QueryResult[];
       if (id && results[1].rowCount === 0) throw new FencedError(id);
-      xid = (results[results.length - 1].rows[0] as { xid: string }).xid;
+      xid = (results[id ? 2 : 1].rows[0] as { xid: string }).xid;
+      if (lock) writer.locked(results[results.length - 1].rows as Array<{ run_key: string; status: string }>);
       receipt = await writer.apply(batch.writes);
+      if (id && batch.claim && batch.claim.max > 0) {
+        const claimed = await this.cluster.claimOn(client, id, batch.claim.max, batch.claim.exclude, 'skip');
+        if (claimed.length > 0) receipt.claimed = claimed;
+      }
       sentCommit = true;
       await client.query('COMMIT');
       this.committed(writer);
@@ -293,7 +308,7 @@ class BatchWriter {
   /** The executor this batch writes for (cluster): it changes only items it holds, and the last item ends its run. */
   private readonly me: string | undefined;
   private readonly ids = new Map<number, string>();
-  /** Runs whose items finished or whose creation completed here: the ones this batch may end. */
+  /** Runs whose creation completed here: they may have no item left to finish (flushItems ends the others). */
   private readonly mayEnd = new Set<number>();
   /** Runs this batch ended because their last item finished. */
   private readonly completed: Array<{ event: RunEvent; slot: EventSlot }> = [];
@@ -305,9 +320,8 @@ class BatchWriter {
   async apply(writes: readonly StoreWrite[]): Promise<CommitReceipt> {
     for (const w of writes) await this.write(w);
     await this.flushItems();
-    await this.flushSteps();
     if (this.me) await this.completeRuns();
-    await this.flushEvents();
+    await this.flushStepsAndEvents();
     for (const e of [...this.ended, ...this.completed]) if (e) e.event.seq = e.slot.flushed!;
     return {
       seqs: this.eventSlots.map((s) => s.flushed ?? 0), ended: this.ended.map((e) => e?.event),
@@ -320,6 +334,33 @@ class BatchWriter {
     if (key === undefined) throw new Error(`unknown run ${runId}`);
     this.ids.set(key, runId);
     return key;
+  }
+
+  /**
+   * The statement that locks the row of every existing run the batch writes to, in key
+   * order (claims lock in that order too, so the two never deadlock): sent with BEGIN, one
+   * round trip per batch instead of one per run. Keys are integers read from the store.
+   */
+  async lockStatement(writes: readonly StoreWrite[]): Promise<string | undefined> {
+    const ids = new Set<string>();
+    for (const w of writes) {
+      if (w.op === 'createRun') continue;
+      ids.add(w.op === 'appendEvent' ? w.event.runId : w.runId);
+    }
+    const keys: number[] = [];
+    for (const id of ids) {
+      const key = await this.store.keyOf(id, this.client, this.created);
+      if (key === undefined) continue; // created in this batch, or unknown (its write says so)
+      this.ids.set(key, id);
+      keys.push(Math.trunc(key));
+    }
+    if (keys.length === 0) return undefined;
+    return `SELECT run_key, status FROM weft.runs WHERE run_key IN (${keys.join(', ')}) ORDER BY run_key FOR UPDATE`;
+  }
+
+  /** What lockStatement read: which runs are open. */
+  locked(rows: Array<{ run_key: string; status: string }>): void {
+    for (const row of rows) this.open.set(Number(row.run_key), !TERMINAL.has(row.status));
   }
 
   /**
@@ -541,14 +582,15 @@ class BatchWriter {
     for (const [key, changes] of this.items) {
       let finished = 0;
       for (const [index, c] of changes) {
-        if (c.finished) this.mayEnd.add(key);
         keys.push(key); indexes.push(index); statuses.push(c.status); results.push(c.result ? JSON.stringify(c.result) : null);
         ats.push(c.at); finishOrder.push(c.finished ? ++finished : null);
         count++;
       }
     }
     this.items = new Map();
-    const { rowCount } = await this.client.query(`
+    // A cluster: a run whose last result this is ends here, in the same statement (see completeRuns).
+    const at = new Date().toISOString();
+    const { rows: ran } = await this.client.query<{ run_key: string; id: string; status: string; completed_at: string | null; updated: string }>(named('weft-flush-items', `
       WITH c AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::json[], $5::text[], $6::int[])
                    AS c(run_key, item_index, status, result, completed_at, finish_order)),
       old AS (SELECT i.run_key, i.item_index, i.status FROM weft.items i JOIN c USING (run_key, item_index)
@@ -564,12 +606,27 @@ class BatchWriter {
             FROM c JOIN old o USING (run_key, item_index) GROUP BY c.run_key),
       r AS (UPDATE weft.runs r SET items_pending = items_pending + d.pending, items_running = items_running + d.running,
               items_paused = items_paused + d.paused, items_success = items_success + d.success, items_failed = items_failed + d.failed,
-              items_cancelled = items_cancelled + d.cancelled, next_completion = next_completion + d.finished
-            FROM d WHERE r.run_key = d.run_key RETURNING r.run_key, r.next_completion - d.finished AS base)
-      UPDATE weft.items i SET status = c.status, result = c.result, completed_at = c.completed_at,
-        completion_seq = CASE WHEN c.finish_order IS NULL THEN NULL ELSE r.base + c.finish_order END
-      FROM c JOIN old USING (run_key, item_index) JOIN r USING (run_key) WHERE i.run_key = c.run_key AND i.item_index = c.item_index`,
-    [keys, indexes, statuses, results, ats, finishOrder, this.me ?? null]);
+              items_cancelled = items_cancelled + d.cancelled, next_completion = next_completion + d.finished,
+              status = CASE WHEN ${ENDS} THEN (CASE WHEN r.items_failed + d.failed > 0 THEN 'failed' ELSE 'success' END) ELSE r.status END,
+              completed_at = CASE WHEN ${ENDS} THEN $9 ELSE r.completed_at END
+            FROM d WHERE r.run_key = d.run_key
+            RETURNING r.run_key, r.id, r.status, r.completed_at, r.next_completion - d.finished AS base),
+      iu AS (UPDATE weft.items i SET status = c.status, result = c.result, completed_at = c.completed_at,
+              completion_seq = CASE WHEN c.finish_order IS NULL THEN NULL ELSE r.base + c.finish_order END
+            FROM c JOIN old USING (run_key, item_index) JOIN r USING (run_key) WHERE i.run_key = c.run_key AND i.item_index = c.item_index
+            RETURNING 1)
+      SELECT r.run_key, r.id, r.status, r.completed_at, (SELECT count(*) FROM iu) AS updated FROM r`,
+    [keys, indexes, statuses, results, ats, finishOrder, this.me ?? null, this.me !== undefined, at]));
+    for (const row of ran) {
+      // Ended by this statement: terminal now, with this batch's end time (its writes came to an open run).
+      if (row.completed_at !== at || !TERMINAL.has(row.status)) continue;
+      const key = Number(row.run_key);
+      this.open.set(key, false);
+      this.hints.runs.add(row.id);
+      const event: RunEvent = { seq: 0, runId: row.id, type: 'run_completed', at, data: { status: row.status } };
+      this.completed.push({ event, slot: this.bufferEvent(key, event) });
+    }
+    const rowCount = ran.length > 0 ? Number(ran[0].updated) : 0;
     if (rowCount !== count) {
       // In a cluster, an item another executor holds now (this one was presumed dead, its item
       // given to another) is not this executor's to write: its late result is dropped.
@@ -581,33 +638,50 @@ class BatchWriter {
 
   private async flushSteps(): Promise<void> {
     if (this.steps.size === 0) return;
+    await this.client.query(named('weft-steps', STEPS_UPSERT, this.takeSteps()));
+  }
+
+  /** The buffered step rows as the eight column arrays of STEPS_UPSERT. */
+  private takeSteps(): unknown[][] {
     const cols: unknown[][] = [[], [], [], [], [], [], [], []];
     for (const { key, itemIndex, stepId, row } of this.steps.values()) {
       const values = [key, itemIndex, stepId, row.attempt, row.state, row.result ? JSON.stringify(row.result) : null, row.startedAt, row.finishedAt];
       values.forEach((v, i) => cols[i].push(v));
     }
     this.steps = new Map();
-    await this.client.query(`INSERT INTO weft.steps (run_key, item_index, step_id, attempt, state, result, started_at, finished_at)
-      SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::int[], $5::text[], $6::json[], $7::text[], $8::text[])
-      ON CONFLICT (run_key, item_index, step_id) DO UPDATE SET attempt = EXCLUDED.attempt, state = EXCLUDED.state, result = EXCLUDED.result,
-        started_at = CASE WHEN EXCLUDED.state = 'running' THEN EXCLUDED.started_at ELSE weft.steps.started_at END,
-        finished_at = EXCLUDED.finished_at, prompt = NULL`, cols);
+    return cols;
+  }
+
+  /** The batch's last step rows and its events in one statement (one round trip, not two). */
+  private async flushStepsAndEvents(): Promise<void> {
+    if (this.steps.size === 0 || this.events.size === 0) {
+      await this.flushSteps();
+      return this.flushEvents();
+    }
+    const steps = this.takeSteps();
+    const [keys, counts, packed] = this.takeEvents();
+    const { rows } = await this.client.query<{ run_key: string; first_seq: string }>(named('weft-steps-events', STEPS_AND_EVENTS, [keys, counts, packed, ...steps]));
+    this.placeEvents(rows);
   }
 
   /** One packed row per run, its seqs taken from the run's counter under the run row's lock. */
   private async flushEvents(): Promise<void> {
     if (this.events.size === 0) return;
+    const { rows } = await this.client.query<{ run_key: string; first_seq: string }>(named('weft-events', `WITH ${EVENTS_INSERT}`, this.takeEvents()));
+    this.placeEvents(rows);
+  }
+
+  /** The buffered events as EVENTS_INSERT's run keys, counts and packed batches. */
+  private takeEvents(): [number[], number[], string[]] {
     const keys = [...this.events.keys()];
     const packed = keys.map((k) => JSON.stringify(this.events.get(k)));
     const counts = keys.map((k) => this.events.get(k)!.length);
     this.events = new Map();
-    const { rows } = await this.client.query<{ run_key: string; first_seq: string }>(`
-      WITH b AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::json[]) AS b(run_key, n, events)),
-      r AS (UPDATE weft.runs r SET next_event_seq = next_event_seq + b.n FROM b WHERE r.run_key = b.run_key
-            RETURNING r.run_key, r.next_event_seq - b.n + 1 AS first_seq, r.next_event_seq AS last_seq)
-      INSERT INTO weft.event_batches (run_key, first_seq, last_seq, events)
-        SELECT r.run_key, r.first_seq, r.last_seq, b.events FROM r JOIN b USING (run_key) RETURNING run_key, first_seq`,
-    [keys, counts, packed]);
+    return [keys, counts, packed];
+  }
+
+  /** Each appended event's seq, from its run's first seq in this batch. */
+  private placeEvents(rows: Array<{ run_key: string; first_seq: string }>): void {
     const first = new Map(rows.map((r) => [Number(r.run_key), Number(r.first_seq)]));
     for (const slot of this.pendingSlots) slot.flushed = first.get(slot.key)! + slot.index;
     this.pendingSlots = [];
@@ -629,6 +703,22 @@ class BatchWriter {
       FROM todo, r WHERE i.run_key = $1 AND i.item_index = todo.item_index`, [key, at]);
   }
 }
+
+const STEPS_UPSERT = `INSERT INTO weft.steps (run_key, item_index, step_id, attempt, state, result, started_at, finished_at)
+  SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::int[], $5::text[], $6::json[], $7::text[], $8::text[])
+  ON CONFLICT (run_key, item_index, step_id) DO UPDATE SET attempt = EXCLUDED.attempt, state = EXCLUDED.state, result = EXCLUDED.result,
+    started_at = CASE WHEN EXCLUDED.state = 'running' THEN EXCLUDED.started_at ELSE weft.steps.started_at END,
+    finished_at = EXCLUDED.finished_at, prompt = NULL`;
+
+/** One packed row per run ($1 keys, $2 counts, $3 packed), its seqs taken from the run's counter under the run row's lock. */
+const EVENTS_INSERT = `b AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::json[]) AS b(run_key, n, events)),
+  r AS (UPDATE weft.runs r SET next_event_seq = next_event_seq + b.n FROM b WHERE r.run_key = b.run_key
+        RETURNING r.run_key, r.next_event_seq - b.n + 1 AS first_seq, r.next_event_seq AS last_seq)
+  INSERT INTO weft.event_batches (run_key, first_seq, last_seq, events)
+    SELECT r.run_key, r.first_seq, r.last_seq, b.events FROM r JOIN b USING (run_key) RETURNING run_key, first_seq`;
+
+const STEPS_AND_EVENTS = `WITH s AS (${STEPS_UPSERT.replace(/\$(\d)/g, (_, n: string) => `$${Number(n) + 3}`)} RETURNING 1),
+  ${EVENTS_INSERT}`;
 
 function json(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);

@@ -1,5 +1,6 @@
 import type { FlowError, FlowResult } from '../../protocol/index.js';
 import type { OpenRunState, RunEvent, RunRecord, TerminalRunState } from './state-store.js';
+import type { ClaimedItem } from './cluster-store.js';
 
 /** One write of a group commit; the same writes as `StateStore`'s methods, as data. */
 export type StoreWrite =
@@ -27,6 +28,12 @@ export type StoreWrite =
  */
 export class StoreBatch {
   readonly writes: StoreWrite[] = [];
+  /**
+   * A shared store: also claim up to `max` pending items for this executor in the same
+   * transaction (no claim of its own in the steady state: the commit of finished items
+   * takes the next ones). Stores of one process ignore it.
+   */
+  claim?: { max: number; exclude: ReadonlySet<string> };
 
   get size(): number { return this.writes.length; }
 
@@ -68,4 +75,6 @@ export interface CommitReceipt {
   synced?: Promise<void>;
   /** A shared store (cluster): the `run_completed` of runs this batch ended because their last item finished. */
   completed?: RunEvent[];
+  /** The items the batch's `claim` took (running, held by this executor). */
+  claimed?: ClaimedItem[];
 }
