@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { clusterWorkspace, maxOverlap, type Execution } from '../helpers/cluster-workspace.js';
 import { postgresAvailable, sharedPostgres, warnIfNoPostgres } from '../helpers/postgres-cluster.js';
 import { until, type WeftProcess } from '../helpers/weft-process.js';
+import { readmeSnippets, weftCommands } from '../helpers/readme-snippets.js';
 
 warnIfNoPostgres('the cluster e2e');
 const shared = postgresAvailable ? sharedPostgres() : undefined;
@@ -66,6 +67,25 @@ describe.skipIf(!postgresAvailable)('a cluster of weft processes on one PostgreS
 
     for (const w of workers) w.child.kill('SIGTERM');
     expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0]);
+  }, 120_000);
+
+  it("the README's 3-process cluster: two workers and a server execute a run that weft run submits", async () => {
+    const ws = clusterWorkspace(await shared!.database(), { capacity: null }); // the default capacity, as a reader gets it
+    dirs.push(ws.dir);
+    writeItems(ws.dir, 300, 20);
+    const commands = weftCommands(readmeSnippets().get('cluster.sh')!);
+    expect(commands.map((c) => c[1])).toEqual(['worker', 'worker', 'serve', 'run']);
+    const servers = commands.slice(0, 3).map((args) => {
+      const p = ws.start([...args.slice(1), ...(args[1] === 'serve' ? ['--port', '0'] : [])]);
+      running.push(p);
+      return p;
+    });
+    await until(() => servers.every((p) => /executing runs of|listening on/.test(p.stdout())), 30_000, 'the cluster up');
+    const run = ws.start(commands[3].slice(1).concat(['--output', 'jsonl']));
+    expect(await run.exited, run.stderr()).toBe(0);
+    expectAllDone(parseLines(run.stdout()), 300);
+    // The work was shared: items ran in more than one process's component server.
+    expect(new Set(ws.executions().map((e) => e.pid)).size).toBeGreaterThan(1);
   }, 120_000);
 
   it('survives 5 kill -9 of random workers and a worker paused past its lease: nothing lost, late results refused', async () => {

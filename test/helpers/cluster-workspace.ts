@@ -21,7 +21,7 @@ output: {$step: work}
  * cluster test server and short leases (TTL 1 s, heartbeat 100 ms), and a directory where
  * each component server process records what it executed.
  */
-export function clusterWorkspace(url: string, opts: { capacity?: number; leaseTtlSecs?: number } = {}): {
+export function clusterWorkspace(url: string, opts: { capacity?: number | null; leaseTtlSecs?: number } = {}): {
   dir: string; execDir: string; env: Record<string, string>; executions(): Execution[];
   start(args: string[], env?: Record<string, string>): WeftProcess;
 } {
@@ -40,7 +40,8 @@ export function clusterWorkspace(url: string, opts: { capacity?: number; leaseTt
     'routes:',
     '  "/cluster/{component}": [{plugin: cluster}]',
     '  "/builtin/{*component}": [{plugin: builtin}]',
-    `cluster: {capacity: ${opts.capacity ?? 0}, leaseTtlSecs: ${opts.leaseTtlSecs ?? 1}, heartbeatSecs: 0.1, pollSecs: 0.05}`,
+    // Capacity 0 by default: the process that submits only waits (workers pass --capacity).
+    `cluster: {${opts.capacity === null ? '' : `capacity: ${opts.capacity ?? 0}, `}leaseTtlSecs: ${opts.leaseTtlSecs ?? 1}, heartbeatSecs: 0.1, pollSecs: 0.05}`,
   ].join('\n'));
   writeFileSync(join(dir, 'flow.yaml'), WORK_FLOW);
   const env = { WEFT_DATABASE_URL: url };
