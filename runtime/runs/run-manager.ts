@@ -242,6 +242,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     if (existing && !existing.cancelled) return { run: existing };
     const run = this.launch(record, loaded.loaded, [], { resumed: true, router, claimed: true });
     run.outputs ??= await this.recoverOutputs(runId);
+    log('info', { runId, executor: this.executorId }, `run ${runId}: executing its items here too (executor ${this.executorId})`);
     return { run };
   }
 

@@ -65,8 +65,20 @@ describe.skipIf(!postgresAvailable)('a cluster of weft processes on one PostgreS
     expect(maxOverlap(execs)).toBeLessThanOrEqual(12);
     expect(maxOverlap(execs)).toBeGreaterThan(8); // more than one process's capacity: they really shared it
 
+    // Each worker's stdout is its log (JSON lines): it joined, started its component server,
+    // took part in the run, and logged its end (seen in its own commit, or told by the others).
+    const runId = /run ([0-9a-f-]{36}) started/.exec(run.stderr)![1];
+    const logs = workers.map((w) => w.stdout().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg));
+    for (const msgs of logs) {
+      expect(msgs.some((m) => /^weft: joined the cluster as executor /.test(m)), msgs.join('\n')).toBe(true);
+      expect(msgs.some((m) => /component server started/.test(m))).toBe(true);
+      expect(msgs).toContain(`run ${runId}: executing its items here too (executor ${/executor (\S+) \(/.exec(msgs.find((m) => m.startsWith('weft: joined'))!)![1]})`);
+    }
+    for (const msgs of logs) expect(msgs).toContain(`run ${runId} success`);
+
     for (const w of workers) w.child.kill('SIGTERM');
     expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0]);
+    for (const w of workers) expect(w.stdout()).toMatch(/SIGTERM: leaving; the items it held go back to the queue/);
   }, 120_000);
 
   it("the README's 3-process cluster: two workers and a server execute a run that weft run submits", async () => {
