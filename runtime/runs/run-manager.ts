@@ -400,9 +400,10 @@ export class RunManager implements RuntimeContext, ItemRunner {
       ...(p.variables ? { variables: p.variables } : {}),
       ...this.configOf(parent),
     });
-    const endedAtCreation = await this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
+    const created = await this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
     const parentRun = parent ? this.active.get(parent.runId) : undefined;
-    if (!endedAtCreation) this.start(record, loaded, options.trace ?? caller?.trace, parentRun?.trace?.traceId, parentRun?.router);
+    if (!created.ended) this.start(record, loaded, options.trace ?? caller?.trace, parentRun?.trace?.traceId, parentRun?.router);
+    this.member?.claimedInCommit(created.claimed);
     if (p.wait) return this.blocking(caller, () => this.waitAndGet(record.runId, p.timeoutSecs, true));
     // Answered once the run is started and that is committed: `running`, as the seed's diagram shows.
     await this.durable();
@@ -561,7 +562,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
       // What the source was submitted with, wherever the fork is made.
       ...this.configOf(source),
     });
-    if (!(await this.createRun(record, inputs))) this.start(record, loaded, undefined, undefined, router);
+    const created = await this.createRun(record, inputs);
+    if (!created.ended) this.start(record, loaded, undefined, undefined, router);
+    this.member?.claimedInCommit(created.claimed);
     return toRunStatus(record);
   }
 
@@ -718,7 +721,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
    * the run is claimed after its first batch, so no other process resumes it meanwhile.
    * Fills in `record.items` as the store counts them.
    */
-  private async createRun(record: RunRecord, inputs: Iterable<unknown>, parent?: { parentRunId: string; itemIndex?: number; stepId?: string }): Promise<boolean> {
+  private async createRun(record: RunRecord, inputs: Iterable<unknown>, parent?: { parentRunId: string; itemIndex?: number; stepId?: string }): Promise<{ ended: boolean; claimed: ClaimedItem[] }> {
     await this.commit.flush();
     // A sub-run under a run that has ended is refused. A cancel another process commits after this
     // check lists the sub-run when it cancels the children, or this process sees its run ended
@@ -767,7 +770,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
       data: { subRunId: runId },
     } : undefined;
     if (subRun) writes.push({ op: 'appendEvent', event: subRun });
-    const receipt = await this.commitNow(writes, true);
+    // A cluster: the batch that completes the run also claims its first items (for this
+    // process's free slots), started once the run's local state exists (the caller's start()).
+    const receipt = await this.commitNow(writes, true, this.member?.claimInCommit());
     const seqs = receipt.seqs;
     if (!claimed && !this.member) await this.state.claimRun(runId, this.owner);
     created.seq = seqs[0];
@@ -778,19 +783,25 @@ export class RunManager implements RuntimeContext, ItemRunner {
     // A cluster's run ends in the commit of its last result: here when its items were all done
     // before its creation was (another process ran them), or it has none.
     for (const ended of receipt.completed ?? []) this.endedByStore(ended);
-    return (receipt.completed ?? []).some((e) => e.runId === runId);
+    return { ended: (receipt.completed ?? []).some((e) => e.runId === runId), claimed: receipt.claimed ?? [] };
   }
 
   /**
    * One batch committed on its own (run creation); returns its event seqs. With `durable`,
    * once it survives a power cut: a store's shared fsync covers its earlier commits too.
    */
-  private async commitNow(writes: StoreWrite[], durable: boolean): Promise<CommitReceipt> {
+  private async commitNow(writes: StoreWrite[], durable: boolean, claim?: StoreBatch['claim']): Promise<CommitReceipt> {
     const batch = new StoreBatch();
     batch.writes.push(...writes);
-    const receipt = await this.state.commit(batch);
-    if (durable) await receipt.synced;
-    return receipt;
+    if (claim) batch.claim = claim;
+    try {
+      const receipt = await this.state.commit(batch);
+      if (durable) await receipt.synced;
+      return receipt;
+    } catch (error) {
+      if (claim) this.member?.claimedInCommit([]);
+      throw error;
+    }
   }
 
   /** A new run's config: its parent's (or fork source's), else this process's. */

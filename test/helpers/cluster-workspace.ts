@@ -22,7 +22,11 @@ output: {$step: work}
  * each component server process records what it executed.
  */
 export function clusterWorkspace(url: string, opts: { capacity?: number | null; leaseTtlSecs?: number } = {}): {
-  dir: string; execDir: string; env: Record<string, string>; executions(): Execution[];
+  dir: string; execDir: string; env: Record<string, string>;
+  /** Executions that finished (the component recorded their end). */
+  executions(): Execution[];
+  /** Executions of component server `pid` started and not finished (yet, or ever: killed, aborted). */
+  unfinished(pid: number): number;
   start(args: string[], env?: Record<string, string>): WeftProcess;
 } {
   const dir = mkdtempSync(join(tmpdir(), 'weft-cluster-'));
@@ -47,9 +51,19 @@ export function clusterWorkspace(url: string, opts: { capacity?: number | null; 
   const env = { WEFT_DATABASE_URL: url };
   return {
     dir, execDir, env,
-    executions: () => readdirSync(execDir).flatMap((f) => readFileSync(join(execDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Execution)),
+    executions: () => records(execDir).filter((r) => !('started' in r)) as Execution[],
+    unfinished: (pid) => {
+      const lines = records(execDir).filter((r) => r.pid === pid);
+      const key = (r: { run: string; item: number; attempt: number }) => `${r.run}:${r.item}:${r.attempt}`;
+      const ended = new Set(lines.filter((r) => !('started' in r)).map(key));
+      return lines.filter((r) => 'started' in r && !ended.has(key(r))).length;
+    },
     start: (args, extra = {}) => startWeft(args, dir, { ...env, ...extra }),
   };
+}
+
+function records(execDir: string): Array<Execution | { started: true; run: string; item: number; attempt: number; pid: number }> {
+  return readdirSync(execDir).flatMap((f) => readFileSync(join(execDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
 }
 
 /** The most executions of one run that overlapped in time, across every process (an independent count). */
