@@ -1,4 +1,4 @@
-import type { ClaimedItem, ClusterStore, ExecutorInfo, StoreHint } from '../store/cluster-store.js';
+import type { ClaimRequest, ClaimedItem, ClusterStore, ExecutorInfo, StoreHint } from '../store/cluster-store.js';
 import { log } from '../telemetry/logger.js';
 
 export interface ClusterSettings {
@@ -15,7 +15,7 @@ export interface ClusterSettings {
 export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = { capacity: 64, leaseTtlMs: 10_000, heartbeatMs: 1_000, pollMs: 250 };
 
 /** What dispatch did not start: items of runs this process cannot execute (given back), and of runs that ended meanwhile. */
-export interface DispatchResult { refused: Array<{ runId: string; itemIndexes: number[]; reason: string }>; dropped: number }
+export interface DispatchResult { refused: Array<{ runId: string; itemIndexes: number[]; reason: string }>; dropped: string[] }
 
 /** What the run manager does for the member: run claimed items, stop everything when fenced, react to hints. */
 export interface ClusterHost {
@@ -52,6 +52,8 @@ export class ClusterMember {
   private unsure = false;
   private offHints: (() => void) | undefined;
   private rejoining = false;
+  /** Per run, the items this process holds (claimed, not yet finished here): its share of the run's window. */
+  private readonly held = new Map<string, number>();
   /** A commit in flight claims for this process. */
   private inCommit = false;
 
@@ -119,6 +121,7 @@ export class ClusterMember {
       this.host.fenced();
       this.busy = 0;
       this.queued = [];
+      this.held.clear();
       log('warn', { executor: executorId }, `weft: executor ${executorId} was declared dead while it was paused: its items run elsewhere; joining again`);
       await this.store.join({ ...this.info, capacity: this.settings.capacity });
     } finally {
@@ -159,12 +162,12 @@ export class ClusterMember {
    * once it commits): in the steady state no claim needs a transaction of its own. None while
    * a claim of its own is in flight (together they could exceed the capacity).
    */
-  claimInCommit(): { max: number; exclude: ReadonlySet<string> } | undefined {
+  claimInCommit(): ClaimRequest | undefined {
     if (this.claiming || this.inCommit) return undefined;
     const max = this.room();
     if (max === 0) return undefined;
     this.inCommit = true;
-    return { max, exclude: this.exclusions() };
+    return { max, exclude: this.exclusions(), held: this.held };
   }
 
   /** What a commit claimed (nothing when it failed). */
@@ -174,8 +177,14 @@ export class ClusterMember {
   }
 
   private async take(items: ClaimedItem[]): Promise<void> {
+    for (const item of items) this.held.set(item.runId, (this.held.get(item.runId) ?? 0) + 1);
     this.queued.push(...items);
     await this.startQueued();
+  }
+
+  private release1(runId: string, n = 1): void {
+    const left = (this.held.get(runId) ?? 0) - n;
+    if (left > 0) this.held.set(runId, left); else this.held.delete(runId);
   }
 
   /** Starts queued items while slots are free. */
@@ -185,14 +194,16 @@ export class ClusterMember {
     const batch = this.queued.splice(0, free);
     this.busy += batch.length;
     const { refused, dropped } = await this.host.dispatch(batch);
-    this.busy -= dropped;
+    this.busy -= dropped.length;
+    for (const runId of dropped) this.release1(runId);
     for (const { runId, itemIndexes, reason } of refused) {
       this.busy -= itemIndexes.length;
+      this.release1(runId, itemIndexes.length);
       this.excluded.set(runId, Date.now() + 60_000);
       log('warn', { runId }, `weft: run ${runId} cannot execute here (${reason}): its items are left to other processes`);
       await this.store.release(runId, itemIndexes);
     }
-    if (dropped > 0 || refused.length > 0) await this.startQueued();
+    if (dropped.length > 0 || refused.length > 0) await this.startQueued();
   }
 
   private async claim(): Promise<void> {
@@ -200,7 +211,7 @@ export class ClusterMember {
       if (this.inCommit) return; // the commit in flight claims; its end asks again
       const free = this.room();
       if (free === 0) return;
-      const items = await this.store.claim(free, this.exclusions());
+      const items = await this.store.claim({ max: free, exclude: this.exclusions(), held: this.held });
       if (items.length === 0) return;
       await this.take(items);
       // A full claim may have left more behind.
@@ -214,8 +225,9 @@ export class ClusterMember {
   }
 
   /** A claimed item stopped executing (its result is queued for commit, or it was abandoned): its slot is free. */
-  done(): void {
+  done(runId: string): void {
     this.busy = Math.max(0, this.busy - 1);
+    this.release1(runId);
     void this.startQueued().catch(() => undefined);
     // While items execute, the commits of their results claim the next ones; idle, ask now.
     if (this.busy === 0 && this.queued.length === 0) this.claimSoon();

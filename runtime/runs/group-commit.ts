@@ -2,7 +2,7 @@ import type { AsyncStateStore } from '../store/async-state-store.js';
 import type { RunEvent } from '../store/state-store.js';
 import { StoreBatch, type CommitReceipt, type StoreWrite } from '../store/store-batch.js';
 import { StoreError } from '../store/store-error.js';
-import { FencedError, type ClaimedItem } from '../store/cluster-store.js';
+import { FencedError, type ClaimRequest, type ClaimedItem } from '../store/cluster-store.js';
 import { metricsSink } from '../telemetry/metrics-sink.js';
 import { deferred } from './deferred.js';
 import type { Deferred } from './deferred.js';
@@ -19,7 +19,7 @@ export interface CommitHooks {
   /**
    * How many pending items the commit should claim (a cluster); undefined or 0: none.
    */
-  claimSize?(): { max: number; exclude: ReadonlySet<string> } | undefined;
+  claimSize?(): ClaimRequest | undefined;
   /** What the commit claimed (empty when it claimed nothing or failed). */
   claimed?(items: ClaimedItem[]): void;
 }

@@ -197,7 +197,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       list.push(item);
     }
     const refused: DispatchResult['refused'] = [];
-    let dropped = 0;
+    const dropped: string[] = [];
     for (const [runId, list] of byRun) {
       let run = this.active.get(runId);
       if (!run || run.cancelled) {
@@ -206,7 +206,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
           refused.push({ runId, itemIndexes: list.map((i) => i.itemIndex), reason: joined.reason });
           continue;
         }
-        if (!joined.run) { dropped += list.length; continue; }
+        if (!joined.run) { for (const item of list) dropped.push(item.runId); continue; }
         run = joined.run;
       }
       run.add(list);
@@ -299,7 +299,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
   /** True when every event of the run is written by this process (it executes it, alone): live events need no polling. */
   executesAlone(runId: string): boolean { return !this.member && this.active.has(runId); }
 
-  itemSettled(): void { this.member?.done(); }
+  itemSettled(run: ActiveRun): void { this.member?.done(run.runId); }
 
   /** A wait of a component (a sub-run, a human) frees its slot while it lasts, so nesting never starves the process. */
   private blocking<T>(caller: CallerContext | undefined, wait: () => Promise<T>): Promise<T> {

@@ -23,6 +23,13 @@ export interface ExecutorRecord extends ExecutorInfo {
   holding: number;
 }
 
+/**
+ * What a claim asks for: up to `max` items, none of the runs in `exclude` (this process
+ * cannot execute them); `held` says how many items of each run this executor holds already,
+ * so that it takes no more than its share of a run's maxConcurrency.
+ */
+export interface ClaimRequest { max: number; exclude: ReadonlySet<string>; held: ReadonlyMap<string, number> }
+
 /** An item a claim took: running, held by this executor, its `attempt` counting every claim. */
 export interface ClaimedItem extends ItemRecord { attempt: number }
 
@@ -63,11 +70,12 @@ export interface ClusterStore {
    */
   sweep(ttlMs: number): Promise<string[]>;
   /**
-   * Takes up to `max` pending items, deepest runs first (children before parents), never
-   * more of a run than its maxConcurrency allows across every executor; `exclude` names
-   * runs this process cannot execute.
+   * Takes pending items, deepest runs first (children before parents), never more of a run
+   * than its maxConcurrency allows across every executor, nor more than this executor's
+   * share of it (maxConcurrency over the executors that execute), so one process's own
+   * commits cannot keep a run's whole window to itself.
    */
-  claim(max: number, exclude: ReadonlySet<string>): Promise<ClaimedItem[]>;
+  claim(request: ClaimRequest): Promise<ClaimedItem[]>;
   /** Gives items back, unexecuted, to the queue (this process cannot run them). */
   release(runId: string, itemIndexes: readonly number[]): Promise<void>;
   /** Leaves cleanly: status `stopping`, every item held returned to the queue at once. */

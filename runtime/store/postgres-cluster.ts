@@ -3,7 +3,7 @@ import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { flowError } from '../../protocol/index.js';
 import { StoreBatch } from './store-batch.js';
-import type { ClaimedItem, ClusterStore, ExecutorInfo, ExecutorRecord, StoreHint } from './cluster-store.js';
+import type { ClaimRequest, ClaimedItem, ClusterStore, ExecutorInfo, ExecutorRecord, StoreHint } from './cluster-store.js';
 import { isOwnerAlive } from './run-ownership.js';
 import type { CommitHints, PostgresStateStore } from './postgres-state-store.js';
 import { named } from './named-query.js';
@@ -91,10 +91,10 @@ export class PostgresCluster implements ClusterStore {
     return dead;
   }
 
-  async claim(max: number, exclude: ReadonlySet<string>): Promise<ClaimedItem[]> {
+  async claim(request: ClaimRequest): Promise<ClaimedItem[]> {
     const me = this.executorId;
-    if (!me || max <= 0) return [];
-    return this.claimOn(this.pool, me, max, exclude, 'wait');
+    if (!me || request.max <= 0) return [];
+    return this.claimOn(this.pool, me, request, 'wait');
   }
 
   /**
@@ -102,8 +102,13 @@ export class PostgresCluster implements ClusterStore {
    * there it must not wait for a run row another transaction holds, as it already holds
    * the rows of the runs it writes, in key order; it claims from those and from free ones).
    */
-  async claimOn(client: pg.Pool | pg.PoolClient, me: string, max: number, exclude: ReadonlySet<string>, locked: 'wait' | 'skip'): Promise<ClaimedItem[]> {
-    const excluded = [...exclude].map((id) => this.keys.get(id)).filter((k): k is number => k !== undefined);
+  async claimOn(client: pg.Pool | pg.PoolClient, me: string, request: ClaimRequest, locked: 'wait' | 'skip'): Promise<ClaimedItem[]> {
+    const excluded = [...request.exclude].map((id) => this.keys.get(id)).filter((k): k is number => k !== undefined);
+    const heldKeys: number[] = []; const heldCounts: number[] = [];
+    for (const [id, n] of request.held) {
+      const key = this.keys.get(id);
+      if (key !== undefined && n > 0) { heldKeys.push(key); heldCounts.push(n); }
+    }
     // The deepest runs with pending items are chosen first (children before parents), then
     // their rows are locked in key order, as commits lock them: a claim waits for a commit to
     // the same run (a few milliseconds) rather than skipping it, and the two never deadlock.
@@ -111,6 +116,10 @@ export class PostgresCluster implements ClusterStore {
     // a run, items are scanned from its cursor, not from 0 (finished items are not read again).
     const { rows } = await client.query<Row & { run_id: string; run_key: string }>(named(`weft-claim-${locked}`, `
       WITH hb AS (UPDATE weft.executors SET heartbeat_at = now() WHERE id = $1 AND status = 'alive' RETURNING id),
+      -- A run's window is shared by the executors that execute (capacity > 0, lease fresh).
+      ex AS (SELECT GREATEST(1, count(*))::numeric AS n FROM weft.executors
+             WHERE status = 'alive' AND capacity > 0 AND heartbeat_at > now() - interval '30 seconds'),
+      held AS (SELECT * FROM unnest($4::bigint[], $5::int[]) AS h(run_key, n)),
       pick AS (SELECT run_key FROM weft.runs
             WHERE status IN ${OPEN} AND items_pending > 0
               AND (max_concurrency IS NULL OR items_running < max_concurrency)
@@ -124,7 +133,8 @@ export class PostgresCluster implements ClusterStore {
       c AS (SELECT x.run_key, x.item_index FROM r CROSS JOIN LATERAL (
               SELECT i.run_key, i.item_index FROM weft.items i
               WHERE i.run_key = r.run_key AND i.item_index >= r.claim_cursor AND i.status = 'pending'
-              ORDER BY i.item_index LIMIT LEAST($2, COALESCE(r.max_concurrency - r.items_running, $2))
+              ORDER BY i.item_index LIMIT GREATEST(0, LEAST($2, COALESCE(r.max_concurrency - r.items_running, $2),
+                COALESCE(ceil(r.max_concurrency / (SELECT n FROM ex))::int - COALESCE((SELECT h.n FROM held h WHERE h.run_key = r.run_key), 0), $2)))
               FOR UPDATE SKIP LOCKED) x ORDER BY r.depth DESC, x.run_key, x.item_index LIMIT $2),
       u AS (UPDATE weft.items i SET status = 'running', owner = $1, attempt = i.attempt + 1
             FROM c WHERE i.run_key = c.run_key AND i.item_index = c.item_index
@@ -136,7 +146,7 @@ export class PostgresCluster implements ClusterStore {
              FROM n WHERE x.run_key = n.run_key RETURNING x.run_key, x.id)
       SELECT ru.id AS run_id, ru.run_key, u.item_index, 'running' AS status, u.input::text AS input_json, NULL AS result_json,
         NULL AS completed_at, NULL AS completion_seq, $1 AS owner, u.attempt
-      FROM u JOIN ru USING (run_key) ORDER BY u.run_key, u.item_index`, [me, max, excluded]));
+      FROM u JOIN ru USING (run_key) ORDER BY u.run_key, u.item_index`, [me, request.max, excluded, heldKeys, heldCounts]));
     return rows.map((row) => {
       this.keys.set(row.run_id, Number(row.run_key));
       return toItemRecord(row.run_id, row) as ClaimedItem;

@@ -102,7 +102,7 @@ export class PostgresStateStore implements AsyncStateStore {
       if (lock) writer.locked(results[results.length - 1].rows as Array<{ run_key: string; status: string }>);
       receipt = await writer.apply(batch.writes);
       if (id && batch.claim && batch.claim.max > 0) {
-        const claimed = await this.cluster.claimOn(client, id, batch.claim.max, batch.claim.exclude, 'skip');
+        const claimed = await this.cluster.claimOn(client, id, batch.claim, 'skip');
         if (claimed.length > 0) receipt.claimed = claimed;
       }
       sentCommit = true;

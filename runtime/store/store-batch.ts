@@ -1,6 +1,6 @@
 import type { FlowError, FlowResult } from '../../protocol/index.js';
 import type { OpenRunState, RunEvent, RunRecord, TerminalRunState } from './state-store.js';
-import type { ClaimedItem } from './cluster-store.js';
+import type { ClaimedItem, ClaimRequest } from './cluster-store.js';
 
 /** One write of a group commit; the same writes as `StateStore`'s methods, as data. */
 export type StoreWrite =
@@ -33,7 +33,7 @@ export class StoreBatch {
    * transaction (no claim of its own in the steady state: the commit of finished items
    * takes the next ones). Stores of one process ignore it.
    */
-  claim?: { max: number; exclude: ReadonlySet<string> };
+  claim?: ClaimRequest;
 
   get size(): number { return this.writes.length; }
 
