@@ -32,8 +32,8 @@ const tput = ['--n', N, '--runs', Q ? 1 : 3, '--warmup', Q ? 3000 : 5000];
 const big = ['--n', Q ? 40 : 200, '--runs', Q ? 1 : 3, '--warmup', Q ? 5 : 20, '--bytes', 1000000];
 const P = {
   // cluster: 1 weft worker, then 2 (then 1 again), the submitter executing nothing.
-  cluster: ['--n', Q ? 4000 : 10000, '--runs', Q ? 1 : 3, '--warmup', Q ? 1000 : 2000],
-  clusterCpu: ['--flow', 'cpu', '--n', Q ? 1500 : 4000, '--runs', Q ? 1 : 3, '--warmup', Q ? 300 : 500],
+  cluster: ['--n', Q ? 3000 : 10000, '--runs', Q ? 1 : 3, '--warmup', Q ? 1000 : 2000],
+  clusterCpu: ['--flow', 'cpu', '--n', Q ? 1000 : 4000, '--runs', Q ? 1 : 3, '--warmup', Q ? 200 : 500],
   cpu: ['--n', Q ? 600 : 3000, '--runs', Q ? 1 : 3, '--warmup', Q ? 100 : 300],
   three: ['--n', Q ? 5000 : N, '--runs', Q ? 1 : 3, '--warmup', Q ? 2000 : 2000],
   latency: ['--n', 2000, '--warmup', Q ? 100 : 200],
@@ -161,7 +161,7 @@ if (want('cluster')) {
     const url = ['--url', pgServer.url];
     const tp = weft('cluster', [...P.cluster, ...url]);
     row('cluster_items_per_s', tp.itemsPerS2, 'items/s', tp.itemsPerS1, '1 weft worker, the same run (submitter: capacity 0)', '≥ 0.9×', 'higher',
-      `no-op 1-step items, window 64; 1 worker ${[tp.one, tp.oneAfter].filter(Boolean).map((r) => r.itemsPerS).join(' / ')} (before / after), items per worker with 2: ${tp.two.shares.join(' + ')}`);
+      `no-op 1-step items, window 64; 1 worker ${tp.oneAfter ? `${tp.one.itemsPerS} before, ${tp.oneAfter.itemsPerS} after` : tp.one.itemsPerS}; items per worker with 2: ${tp.two.shares.join(' + ')}`);
     // 2 workers of capacity 32 against 1 of 64 (the same slots): with 64 each, the worker that
     // claims the run's 64-item window first keeps it (see RESULTS.md, "Cluster figures").
     const cpu = weft('cluster', [...P.clusterCpu, '--capacity2', 32, ...url]);
@@ -175,7 +175,7 @@ if (want('cluster')) {
       row('cluster_items_per_s_cpu_capacity_64', mono.itemsPerS2, 'items/s', mono.itemsPerS1, '1 weft worker (capacity 64), the same run', null, 'higher',
         `2 workers of capacity 64 on a window of 64, items each: ${mono.two.shares.join(' + ')}`);
     }
-    const sub = weft('cluster-subrun', ['--n', Q ? 100 : 500, '--warmup', Q ? 20 : 100, ...url]);
+    const sub = weft('cluster-subrun', ['--n', Q ? 80 : 500, '--warmup', Q ? 10 : 100, ...url]);
     row('cluster_subrun_round_trip_p50_ms', sub.busy.p50MsOnB, 'ms', sub.alone.p50Ms, 'the same sub-run executed on A itself (A alone)', '≤ 10 ms', 'lower',
       `a component on A submits a 1-item sub-run with wait: true, executed on B (${Math.round(sub.busy.onB * 100)} % on B: A busy, 15 of 16 slots held); p99 ${sub.busy.p99Ms} ms`);
     row('cluster_subrun_round_trip_p50_ms_idle_a', sub.idle.p50Ms, 'ms', sub.alone.p50Ms, 'the same sub-run executed on A itself (A alone)', null, 'lower',

@@ -20,7 +20,6 @@ if (!server.url) throw new Error(server.reason);
 const db = await freshDatabase(server.url);
 const cluster = clusterSettings();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const cleanup = [];
 
 /** Waits until `pred` holds (polling every 10 ms), else throws naming `what`. */
 async function until(pred, what, ms = 30_000) {
@@ -77,7 +76,6 @@ try {
   const busy = await phase('busy', { capacity: 16, held: 15, withB: true });
   emit({ ...opt, url: opt.url ? '(given)' : '', alone, idle, busy });
 } finally {
-  for (const step of cleanup.reverse()) await step();
   await db.drop();
   await server.stop();
 }

@@ -24,6 +24,12 @@ export async function freshDatabase(url) {
     return { url, drop: async () => {} };
   }
   const dbUrl = url.replace(/(postgres(?:ql)?:\/\/[^/]*\/)[^?]*/, `$1${name}`);
+  if (dbUrl === url) {
+    // A URL without a database path: keep to its default database.
+    await admin.query(`DROP DATABASE ${name}`);
+    await admin.end();
+    return { url, drop: async () => {} };
+  }
   return {
     url: dbUrl,
     drop: async () => {
