@@ -4,7 +4,7 @@
 //   npm run bench -- --quick         smaller N, one run each: under 60 s (peak_rss_mb_1m at 250k items)
 //   npm run bench -- --json          one JSON object per figure instead of the table
 //   npm run bench -- --only batch,latency   a subset (figure groups: batch sqlite postgres dbos
-//                                    three_step instances latency rss cold_start payload stream)
+//                                    cluster three_step instances latency rss cold_start payload stream)
 // Figures are ratios to baselines measured side by side: the machine is noisy, absolute
 // numbers are not comparable across sessions. Progress goes to stderr.
 import { execFileSync } from 'node:child_process';
@@ -31,6 +31,9 @@ const N = Q ? 10000 : 20000;
 const tput = ['--n', N, '--runs', Q ? 1 : 3, '--warmup', Q ? 3000 : 5000];
 const big = ['--n', Q ? 40 : 200, '--runs', Q ? 1 : 3, '--warmup', Q ? 5 : 20, '--bytes', 1000000];
 const P = {
+  // cluster: 1 weft worker, then 2 (then 1 again), the submitter executing nothing.
+  cluster: ['--n', Q ? 3000 : 10000, '--runs', Q ? 1 : 3, '--warmup', Q ? 1000 : 2000],
+  clusterCpu: ['--flow', 'cpu', '--n', Q ? 1000 : 4000, '--runs', Q ? 1 : 3, '--warmup', Q ? 200 : 500],
   cpu: ['--n', Q ? 600 : 3000, '--runs', Q ? 1 : 3, '--warmup', Q ? 100 : 300],
   three: ['--n', Q ? 5000 : N, '--runs', Q ? 1 : 3, '--warmup', Q ? 2000 : 2000],
   latency: ['--n', 2000, '--warmup', Q ? 100 : 200],
@@ -141,10 +144,56 @@ if (want('dbos')) {
     const dbos = ['--n', Q ? 2000 : 5000, '--runs', Q ? 1 : 3, '--warmup', Q ? 300 : 1000, '--concurrency', 64, '--poll', 10, ...url];
     const d = weft('dbos', ['--mode', 'queue', ...dbos]);
     row('batch_items_per_s_pg_vs_dbos', batchPg, 'items/s', d.itemsPerS, `DBOS ${d.dbos}: a workflow of 1 step per item on a queue, workerConcurrency 64`, '> 1×');
+    // weft's cluster on the same server: 2 workers sharing one run, the submitter executing nothing.
+    const c = weft('cluster', [...P.cluster, ...url]);
+    row('cluster_items_per_s_vs_dbos', c.itemsPerS2, 'items/s', d.itemsPerS, `DBOS ${d.dbos} (queue, one process) on the same server`, '> 1×', 'higher', `2 weft workers; 1 worker: ${c.itemsPerS1} items/s`);
     if (!Q) {
       const direct = weft('dbos', ['--mode', 'direct', ...dbos]);
       row('batch_items_per_s_pg_vs_dbos_direct', batchPg, 'items/s', direct.itemsPerS, `DBOS ${direct.dbos}: DBOS.startWorkflow without a queue, 64 in flight`, '> 1×');
     }
+  }
+  await pgServer.stop?.();
+}
+if (want('cluster')) {
+  log('# 2d. cluster (issue 15): 2 weft workers vs 1 on one run, cross-process sub-runs, failover (PostgreSQL)');
+  pgServer = await benchPostgres();
+  if (pgServer.url) {
+    const url = ['--url', pgServer.url];
+    const tp = weft('cluster', [...P.cluster, ...url]);
+    row('cluster_items_per_s', tp.itemsPerS2, 'items/s', tp.itemsPerS1, '1 weft worker, the same run (submitter: capacity 0)', '≥ 0.9×', 'higher',
+      `no-op 1-step items, window 64; 1 worker ${tp.oneAfter ? `${tp.one.itemsPerS} before, ${tp.oneAfter.itemsPerS} after` : tp.one.itemsPerS}; items per worker with 2: ${tp.two.shares.join(' + ')}`);
+    // 2 workers of capacity 32 against 1 of 64 (the same slots): with 64 each, the worker that
+    // claims the run's 64-item window first keeps it (see RESULTS.md, "Cluster figures").
+    const cpu = weft('cluster', [...P.clusterCpu, '--capacity2', 32, ...url]);
+    // What the machine allows now: the same items in one process with 2 component-server instances.
+    const inst = [1, 2].map((k) => weft('batch', ['--flow', 'cpu', '--store', 'postgres', ...url, '--instances', k, '--window', 64, ...P.clusterCpu.slice(2)]).itemsPerS);
+    row('cluster_items_per_s_cpu', cpu.itemsPerS2, 'items/s', cpu.itemsPerS1, '1 weft worker (capacity 64), the same run', '≥ 1.6×', 'higher',
+      `~1 ms of CPU per item in the component server; 2 workers of capacity 32, items each: ${cpu.two.shares.join(' + ')}; `
+      + `one process with 2 component instances instead of 1, same store: ${(inst[1] / inst[0]).toFixed(2)}× (${inst.join(' → ')} items/s)`);
+    if (!Q) {
+      const mono = weft('cluster', [...P.clusterCpu, ...url]);
+      row('cluster_items_per_s_cpu_capacity_64', mono.itemsPerS2, 'items/s', mono.itemsPerS1, '1 weft worker (capacity 64), the same run', null, 'higher',
+        `2 workers of capacity 64 on a window of 64, items each: ${mono.two.shares.join(' + ')}`);
+    }
+    const sub = weft('cluster-subrun', ['--n', Q ? 80 : 500, '--warmup', Q ? 10 : 100, ...url]);
+    row('cluster_subrun_round_trip_p50_ms', sub.busy.p50MsOnB, 'ms', sub.alone.p50Ms, 'the same sub-run executed on A itself (A alone)', '≤ 10 ms', 'lower',
+      `a component on A submits a 1-item sub-run with wait: true, executed on B (${Math.round(sub.busy.onB * 100)} % on B: A busy, 15 of 16 slots held); p99 ${sub.busy.p99Ms} ms`);
+    row('cluster_subrun_round_trip_p50_ms_idle_a', sub.idle.p50Ms, 'ms', sub.alone.p50Ms, 'the same sub-run executed on A itself (A alone)', null, 'lower',
+      `A capacity 1, idle while it waits: ${Math.round(sub.idle.onB * 100)} % of the sub-runs ran on B${sub.idle.p50MsOnB ? ` (p50 ${sub.idle.p50MsOnB} ms there)` : ''}, the rest on A`);
+    const fail = (signal, ttl, reps) => weft('cluster-failover', ['--signal', signal, '--ttl', ttl, '--reps', reps, ...url]);
+    const kill = fail('SIGKILL', 2, Q ? 1 : 3);
+    row('cluster_failover_ms_sigkill', kill.allMs, 'ms', null, null, '≤ TTL + 5 s (7,000)', 'lower',
+      `leaseTtlSecs 2; all 8 items of the killed worker held by the other one; same host: a gone pid is dead at the next sweep (≤ 1.2 s), not after the lease; each ${kill.each.map((r) => r.allMs).join(', ')}`);
+    const stop = fail('SIGSTOP', 2, Q ? 1 : 3);
+    row('cluster_failover_ms_sigstop', stop.allMs, 'ms', null, null, '≤ TTL + 5 s (7,000)', 'lower',
+      `leaseTtlSecs 2, heartbeat 0.5 s; a silent process (as a remote host): dead when its lease expires; each ${stop.each.map((r) => r.allMs).join(', ')}`);
+    if (!Q) {
+      const slow = fail('SIGSTOP', 10, 1);
+      row('cluster_failover_ms_sigstop_default_ttl', slow.allMs, 'ms', null, null, '≤ TTL + 5 s (15,000)', 'lower', 'the default leaseTtlSecs 10 (heartbeat 0.5 s)');
+    }
+  } else {
+    log(`# cluster figures skipped: ${pgServer.reason}`);
+    row('cluster_items_per_s', undefined, 'items/s', null, null, '≥ 0.9×', 'higher', pgServer.reason);
   }
   await pgServer.stop?.();
 }

@@ -44,12 +44,13 @@ export function benchConfig({ instances = 1, env } = {}) {
 
 /** Opens a Runtime on `memory` or on SQLite in a fresh temp dir (removed by close()). */
 /** `store`: memory, sqlite (default durability: full, an fsync per group commit) or sqlite-normal. */
-export async function openRuntime(store, config, url) {
+/** `extra`: more Runtime.open options (the cluster figures: `cluster`, `role`). */
+export async function openRuntime(store, config, url, extra = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-'));
   if (store === 'sqlite-normal') config = { ...config, stateStore: { type: 'sqlite', durability: 'normal' } };
   if (store === 'postgres' && !url) throw new Error('--store postgres needs --url postgres://... (or WEFT_DATABASE_URL)');
   const rt = await Runtime.open({
-    config, store: store === 'postgres' ? url : store.startsWith('sqlite') ? { type: 'sqlite', path: join(dir, 'weft.db') } : 'memory', cwd: dir, resume: false,
+    config, store: store === 'postgres' ? url : store.startsWith('sqlite') ? { type: 'sqlite', path: join(dir, 'weft.db') } : 'memory', cwd: dir, resume: false, ...extra,
   });
   return { rt, dir, close: async () => { await rt.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
