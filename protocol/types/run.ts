@@ -26,6 +26,8 @@ export interface SubmitRunParams {
   observability?: ObservabilityContext | null;
   subflowKey?: string | null;
   flowLabel?: string | null;
+  /** weft: `creator` pins the run's items to the submitting process (a shared store) until it is declared dead. */
+  affinity?: 'creator' | null;
 }
 
 export interface GetRunParams {

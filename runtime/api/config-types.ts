@@ -41,6 +41,8 @@ export interface StdioPluginConfig {
   handshakeTimeoutSecs?: number;
   /** weft: `ndjson` (default, Stepflow's) or LSP `content-length`. */
   framing?: 'ndjson' | 'content-length';
+  /** weft: `creator`: runs whose steps use this server stay on the process that submitted them (host-local side effects). */
+  affinity?: 'creator';
 }
 
 /** Stepflow's test double: `behaviors` maps an input value to a FlowResult (or `{error}`). */

@@ -65,6 +65,8 @@ export interface SubmitOptions {
   variables?: Record<string, unknown>;
   flowLabel?: string;
   timeoutSecs?: number;
+  /** `creator`: on a PostgreSQL store, the run's items execute only in this process (until it is declared dead). */
+  affinity?: 'creator';
 }
 
 export interface RunCompletedEvent { runId: string; status: RunState; run: RunStatus }

@@ -27,6 +27,8 @@ export interface ExecuteRequest {
  */
 export interface Plugin {
   readonly name: string;
+  /** `creator`: runs that use it stay on the process that submitted them (a shared store; config `affinity`). */
+  readonly affinity?: 'creator';
   /** Spawns/handshakes as needed; `runtime` answers the plugin's callbacks. */
   init(runtime: RuntimeContext): Promise<void>;
   listComponents(): Promise<ComponentInfo[]>;

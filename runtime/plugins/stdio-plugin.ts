@@ -45,8 +45,11 @@ export class StdioPlugin implements Plugin {
   private restarts = 0;
   private turn = 0;
 
+  readonly affinity: 'creator' | undefined;
+
   constructor(private readonly options: StdioPluginOptions) {
     this.name = options.name;
+    this.affinity = options.affinity;
   }
 
   async init(runtime: RuntimeContext): Promise<void> {

@@ -386,6 +386,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
         'A flow that submits itself recurses without end; raise limits.maxNestingDepth if the depth is intended.');
     }
     const { flow, loaded } = await this.flows.load(p.flowId, p.overrides);
+    const parentRun = parent ? this.active.get(parent.runId) : undefined;
     const record = newRunRecord({
       flowId: p.flowId,
       ...(flow.name !== undefined ? { flowName: flow.name } : {}),
@@ -398,10 +399,10 @@ export class RunManager implements RuntimeContext, ItemRunner {
       ...(p.maxConcurrency ? { maxConcurrency: p.maxConcurrency } : {}),
       ...(p.overrides ? { overrides: p.overrides } : {}),
       ...(p.variables ? { variables: p.variables } : {}),
+      ...(p.affinity ?? pinnedBy(flow, parentRun?.router ?? this.options.router) ? { affinity: 'creator' as const } : {}),
       ...this.configOf(parent),
     });
     const created = await this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
-    const parentRun = parent ? this.active.get(parent.runId) : undefined;
     if (!created.ended) this.start(record, loaded, options.trace ?? caller?.trace, parentRun?.trace?.traceId, parentRun?.router);
     this.member?.claimedInCommit(created.claimed);
     if (p.wait) return this.blocking(caller, () => this.waitAndGet(record.runId, p.timeoutSecs, true));
@@ -1013,6 +1014,14 @@ export class RunManager implements RuntimeContext, ItemRunner {
   get storeState() { return this.state; }
   /** For modules of runs/ that journal their own state changes (human input). */
   journal(runId: string, writes: StoreWrite[]): Promise<void> { return this.commit.write({ runId, writes }); }
+}
+
+/** Whether a step of `flow` routes to a plugin whose runs stay on their creator (`affinity: creator` in its config). */
+function pinnedBy(flow: Flow, router: PluginRouter): boolean {
+  return (flow.steps ?? []).some((s) => {
+    const route = router.resolve(s.component, undefined);
+    return 'plugin' in route && route.plugin.affinity === 'creator';
+  });
 }
 
 function logWriteFailure(runId: string): (error: Error) => void {

@@ -18,7 +18,7 @@ export function normalizeOrder(order: unknown): 'byIndex' | 'byCompletion' {
 /** runs/submit params after checking: defaults applied, nulls dropped, the blob id normalized. */
 export interface CheckedSubmit {
   flowId: BlobId; inputs: Iterable<unknown>; wait: boolean; maxConcurrency?: number; overrides?: unknown;
-  variables?: Record<string, unknown>; timeoutSecs?: number; subflowKey?: string; flowLabel?: string;
+  variables?: Record<string, unknown>; timeoutSecs?: number; subflowKey?: string; flowLabel?: string; affinity?: 'creator';
 }
 
 /**
@@ -45,5 +45,6 @@ export function checkSubmitParams(p: SubmitRunParams): CheckedSubmit {
     ...(typeof p.timeoutSecs === 'number' ? { timeoutSecs: p.timeoutSecs } : {}),
     ...(p.subflowKey ? { subflowKey: String(p.subflowKey) } : {}),
     ...(p.flowLabel ? { flowLabel: String(p.flowLabel) } : {}),
+    ...(p.affinity === 'creator' ? { affinity: 'creator' as const } : {}),
   };
 }

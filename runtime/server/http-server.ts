@@ -47,7 +47,7 @@ export interface WeftHttpServer {
 
 interface SubmitRunBody {
   flowId?: string; flow?: Flow; inputs: unknown[]; wait?: boolean; timeoutSecs?: number;
-  maxConcurrency?: number; overrides?: Record<string, unknown>; variables?: Record<string, unknown>; flowLabel?: string;
+  maxConcurrency?: number; overrides?: Record<string, unknown>; variables?: Record<string, unknown>; flowLabel?: string; affinity?: 'creator';
 }
 interface CancelRunBody { purge?: boolean }
 interface ForkRunBody { fromStep: string; overrides?: unknown; inputs?: unknown[]; flowLabel?: string; maxConcurrency?: number }
@@ -150,6 +150,7 @@ export function createHttpServer(rt: Runtime, opts: HttpServerOptions = {}): Wef
       ...(body.overrides !== undefined ? { overrides: body.overrides as never } : {}),
       ...(body.variables !== undefined ? { variables: body.variables } : {}),
       ...(body.flowLabel !== undefined ? { flowLabel: body.flowLabel } : {}),
+      ...(body.affinity !== undefined ? { affinity: body.affinity } : {}),
     }, trace ? { trace } : {});
     return reply.status(body.wait ? (isTerminal(status) ? 200 : 202) : 201).send(status);
   });

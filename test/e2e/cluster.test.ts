@@ -2,6 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Runtime } from '../../runtime/api/index.js';
 import { clusterWorkspace, maxOverlap, type Execution } from '../helpers/cluster-workspace.js';
 import { postgresAvailable, sharedPostgres, warnIfNoPostgres } from '../helpers/postgres-cluster.js';
 import { until, type WeftProcess } from '../helpers/weft-process.js';
@@ -81,6 +82,43 @@ describe.skipIf(!postgresAvailable)('a cluster of weft processes on one PostgreS
     for (const w of workers) w.child.kill('SIGTERM');
     expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0]);
     for (const w of workers) expect(w.stdout()).toMatch(/SIGTERM: leaving; the items it held go back to the queue/);
+  }, 120_000);
+
+  it('a run with affinity creator, or using a plugin with affinity: creator, executes only in its creator while workers are idle', async () => {
+    const url = await shared!.database();
+    const ws = clusterWorkspace(url, { capacity: 4 });
+    dirs.push(ws.dir);
+    const workers = [worker(ws), worker(ws)];
+    await until(() => workers.every(joined), 30_000, 'two workers joined');
+    const config = readFileSync(join(ws.dir, 'weft.config.yml'), 'utf8');
+    writeFileSync(join(ws.dir, 'pinned.yml'), config.replace('    transport: stdio\n', '    transport: stdio\n    affinity: creator\n'));
+    const inputs = Array.from({ length: 40 }, (_, i) => ({ item: i, ms: 20 }));
+    for (const [configFile, options] of [['weft.config.yml', { affinity: 'creator' as const }], ['pinned.yml', {}]] as const) {
+      const rt = await Runtime.open({ config: join(ws.dir, configFile), store: url, role: 'test' });
+      try {
+        const flowId = await rt.putFlow(join(ws.dir, 'flow.yaml'));
+        const run = await rt.submit(flowId, inputs, options);
+        const status = await run.wait();
+        expect(status.items.success, configFile).toBe(40);
+        // Every execution in this process's one component server, none in the workers'.
+        const pids = new Set(ws.executions().filter((e) => e.run === run.id).map((e) => e.pid));
+        const workerComponents = new Set(workers.map(componentPid));
+        expect(pids.size, configFile).toBe(1);
+        expect(workerComponents.has([...pids][0]), configFile).toBe(false);
+      } finally {
+        await rt.close();
+      }
+    }
+    // Without it the same run is shared (the workers take part).
+    const rt = await Runtime.open({ config: join(ws.dir, 'weft.config.yml'), store: url, role: 'test', cluster: { capacity: 1 } });
+    try {
+      const run = await rt.submit(await rt.putFlow(join(ws.dir, 'flow.yaml')), inputs);
+      await run.wait();
+      const pids = new Set(ws.executions().filter((e) => e.run === run.id).map((e) => e.pid));
+      expect(pids.size).toBeGreaterThan(1);
+    } finally {
+      await rt.close();
+    }
   }, 120_000);
 
   it("the README's 3-process cluster: two workers and a server execute a run that weft run submits", async () => {
