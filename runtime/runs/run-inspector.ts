@@ -29,6 +29,13 @@ export interface ItemSummary {
   input: unknown;
   result?: FlowResult;
   completedAt?: string;
+  /**
+   * A shared store (PostgreSQL): the executor that claimed the item last, which holds it
+   * while it runs or is paused and ran it once it has finished; `attempt` counts its claims
+   * (more than one: an executor died or left holding it).
+   */
+  executorId?: string;
+  attempt?: number;
   /** Each started step's state, by step id. */
   steps: Record<string, StepState>;
 }
@@ -207,6 +214,8 @@ function summary(item: ItemRecord): Omit<ItemSummary, 'steps'> {
     itemIndex: item.itemIndex, status: item.status, input: item.input,
     ...(item.result ? { result: item.result } : {}),
     ...(item.completedAt ? { completedAt: item.completedAt } : {}),
+    ...(item.owner ? { executorId: item.owner } : {}),
+    ...(item.attempt ? { attempt: item.attempt } : {}),
   };
 }
 

@@ -10,9 +10,15 @@ type RunParams = { Params: { id: string } };
 
 /**
  * What the debug page reads of one run besides its status: items in pages, one item with
- * its steps, counts per step, and the event log in pages (newest or oldest first).
+ * its steps, counts per step, the event log in pages (newest or oldest first), and on a
+ * shared store the executors: all of them, and those holding the run's items.
  */
 export function registerInspectRoutes(app: FastifyInstance, rt: Runtime): void {
+  app.get('/executors', async () => ({ executors: await rt.executors() }));
+  app.get<RunParams>('/runs/:id/executors', async (req) => {
+    await rt.getRun(req.params.id); // 404 for an unknown run rather than an empty list
+    return { executors: await rt.runHolders(req.params.id) };
+  });
   app.get<RunParams>('/runs/:id/items', async (req) => {
     const q = checkBody<ListItemsQuery>('ListItemsQuery', req.query, 'query');
     return rt.listItems(req.params.id, {

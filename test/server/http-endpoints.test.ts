@@ -224,6 +224,9 @@ describe('weft serve: auth', () => {
       expect((await httpCall(s.url, 'GET', '/flows', { token: 's3cret' })).status).toBe(200);
       expect((await httpCall(s.url, 'POST', '/blobs', { body: { data: 1 } })).status).toBe(401);
       expect((await httpCall(s.url, 'GET', '/runs/x/events')).status).toBe(401);
+      expect((await httpCall(s.url, 'GET', '/executors')).status).toBe(401);
+      expect((await httpCall(s.url, 'GET', '/runs/x/executors')).status).toBe(401);
+      expect((await httpCall(s.url, 'GET', '/executors', { token: 's3cret' })).json).toEqual({ executors: [] });
       expect((await httpCall(s.url, 'GET', '/components', { token: 's3cret' })).status).toBe(200);
     } finally {
       expect(await s.stop()).toBe(0);

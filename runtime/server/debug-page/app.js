@@ -2,11 +2,14 @@
 // weft's debug page: flows with their step graph; runs filterable by flow and status, in
 // pages; one run, finished or running alike, read from the store through the API
 // (progress, counts, the step graph with counts per step, items with result or error,
-// one item's steps, the event log, human input); the selected item's streams live.
+// one item's steps, the event log, human input); the selected item's streams live; on a
+// shared store (PostgreSQL) the executors and where each run's items execute.
 // Plain ES modules, no build step, nothing loaded from elsewhere.
 import { api, authHeaders, query, setToken, whenUnauthorized } from './api.js';
 import { escapeHtml, flowGraphSvg } from './graph.js';
 import { loadLog, newLog, readLogFilters, renderLog, setupLogFilters } from './event-log.js';
+import { isCluster } from './executor-labels.js';
+import { loadExecutors, renderRunHolders } from './executors.js';
 import { renderItem } from './item-view.js';
 import { renderPrompts } from './prompts.js';
 import { TERMINAL, renderCounts, renderItems, renderProgress, renderRunGraph } from './run-view.js';
@@ -88,7 +91,7 @@ async function selectRun(runId) {
   run = {
     id: runId, flow, flowName: flow.name ?? status.flowId, steps: (flow.steps ?? []).map((s) => s.id),
     status: status.status, createdAt: status.createdAt, completedAt: status.completedAt, counts: { total: status.items.total, ...status.items },
-    samples: [], items: [], itemFilter: '', itemFrom: 0, itemStack: [], itemsNext: undefined, stepCounts: [],
+    samples: [], items: [], holders: [], itemFilter: '', itemFrom: 0, itemStack: [], itemsNext: undefined, stepCounts: [],
     selectedItem: status.items.total > 0 ? 0 : undefined, item: undefined,
     log: newLog(), waiting: new Map(), streams: newStreams(), streamAbort: new AbortController(), closed: false, timer: undefined,
   };
@@ -109,18 +112,19 @@ async function refresh(r) {
   if (r.closed) return;
   try {
     const status = await api('GET', `/runs/${encodeURIComponent(r.id)}`);
-    const [page, steps, item, waiting] = await Promise.all([
+    const [page, steps, item, waiting, holders] = await Promise.all([
       api('GET', `/runs/${encodeURIComponent(r.id)}/items${query({ from: r.itemFrom, limit: ITEMS_PAGE, status: r.itemFilter })}`),
       api('GET', `/runs/${encodeURIComponent(r.id)}/steps`),
       r.selectedItem !== undefined ? api('GET', `/runs/${encodeURIComponent(r.id)}/items/${r.selectedItem}`) : undefined,
       waitingSteps(r),
+      isCluster() ? api('GET', `/runs/${encodeURIComponent(r.id)}/executors`).then((h) => h.executors) : [],
       // The log's first page follows the run; a page the user turned to stays as it is.
       r.log.stack.length === 0 || r.log.events.length === 0 ? loadLog(r.id, r.log) : undefined,
     ]);
     if (r.closed) return;
     Object.assign(r, {
       status: status.status, completedAt: status.completedAt, counts: page.counts,
-      items: page.items, itemsNext: page.nextFrom, stepCounts: steps.steps, item, waiting,
+      items: page.items, itemsNext: page.nextFrom, stepCounts: steps.steps, item, waiting, holders,
     });
     render(r);
   } catch (e) {
@@ -149,6 +153,7 @@ function render(r) {
   status.textContent = r.status;
   status.className = `badge s-${r.status}`;
   $('cancel-run').disabled = TERMINAL.includes(r.status);
+  renderRunHolders(r.holders);
   $('run-meta').textContent = `${r.flowName} · ${r.counts.total} item${r.counts.total === 1 ? '' : 's'} · created ${r.createdAt}${r.completedAt ? ` · ended ${r.completedAt}` : ''}`;
   renderProgress(r);
   renderCounts(r);
@@ -289,11 +294,13 @@ $('token-form').addEventListener('submit', guard(async (e) => {
 async function boot() {
   const health = await fetch('/health').then((r) => r.json()).catch(() => ({ status: 'unreachable' }));
   $('health').textContent = `server ${health.status}`;
+  // Only a shared store has executors: the rest of the page works without them.
+  await loadExecutors().catch((e) => console.warn('executors not loaded', e));
   await loadFlows();
   await loadRuns();
   const m = /#run=([\w-]+)/.exec(window.location.hash);
   if (m && !run) await selectRun(m[1]);
 }
 
-window.setInterval(() => { void loadRuns().catch(() => {}); }, 2000);
+window.setInterval(() => { void loadRuns().catch(() => {}); void loadExecutors().catch(() => {}); }, 2000);
 void boot().catch((e) => console.error(e));

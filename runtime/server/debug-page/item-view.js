@@ -1,7 +1,8 @@
 // The selected item: its input and result, the step graph coloured by its step states,
-// each step's input, output, error, attempt and duration, and its streams (streams.js).
+// each step's input, output, error, attempt and duration, its streams (streams.js), and
+// on a shared store the executor holding it (or that ran it).
 import { escapeHtml, flowGraphSvg } from './graph.js';
-import { duration } from './run-view.js';
+import { duration, executorCell } from './run-view.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -12,7 +13,8 @@ function block(title, cls, body) {
 }
 
 export function renderItem(r, item) {
-  $('item-title').innerHTML = `Item ${item.itemIndex} <span class="badge s-${escapeHtml(item.status)}" id="item-status">${escapeHtml(item.status)}</span>`;
+  const where = item.executorId ? ` <span id="item-executor" class="muted hint">${item.status === 'running' || item.status === 'paused' ? 'held by' : 'ran on'} ${executorCell(item)}${item.attempt > 1 ? ` · claim ${item.attempt}` : ''}</span>` : '';
+  $('item-title').innerHTML = `Item ${item.itemIndex} <span class="badge s-${escapeHtml(item.status)}" id="item-status">${escapeHtml(item.status)}</span>${where}`;
   $('item-graph').innerHTML = flowGraphSvg(r.flow, { states: Object.fromEntries(item.steps.map((s) => [s.stepId, s.state])) });
   const result = item.result?.outcome === 'success' ? block('Result', 'output', json(item.result.result))
     : item.result?.outcome === 'failed' ? block('Error', 'error', escapeHtml(errorText(item.result.error))) : '';

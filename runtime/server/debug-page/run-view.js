@@ -1,6 +1,8 @@
 // The selected run's overview: progress (items/s, ETA), counts per status, the step graph
-// with counts per step, and the page of items with each one's steps, result or error.
+// with counts per step, and the page of items with each one's steps, result or error (and
+// on a shared store the executor holding or having run each one).
 import { escapeHtml, flowGraphSvg } from './graph.js';
+import { executorLabel, isCluster } from './executor-labels.js';
 
 export const TERMINAL = ['success', 'failed', 'cancelled'];
 const STATUSES = ['pending', 'running', 'paused', 'success', 'failed', 'cancelled'];
@@ -70,20 +72,29 @@ export function renderRunGraph(r) {
   $('run-graph').innerHTML = flowGraphSvg(r.flow, { counts });
 }
 
+/** Where an item runs (running or paused: the executor holding it) or ran (finished), as host:pid. */
+export function executorCell(it) {
+  if (!it.executorId) return '';
+  const held = it.status === 'running' || it.status === 'paused';
+  const claims = it.attempt > 1 ? ` (claim ${it.attempt})` : '';
+  return `<span class="mono${held ? '' : ' muted'}" data-executor="${escapeHtml(it.executorId)}" title="${held ? 'held by' : 'ran on'} executor ${escapeHtml(it.executorId)}${claims}">${escapeHtml(executorLabel(it.executorId))}</span>`;
+}
+
 export function renderItems(r) {
   const steps = r.steps;
-  const head = `<tr><th>item</th><th>status</th>${steps.map((s) => `<th>${escapeHtml(s)}</th>`).join('')}<th>result / error</th></tr>`;
+  const cluster = isCluster();
+  const head = `<tr><th>item</th><th>status</th>${cluster ? '<th>executor</th>' : ''}${steps.map((s) => `<th>${escapeHtml(s)}</th>`).join('')}<th>result / error</th></tr>`;
   const rows = r.items.map((it) => {
     const outcome = it.result?.outcome === 'success'
       ? `<span class="result mono">${escapeHtml(preview(it.result.result))}</span>`
       : it.result?.outcome === 'failed' ? `<span class="error-text">${escapeHtml(preview(it.result.error?.message ?? it.result.error, 200))}</span>` : '';
     return `<tr data-item="${it.itemIndex}" class="${it.itemIndex === r.selectedItem ? 'selected' : ''}"><td>${it.itemIndex}</td>
-      <td><span class="cell s-${escapeHtml(it.status)}">${escapeHtml(it.status)}</span></td>${steps.map((s) => {
+      <td><span class="cell s-${escapeHtml(it.status)}">${escapeHtml(it.status)}</span></td>${cluster ? `<td class="executor-cell">${executorCell(it)}</td>` : ''}${steps.map((s) => {
       const v = it.steps[s];
       return `<td>${v ? `<span class="cell s-${escapeHtml(v)}" data-step="${escapeHtml(s)}">${escapeHtml(v.replace('_', ' '))}</span>` : ''}</td>`;
     }).join('')}<td class="outcome">${outcome}</td></tr>`;
   });
-  if (rows.length === 0) rows.push(`<tr><td colspan="${steps.length + 3}" class="muted">No items${r.itemFilter ? ` with status ${escapeHtml(r.itemFilter)}` : ''}.</td></tr>`);
+  if (rows.length === 0) rows.push(`<tr><td colspan="${steps.length + (cluster ? 4 : 3)}" class="muted">No items${r.itemFilter ? ` with status ${escapeHtml(r.itemFilter)}` : ''}.</td></tr>`);
   $('items').innerHTML = head + rows.join('');
   const first = r.items[0]?.itemIndex;
   const last = r.items.at(-1)?.itemIndex;
