@@ -188,8 +188,11 @@ describe.skipIf(!hasChromium)('debug page: runs', () => {
     await page.selectOption('#log-type', '');
     await page.fill('#log-item', '12');
     await page.locator('#log-item').dispatchEvent('change');
-    await expect.poll(async () => new Set(await texts(page, '#events tr[data-seq] td:nth-child(4)')).size).toBeGreaterThan(1);
-    expect((await texts(page, '#events tr[data-seq] td:nth-child(4)')).every((t) => t.startsWith('item 12'))).toBe(true);
+    // Until the filtered page is in (the unfiltered one has several texts too): item 12's events only, more than one kind.
+    await expect.poll(async () => {
+      const shown = await texts(page, '#events tr[data-seq] td:nth-child(4)');
+      return shown.every((t) => t.startsWith('item 12')) && new Set(shown).size > 1;
+    }).toBe(true);
     await page.selectOption('#log-step', 'echo');
     await expect.poll(async () => texts(page, '#events tr[data-seq] td:nth-child(3)')).toEqual(['step_completed', 'step_started']);
 
