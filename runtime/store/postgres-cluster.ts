@@ -5,7 +5,7 @@ import { flowError } from '../../protocol/index.js';
 import { StoreBatch } from './store-batch.js';
 import type { ClaimedItem, ClusterStore, ExecutorInfo, ExecutorRecord, StoreHint } from './cluster-store.js';
 import { isOwnerAlive } from './run-ownership.js';
-import type { CommitHints, PostgresStateStore } from './postgres-state-store.js';
+import { retriable, type CommitHints, type PostgresStateStore } from './postgres-state-store.js';
 import { toItemRecord, type Row } from './sqlite-rows.js';
 
 const OPEN = `('pending', 'running', 'paused')`;
@@ -14,6 +14,37 @@ const CLAIM_RUNS = 16;
 /** Hints are sent in one statement every few milliseconds, off the commit path (a NOTIFY inside a commit serializes commits). */
 const NOTIFY_EVERY_MS = 5;
 const CHANNEL = 'weft';
+
+/**
+ * The claim ($1 the executor, $2 at most this many items, $3 run keys excluded): run rows are
+ * locked SKIP LOCKED, so a run another process is claiming from (or committing to) is left for
+ * the next claim, and claims never wait and never deadlock. Within a run, items are scanned from
+ * its cursor, not from 0 (finished items are not read again).
+ */
+const CLAIM = `
+      WITH hb AS (UPDATE weft.executors SET heartbeat_at = now() WHERE id = $1 AND status = 'alive' RETURNING id),
+      r AS (SELECT run_key, claim_cursor, max_concurrency, items_running FROM weft.runs
+            WHERE status IN ${OPEN} AND items_pending > 0
+              AND (max_concurrency IS NULL OR items_running < max_concurrency)
+              AND (affinity IS NULL OR affinity = $1) AND run_key <> ALL($3::bigint[])
+              AND EXISTS (SELECT 1 FROM hb)
+            ORDER BY depth DESC, run_key LIMIT ${CLAIM_RUNS} FOR NO KEY UPDATE SKIP LOCKED),
+      c AS (SELECT x.run_key, x.item_index FROM r CROSS JOIN LATERAL (
+              SELECT i.run_key, i.item_index FROM weft.items i
+              WHERE i.run_key = r.run_key AND i.item_index >= r.claim_cursor AND i.status = 'pending'
+              ORDER BY i.item_index LIMIT LEAST($2, COALESCE(r.max_concurrency - r.items_running, $2))
+              FOR UPDATE SKIP LOCKED) x LIMIT $2),
+      u AS (UPDATE weft.items i SET status = 'running', owner = $1, attempt = i.attempt + 1
+            FROM c WHERE i.run_key = c.run_key AND i.item_index = c.item_index
+            RETURNING i.run_key, i.item_index, i.input, i.attempt),
+      n AS (SELECT r.run_key, count(u.item_index) AS k, max(u.item_index) AS top FROM r LEFT JOIN u USING (run_key) GROUP BY r.run_key),
+      -- A run that had pending items but none from its cursor on scans from 0 next time (items re-queued below it).
+      ru AS (UPDATE weft.runs x SET items_pending = items_pending - n.k, items_running = items_running + n.k,
+               claim_cursor = CASE WHEN n.k = 0 THEN 0 ELSE n.top + 1 END
+             FROM n WHERE x.run_key = n.run_key RETURNING x.run_key, x.id)
+      SELECT ru.id AS run_id, ru.run_key, u.item_index, 'running' AS status, u.input::text AS input_json, NULL AS result_json,
+        NULL AS completed_at, NULL AS completion_seq, $1 AS owner, u.attempt
+      FROM u JOIN ru USING (run_key) ORDER BY u.run_key, u.item_index`;
 
 /**
  * The cluster half of the PostgreSQL store (reference/scale-out.md §4): executors and
@@ -94,33 +125,30 @@ export class PostgresCluster implements ClusterStore {
     const me = this.executorId;
     if (!me || max <= 0) return [];
     const excluded = [...exclude].map((id) => this.keys.get(id)).filter((k): k is number => k !== undefined);
-    // Run rows are locked SKIP LOCKED: a run another process is claiming from (or committing
-    // to) is left for the next claim, so claims never wait and never deadlock. Within a run,
-    // items are scanned from its cursor, not from 0 (finished items are not read again).
-    const { rows } = await this.pool.query<Row & { run_id: string; run_key: string }>(`
-      WITH hb AS (UPDATE weft.executors SET heartbeat_at = now() WHERE id = $1 AND status = 'alive' RETURNING id),
-      r AS (SELECT run_key, claim_cursor, max_concurrency, items_running FROM weft.runs
-            WHERE status IN ${OPEN} AND items_pending > 0
-              AND (max_concurrency IS NULL OR items_running < max_concurrency)
-              AND (affinity IS NULL OR affinity = $1) AND run_key <> ALL($3::bigint[])
-              AND EXISTS (SELECT 1 FROM hb)
-            ORDER BY depth DESC, run_key LIMIT ${CLAIM_RUNS} FOR NO KEY UPDATE SKIP LOCKED),
-      c AS (SELECT x.run_key, x.item_index FROM r CROSS JOIN LATERAL (
-              SELECT i.run_key, i.item_index FROM weft.items i
-              WHERE i.run_key = r.run_key AND i.item_index >= r.claim_cursor AND i.status = 'pending'
-              ORDER BY i.item_index LIMIT LEAST($2, COALESCE(r.max_concurrency - r.items_running, $2))
-              FOR UPDATE SKIP LOCKED) x LIMIT $2),
-      u AS (UPDATE weft.items i SET status = 'running', owner = $1, attempt = i.attempt + 1
-            FROM c WHERE i.run_key = c.run_key AND i.item_index = c.item_index
-            RETURNING i.run_key, i.item_index, i.input, i.attempt),
-      n AS (SELECT r.run_key, count(u.item_index) AS k, max(u.item_index) AS top FROM r LEFT JOIN u USING (run_key) GROUP BY r.run_key),
-      -- A run that had pending items but none from its cursor on scans from 0 next time (items re-queued below it).
-      ru AS (UPDATE weft.runs x SET items_pending = items_pending - n.k, items_running = items_running + n.k,
-               claim_cursor = CASE WHEN n.k = 0 THEN 0 ELSE n.top + 1 END
-             FROM n WHERE x.run_key = n.run_key RETURNING x.run_key, x.id)
-      SELECT ru.id AS run_id, ru.run_key, u.item_index, 'running' AS status, u.input::text AS input_json, NULL AS result_json,
-        NULL AS completed_at, NULL AS completion_seq, $1 AS owner, u.attempt
-      FROM u JOIN ru USING (run_key) ORDER BY u.run_key, u.item_index`, [me, max, excluded]);
+    // In a transaction of its own, not autocommitted: a claim whose answer is lost (the server
+    // restarting at that moment) would leave its items running under this executor, which never
+    // learnt of them and, alive, is never swept: they would wait forever. Only the COMMIT's answer
+    // can be lost with the claim made: txid_status then says whether the items are ours.
+    const client = await this.pool.connect();
+    let failed: unknown;
+    let rows: Array<Row & { run_id: string; run_key: string }>;
+    try {
+      const begun = await client.query('BEGIN; SELECT txid_current()::text AS xid') as unknown as pg.QueryResult[];
+      const xid = (begun[1].rows[0] as { xid: string }).xid;
+      ({ rows } = await client.query<Row & { run_id: string; run_key: string }>(CLAIM, [me, max, excluded]));
+      try {
+        await client.query('COMMIT');
+      } catch (error) {
+        failed = error;
+        if (!retriable(error) || await this.state.outcomeOf(xid) !== 'committed') throw error;
+      }
+    } catch (error) {
+      failed ??= error;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release(failed !== undefined && retriable(failed) ? failed as Error : undefined);
+    }
     return rows.map((row) => {
       this.keys.set(row.run_id, Number(row.run_key));
       return toItemRecord(row.run_id, row) as ClaimedItem;

@@ -115,7 +115,7 @@ export class PostgresStateStore implements AsyncStateStore {
   }
 
   /** `committed`, `aborted`, or undefined once the server cannot tell (the transaction is too old). */
-  private async outcomeOf(xid: string): Promise<string | undefined> {
+  async outcomeOf(xid: string): Promise<string | undefined> {
     const deadline = Date.now() + this.retryForMs;
     for (let delay = 50; ; delay = Math.min(delay * 2, 2_000)) {
       try {
@@ -255,7 +255,7 @@ export class PostgresStateStore implements AsyncStateStore {
  * Worth retrying: the connection was lost or refused, the server is restarting or shutting
  * down, too many connections, a deadlock or a serialization conflict.
  */
-function retriable(error: unknown): boolean {
+export function retriable(error: unknown): boolean {
   if (error instanceof FencedError || error instanceof StoreError) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') return /^(08|57P0[123]|40P01|40001|53300|ECONNREFUSED|ECONNRESET|ENOENT|EPIPE|ETIMEDOUT)/.test(code);
