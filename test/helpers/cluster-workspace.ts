@@ -7,14 +7,28 @@ import { startWeft, type WeftProcess } from './weft-process.js';
 /** One execution of /cluster/work, as the component server recorded it (its own file per process). */
 export interface Execution { run: string; item: number; step: string; attempt: number; pid: number; start: number; end: number }
 
-export const WORK_FLOW = `schema: https://stepflow.org/schemas/v1/flow.json
-name: cluster-work
+/** A flow of one step, `component` of the cluster test server, with `input`. */
+function oneStep(name: string, component: string, input: string): string {
+  return `schema: https://stepflow.org/schemas/v1/flow.json
+name: ${name}
 steps:
-  - id: work
-    component: /cluster/work
-    input: {item: {$input: item}, ms: {$input: ms}}
-output: {$step: work}
+  - id: ${component}
+    component: /cluster/${component}
+    input: ${input}
+output: {$step: ${component}}
 `;
+}
+
+export const WORK_FLOW = oneStep('cluster-work', 'work', '{item: {$input: item}, ms: {$input: ms}}');
+/** The other flows of the workspace, by file: one step of the component each is named after (see cluster-server.mjs). */
+const FLOWS: Record<string, string> = {
+  'nest.yaml': oneStep('cluster-nest', 'nest', '{depth: {$input: depth}, hold_ms: {$input: hold_ms}}'),
+  'hold.yaml': oneStep('cluster-hold', 'hold', '{item: {$input: item}, ms: {$input: ms}}'),
+  'ask.yaml': oneStep('cluster-ask', 'ask', '{item: {$input: item}}'),
+};
+
+/** Any record of the cluster test server (`kind` names it; none for /work's executions). */
+export interface ComponentRecord { kind?: string; run: string; item: number; pid: number; at?: number; start?: number; end?: number; depth?: number; child?: string; value?: unknown }
 
 /**
  * A workspace several weft processes share on one PostgreSQL database: a config with the
@@ -22,7 +36,7 @@ output: {$step: work}
  * each component server process records what it executed.
  */
 export function clusterWorkspace(url: string, opts: { capacity?: number; leaseTtlSecs?: number } = {}): {
-  dir: string; execDir: string; env: Record<string, string>; executions(): Execution[];
+  dir: string; execDir: string; env: Record<string, string>; executions(): Execution[]; records(): ComponentRecord[];
   start(args: string[], env?: Record<string, string>): WeftProcess;
 } {
   const dir = mkdtempSync(join(tmpdir(), 'weft-cluster-'));
@@ -43,16 +57,18 @@ export function clusterWorkspace(url: string, opts: { capacity?: number; leaseTt
     `cluster: {capacity: ${opts.capacity ?? 0}, leaseTtlSecs: ${opts.leaseTtlSecs ?? 1}, heartbeatSecs: 0.1, pollSecs: 0.05}`,
   ].join('\n'));
   writeFileSync(join(dir, 'flow.yaml'), WORK_FLOW);
+  for (const [file, flow] of Object.entries(FLOWS)) writeFileSync(join(dir, file), flow);
   const env = { WEFT_DATABASE_URL: url };
+  const records = () => readdirSync(execDir).flatMap((f) => readFileSync(join(execDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ComponentRecord));
   return {
-    dir, execDir, env,
-    executions: () => readdirSync(execDir).flatMap((f) => readFileSync(join(execDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Execution)),
+    dir, execDir, env, records,
+    executions: () => records().filter((r) => r.kind === undefined) as unknown as Execution[],
     start: (args, extra = {}) => startWeft(args, dir, { ...env, ...extra }),
   };
 }
 
 /** The most executions of one run that overlapped in time, across every process (an independent count). */
-export function maxOverlap(executions: Execution[]): number {
+export function maxOverlap(executions: ReadonlyArray<{ start: number; end: number }>): number {
   // At one instant an end counts before a start: a slot freed then taken is not an overlap.
   const points = executions.flatMap((e) => [[e.start, 1], [e.end, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let now = 0; let max = 0;
