@@ -5,7 +5,7 @@ import { flowError } from '../../protocol/index.js';
 import { StoreBatch } from './store-batch.js';
 import type { ClaimedItem, ClusterStore, ExecutorInfo, ExecutorRecord, StoreHint } from './cluster-store.js';
 import { isOwnerAlive } from './run-ownership.js';
-import { retriable, type CommitHints, type PostgresStateStore } from './postgres-state-store.js';
+import { retriable, TXID, type CommitHints, type PostgresStateStore, type Txid } from './postgres-state-store.js';
 import { toItemRecord, type Row } from './sqlite-rows.js';
 
 const OPEN = `('pending', 'running', 'paused')`;
@@ -131,16 +131,19 @@ export class PostgresCluster implements ClusterStore {
     // can be lost with the claim made: txid_status then says whether the items are ours.
     const client = await this.pool.connect();
     let failed: unknown;
+    let lost: unknown;
+    let xid: Txid | undefined;
     let rows: Array<Row & { run_id: string; run_key: string }>;
     try {
-      const begun = await client.query('BEGIN; SELECT txid_current()::text AS xid') as unknown as pg.QueryResult[];
-      const xid = (begun[1].rows[0] as { xid: string }).xid;
+      const begun = await client.query(`BEGIN; ${TXID}`) as unknown as pg.QueryResult[];
+      xid = begun[1].rows[0] as Txid;
       ({ rows } = await client.query<Row & { run_id: string; run_key: string }>(CLAIM, [me, max, excluded]));
       try {
         await client.query('COMMIT');
       } catch (error) {
         failed = error;
-        if (!retriable(error) || await this.state.outcomeOf(xid) !== 'committed') throw error;
+        if (!retriable(error)) throw error;
+        lost = error;
       }
     } catch (error) {
       failed ??= error;
@@ -149,6 +152,8 @@ export class PostgresCluster implements ClusterStore {
     } finally {
       client.release(failed !== undefined && retriable(failed) ? failed as Error : undefined);
     }
+    // Asked with the connection given back: the pool is small, and heartbeats need one meanwhile.
+    if (lost !== undefined && await this.state.outcomeOf(xid!) !== 'committed') throw lost;
     return rows.map((row) => {
       this.keys.set(row.run_id, Number(row.run_key));
       return toItemRecord(row.run_id, row) as ClaimedItem;

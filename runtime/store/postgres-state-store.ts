@@ -30,6 +30,10 @@ const ITEM_COLUMNS = `SELECT item_index, status, input::text AS input_json, resu
 const STEP_COLUMNS = `SELECT item_index, step_id, attempt, state, result::text AS result_json, started_at,
     finished_at, prompt::text AS prompt_json, answers::text AS answers_json FROM weft.steps`;
 const OPEN = `('pending', 'running', 'paused')`;
+/** A transaction's id and the server's start then: what outcomeOf needs to tell whether it committed. */
+export interface Txid { xid: string; up: string }
+/** Selects a Txid, in the round trip of a BEGIN. */
+export const TXID = 'SELECT txid_current()::text AS xid, pg_postmaster_start_time()::text AS up';
 
 /**
  * Run state in PostgreSQL. A batch is one transaction on one pooled connection: item
@@ -75,7 +79,7 @@ export class PostgresStateStore implements AsyncStateStore {
 
   private async commitOnce(batch: StoreBatch): Promise<CommitReceipt> {
     const client = await this.pool.connect();
-    let xid: string | undefined;
+    let xid: Txid | undefined;
     let sentCommit = false;
     let failed: unknown;
     const writer = new BatchWriter(client, this);
@@ -85,10 +89,10 @@ export class PostgresStateStore implements AsyncStateStore {
       // lock makes a sweep wait for this commit, or this commit see the sweep) and its id.
       const id = this.executorId;
       const results = await client.query(id
-        ? `BEGIN; UPDATE weft.executors SET heartbeat_at = now() WHERE id = '${id}' AND status = 'alive'; SELECT txid_current()::text AS xid`
-        : 'BEGIN; SELECT txid_current()::text AS xid') as unknown as pg.QueryResult[];
+        ? `BEGIN; UPDATE weft.executors SET heartbeat_at = now() WHERE id = '${id}' AND status = 'alive'; ${TXID}`
+        : `BEGIN; ${TXID}`) as unknown as pg.QueryResult[];
       if (id && results[1].rowCount === 0) throw new FencedError(id);
-      xid = (results[results.length - 1].rows[0] as { xid: string }).xid;
+      xid = results[results.length - 1].rows[0] as Txid;
       receipt = await writer.apply(batch.writes);
       sentCommit = true;
       await client.query('COMMIT');
@@ -114,12 +118,20 @@ export class PostgresStateStore implements AsyncStateStore {
     this.cluster.hintsOf(writer.hints);
   }
 
-  /** `committed`, `aborted`, or undefined once the server cannot tell (the transaction is too old). */
-  async outcomeOf(xid: string): Promise<string | undefined> {
+  /**
+   * `committed`, `aborted`, or undefined once the server cannot tell (the transaction is too old).
+   * A server that restarted since the transaction began may have lost its xid (an xid is durable
+   * only once WAL naming it is flushed) and given it to another transaction since, whose status
+   * txid_status would report: then it counts as aborted. (Committed before the crash but never
+   * acknowledged is a window of microseconds; an xid reused after a crash is the common case,
+   * and taking it for committed lost the batch's results for good.)
+   */
+  async outcomeOf({ xid, up }: Txid): Promise<string | undefined> {
     const deadline = Date.now() + this.retryForMs;
     for (let delay = 50; ; delay = Math.min(delay * 2, 2_000)) {
       try {
-        const { rows } = await this.pool.query<{ s: string | null }>('SELECT txid_status($1::bigint) AS s', [xid]);
+        const { rows } = await this.pool.query<{ s: string | null }>(
+          'SELECT CASE WHEN pg_postmaster_start_time()::text = $2 THEN txid_status($1::bigint) ELSE \'aborted\' END AS s', [xid, up]);
         if (rows[0].s !== 'in progress') return rows[0].s ?? undefined;
       } catch (error) {
         if (!retriable(error) || Date.now() + delay > deadline) throw error;
