@@ -23,7 +23,7 @@ async function dump(url: string): Promise<string> {
       await q("SELECT item_index, status, owner, attempt FROM weft.items WHERE status NOT IN ('success', 'failed', 'cancelled')"),
       await q('SELECT status, items_total, items_pending, items_running, items_paused, items_success, sealed, claim_cursor FROM weft.runs'),
       await q('SELECT id, pid, role, status, heartbeat_at FROM weft.executors'),
-      await q("SELECT item_index, step_id, attempt, state FROM weft.steps WHERE state <> 'completed' LIMIT 20"),
+      await q("SELECT item_index, step_id, attempt, state FROM weft.steps WHERE state NOT IN ('success', 'failed') LIMIT 20"),
     ].join('\n');
   } finally {
     await db.end();
