@@ -52,12 +52,13 @@ describe.skipIf(!postgresAvailable)('cluster: sub-runs, cancel, human input and 
     return s;
   };
 
-  it('sub-runs nested 3 deep, maxConcurrency 1, on workers of capacity 1: waits hold no slot, children run beside their waiting parents', async () => {
+  it('sub-runs nested 3 deep, maxConcurrency 1, on workers of capacity 1: a wait holds no slot; a parent keeping its slot has its sub-run run by another process', async () => {
     const ws = await workspace();
     const pool = await workers(ws, 3, 1);
     const pids = new Set(pool.map(componentPid));
-    // hold_ms 0: each level waits in runs/submit wait. 300: each level keeps its slot 300 ms
-    // after submitting (so its own process is full), then waits in runs/get wait.
+    // hold_ms 0: each level waits in runs/submit wait (its freed slot usually takes the sub-run
+    // itself, so the chain tends to stay on one process). 300: each level keeps its slot 300 ms
+    // after submitting (its own process is full), then waits in runs/get wait.
     for (const hold of [0, 300]) {
       writeFileSync(join(ws.dir, 'nest.jsonl'), jsonl([{ depth: 3, hold_ms: hold }, { depth: 3, hold_ms: hold }]));
       const submit = ws.start(['run', 'nest.yaml', '--input-file', 'nest.jsonl', '--max-concurrency', '1', '--output', 'jsonl']);
