@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { clusterWorkspace, maxOverlap, type ComponentRecord } from '../helpers/cluster-workspace.js';
+import { clusterWorkspace, componentPid, maxOverlap, workerJoined, type ComponentRecord } from '../helpers/cluster-workspace.js';
 import { postgresAvailable, sharedPostgres, warnIfNoPostgres } from '../helpers/postgres-cluster.js';
 import { readEventStream, type StreamedEvent } from '../helpers/read-event-stream.js';
 import { runWeft, until, type WeftProcess } from '../helpers/weft-process.js';
@@ -13,9 +13,6 @@ const shared = postgresAvailable ? sharedPostgres() : undefined;
 
 type Workspace = ReturnType<typeof clusterWorkspace>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const joined = (w: WeftProcess) => /executing runs of/.test(w.stdout());
-/** The component server a weft process spawned (its only child). */
-const componentPid = (w: WeftProcess) => Number(readFileSync(`/proc/${w.child.pid}/task/${w.child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
 const runIdOf = (p: WeftProcess) => /weft: run (\S+) started/.exec(p.stderr())?.[1];
 const jsonl = (items: unknown[]) => items.map((i) => JSON.stringify(i)).join('\n');
 
@@ -42,7 +39,7 @@ describe.skipIf(!postgresAvailable)('cluster: sub-runs, cancel, human input and 
   const workers = async (ws: Workspace, n: number, capacity: number) => {
     const started = Array.from({ length: n }, () => ws.start(['worker', '--capacity', String(capacity)]));
     running.push(...started);
-    await until(() => started.every(joined), 30_000, `${n} workers joined`);
+    await until(() => started.every(workerJoined), 30_000, `${n} workers joined`);
     return started;
   };
   /** `weft serve` on the workspace: capacity 0 in its config, so it serves and executes nothing. */

@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clusterWorkspace } from '../helpers/cluster-workspace.js';
+import { clusterWorkspace, workerJoined } from '../helpers/cluster-workspace.js';
 import { PostgresCluster, postgresAvailable, warnIfNoPostgres } from '../helpers/postgres-cluster.js';
 import { until, type WeftProcess } from '../helpers/weft-process.js';
 
@@ -10,7 +10,6 @@ warnIfNoPostgres('the cluster e2e across PostgreSQL restarts');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
-const joined = (w: WeftProcess) => /executing runs of/.test(w.stdout());
 const ITEMS = 900;
 
 /** What the store holds of unfinished work (for a failure's message). */
@@ -49,7 +48,7 @@ describe.skipIf(!postgresAvailable)('a cluster of weft processes across PostgreS
     writeFileSync(join(ws.dir, 'items.jsonl'), Array.from({ length: ITEMS }, (_, item) => JSON.stringify({ item, ms: 40 })).join('\n'));
     const workers = [0, 1, 2].map(() => ws.start(['worker', '--capacity', '4']));
     running.push(...workers);
-    await until(() => workers.every(joined), 30_000, 'three workers joined');
+    await until(() => workers.every(workerJoined), 30_000, 'three workers joined');
     const submit = ws.start(['run', 'flow.yaml', '--input-file', 'items.jsonl', '--max-concurrency', '12', '--output', 'jsonl']);
     running.push(submit);
     let done = false;

@@ -1,8 +1,8 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clusterWorkspace, maxOverlap, type Execution } from '../helpers/cluster-workspace.js';
+import { clusterWorkspace, componentPid, maxOverlap, workerJoined, type Execution } from '../helpers/cluster-workspace.js';
 import { postgresAvailable, sharedPostgres, warnIfNoPostgres } from '../helpers/postgres-cluster.js';
 import { until, type WeftProcess } from '../helpers/weft-process.js';
 
@@ -12,9 +12,6 @@ const shared = postgresAvailable ? sharedPostgres() : undefined;
 interface ItemLine { itemIndex: number; status: string; outcome: string; value?: { doubled: number; pid: number } }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const joined = (w: WeftProcess) => /executing runs of/.test(w.stdout());
-/** The component server a weft process spawned (its only child). */
-const componentPid = (w: WeftProcess) => Number(readFileSync(`/proc/${w.child.pid}/task/${w.child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
 
 function writeItems(dir: string, n: number, ms: number): void {
   writeFileSync(join(dir, 'items.jsonl'), Array.from({ length: n }, (_, i) => JSON.stringify({ item: i, ms })).join('\n'));
@@ -46,7 +43,7 @@ describe.skipIf(!postgresAvailable)('a cluster of weft processes on one PostgreS
     dirs.push(ws.dir);
     writeItems(ws.dir, 2000, 2);
     const workers = [worker(ws), worker(ws), worker(ws)];
-    await until(() => workers.every(joined), 30_000, 'three workers joined');
+    await until(() => workers.every(workerJoined), 30_000, 'three workers joined');
     // `weft run` (capacity 0 in this config) submits and waits: the workers execute everything.
     const run = await new Promise<{ code: number | string; stdout: string; stderr: string }>((resolve) => {
       const p = ws.start(['run', 'flow.yaml', '--input-file', 'items.jsonl', '--max-concurrency', '12', '--output', 'jsonl']);
@@ -74,7 +71,7 @@ describe.skipIf(!postgresAvailable)('a cluster of weft processes on one PostgreS
     dirs.push(ws.dir);
     writeItems(ws.dir, 2000, 40);
     let workers = [worker(ws), worker(ws), worker(ws)];
-    await until(() => workers.every(joined), 30_000, 'three workers joined');
+    await until(() => workers.every(workerJoined), 30_000, 'three workers joined');
     const submit = ws.start(['run', 'flow.yaml', '--input-file', 'items.jsonl', '--max-concurrency', '12', '--output', 'jsonl']);
     running.push(submit);
     await until(() => ws.executions().length > 50, 30_000, 'the run under way');
@@ -87,7 +84,7 @@ describe.skipIf(!postgresAvailable)('a cluster of weft processes on one PostgreS
       kills.push(ws.executions().length);
       const replacement = worker(ws);
       workers = workers.map((w) => (w === victim ? replacement : w));
-      await until(() => joined(replacement), 30_000, `worker ${k + 1} restarted`);
+      await until(() => workerJoined(replacement), 30_000, `worker ${k + 1} restarted`);
       await sleep(300);
     }
 

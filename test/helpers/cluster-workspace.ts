@@ -67,6 +67,14 @@ export function clusterWorkspace(url: string, opts: { capacity?: number; leaseTt
   };
 }
 
+/** A `weft worker` has joined its cluster (it says so once it executes runs). */
+export const workerJoined = (w: WeftProcess): boolean => /executing runs of/.test(w.stdout());
+
+/** The component server a weft process spawned (its only child). */
+export function componentPid(w: WeftProcess): number {
+  return Number(readFileSync(`/proc/${w.child.pid}/task/${w.child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+}
+
 /** The most executions of one run that overlapped in time, across every process (an independent count). */
 export function maxOverlap(executions: ReadonlyArray<{ start: number; end: number }>): number {
   // At one instant an end counts before a start: a slot freed then taken is not an overlap.
