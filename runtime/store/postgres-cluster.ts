@@ -127,33 +127,39 @@ export class PostgresCluster implements ClusterStore {
     const excluded = [...exclude].map((id) => this.keys.get(id)).filter((k): k is number => k !== undefined);
     // In a transaction of its own, not autocommitted: a claim whose answer is lost (the server
     // restarting at that moment) would leave its items running under this executor, which never
-    // learnt of them and, alive, is never swept: they would wait forever. Only the COMMIT's answer
-    // can be lost with the claim made: txid_status then says whether the items are ours.
+    // learnt of them and, alive, is never swept: they would wait forever. The transaction's id
+    // comes first (no lock taken yet), then the claim and its COMMIT in one round trip, so no
+    // lock is ever held while this process waits (a process paused mid-claim must not stall
+    // every commit of the run, nor the sweep that declares it dead).
     const client = await this.pool.connect();
     let failed: unknown;
-    let lost: unknown;
     let xid: Txid | undefined;
-    let rows: Array<Row & { run_id: string; run_key: string }>;
+    let rows: Array<Row & { run_id: string; run_key: string }> | undefined;
     try {
       const begun = await client.query(`BEGIN; ${TXID}`) as unknown as pg.QueryResult[];
       xid = begun[1].rows[0] as Txid;
-      ({ rows } = await client.query<Row & { run_id: string; run_key: string }>(CLAIM, [me, max, excluded]));
-      try {
-        await client.query('COMMIT');
-      } catch (error) {
-        failed = error;
-        if (!retriable(error)) throw error;
-        lost = error;
-      }
+      // Inlined (a multi-statement query takes no parameters): an id this process made, numbers.
+      const sql = CLAIM.replaceAll('$1', `'${me}'`).replaceAll('$2', String(Math.floor(max))).replaceAll('$3', `'{${excluded.join(',')}}'`);
+      const done = await client.query(`${sql}; COMMIT`) as unknown as pg.QueryResult[];
+      rows = done[0].rows as Array<Row & { run_id: string; run_key: string }>;
     } catch (error) {
-      failed ??= error;
+      failed = error;
       await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      if (!xid || !retriable(error)) throw error;
     } finally {
       client.release(failed !== undefined && retriable(failed) ? failed as Error : undefined);
     }
-    // Asked with the connection given back: the pool is small, and heartbeats need one meanwhile.
-    if (lost !== undefined && await this.state.outcomeOf(xid!) !== 'committed') throw lost;
+    if (!rows) {
+      // The answer was lost. Asked with the connection given back (the pool is small, heartbeats
+      // need one meanwhile); if the claim committed, its items are the rows it wrote last.
+      if (await this.state.outcomeOf(xid!) !== 'committed') throw failed;
+      ({ rows } = await this.pool.query<Row & { run_id: string; run_key: string }>(`
+        SELECT r.id AS run_id, i.run_key, i.item_index, 'running' AS status, i.input::text AS input_json, NULL AS result_json,
+          NULL AS completed_at, NULL AS completion_seq, i.owner, i.attempt
+        FROM weft.items i JOIN weft.runs r USING (run_key)
+        WHERE i.owner = $1 AND i.status = 'running' AND i.xmin::text = ($2::bigint % 4294967296)::text
+        ORDER BY i.run_key, i.item_index`, [me, xid!.xid]));
+    }
     return rows.map((row) => {
       this.keys.set(row.run_id, Number(row.run_key));
       return toItemRecord(row.run_id, row) as ClaimedItem;
