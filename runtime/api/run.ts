@@ -163,6 +163,14 @@ export function runEvents(runs: RunManager, runId: string, since: number): Async
         const event = queue.shift();
         if (event) {
           if (event.seq <= last) continue;
+          // A live event past a gap: in a cluster the events between were committed by other
+          // processes (this one tells only its own, e.g. run_completed when it sees the run
+          // end): read them from the store first, or they would be skipped as older than it.
+          if (event.seq > last + 1 && !runs.executesAlone(runId)) {
+            await runs.durable();
+            const between = (await runs.storeState.listEvents(runId, last)).filter((e) => e.seq < event.seq);
+            if (between.length > 0) { queue.unshift(...between, event); continue; }
+          }
           last = event.seq;
           if (event.type === 'run_completed') { done = true; unsubscribe(); }
           return { value: event, done: false };

@@ -67,7 +67,7 @@ export class ClusterMember {
   get executorId(): string | undefined { return this.store.executorId; }
 
   async start(): Promise<void> {
-    const id = await this.store.join({ ...this.info, capacity: this.settings.capacity });
+    const id = await this.store.join({ ...this.info, capacity: this.settings.capacity }, this.settings.leaseTtlMs);
     log('info', { executor: id, role: this.info.role, capacity: this.settings.capacity, leaseTtlMs: this.settings.leaseTtlMs },
       `weft: joined the cluster as executor ${id} (${this.info.role}, capacity ${this.settings.capacity})`);
     this.offHints = this.store.onHint((hint) => {
@@ -123,7 +123,7 @@ export class ClusterMember {
       this.queued = [];
       this.held.clear();
       log('warn', { executor: executorId }, `weft: executor ${executorId} was declared dead while it was paused: its items run elsewhere; joining again`);
-      await this.store.join({ ...this.info, capacity: this.settings.capacity });
+      await this.store.join({ ...this.info, capacity: this.settings.capacity }, this.settings.leaseTtlMs);
     } finally {
       this.rejoining = false;
     }

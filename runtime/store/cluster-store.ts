@@ -59,7 +59,7 @@ export class FencedError extends Error {
  */
 export interface ClusterStore {
   /** Registers a new executor and fences every later commit with it; returns its id. */
-  join(info: ExecutorInfo): Promise<string>;
+  join(info: ExecutorInfo, leaseTtlMs?: number): Promise<string>;
   readonly executorId: string | undefined;
   /** Renews the lease; `fenced` when this executor has been declared dead meanwhile. */
   heartbeat(): Promise<'alive' | 'fenced'>;

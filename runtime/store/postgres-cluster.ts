@@ -5,7 +5,7 @@ import { flowError } from '../../protocol/index.js';
 import { StoreBatch } from './store-batch.js';
 import type { ClaimRequest, ClaimedItem, ClusterStore, ExecutorInfo, ExecutorRecord, StoreHint } from './cluster-store.js';
 import { isOwnerAlive } from './run-ownership.js';
-import type { CommitHints, PostgresStateStore } from './postgres-state-store.js';
+import { retriable, TXID, type CommitHints, type PostgresStateStore, type Txid } from './postgres-state-store.js';
 import { named } from './named-query.js';
 import { toItemRecord, type Row } from './sqlite-rows.js';
 
@@ -35,7 +35,8 @@ export class PostgresCluster implements ClusterStore {
 
   get executorId(): string | undefined { return this.state.executorId; }
 
-  async join(info: ExecutorInfo): Promise<string> {
+  async join(info: ExecutorInfo, leaseTtlMs?: number): Promise<string> {
+    if (leaseTtlMs !== undefined) this.state.leaseTtlMs = leaseTtlMs;
     const id = uuidv7();
     await this.pool.query('INSERT INTO weft.executors (id, host, pid, process_start, role, capacity) VALUES ($1, $2, $3, $4, $5, $6)',
       [id, info.host, info.pid, info.started ?? null, info.role, info.capacity]);
@@ -91,10 +92,47 @@ export class PostgresCluster implements ClusterStore {
     return dead;
   }
 
+  /**
+   * A claim on its own, in a transaction of its own, not autocommitted: a claim whose answer
+   * is lost (the server restarting at that moment) would leave its items running under this
+   * executor, which never learnt of them and, alive, is never swept: they would wait forever.
+   * The transaction's id comes first; if the COMMIT's answer is lost and it did commit, its
+   * items are the rows it wrote (their xmin).
+   */
   async claim(request: ClaimRequest): Promise<ClaimedItem[]> {
     const me = this.executorId;
     if (!me || request.max <= 0) return [];
-    return this.claimOn(this.pool, me, request, 'wait');
+    const client = await this.pool.connect();
+    let failed: unknown;
+    let xid: Txid | undefined;
+    let claimed: ClaimedItem[] | undefined;
+    try {
+      const begun = await client.query(`BEGIN; ${TXID}; ${this.state.idleLimit()}`) as unknown as pg.QueryResult[];
+      xid = begun[1].rows[0] as Txid;
+      const items = await this.claimOn(client, me, request, 'wait');
+      await client.query('COMMIT');
+      claimed = items;
+    } catch (error) {
+      failed = error;
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (!xid || !retriable(error)) throw error;
+    } finally {
+      client.release(failed !== undefined && retriable(failed) ? failed as Error : undefined);
+    }
+    if (claimed) return claimed;
+    // The answer was lost. Asked with the connection given back (the pool is small, heartbeats
+    // need one meanwhile); if the claim committed, its items are the rows it wrote last.
+    if (await this.state.outcomeOf(xid!) !== 'committed') throw failed;
+    const { rows } = await this.pool.query<Row & { run_id: string; run_key: string }>(`
+      SELECT r.id AS run_id, i.run_key, i.item_index, 'running' AS status, i.input::text AS input_json, NULL AS result_json,
+        NULL AS completed_at, NULL AS completion_seq, i.owner, i.attempt
+      FROM weft.items i JOIN weft.runs r USING (run_key)
+      WHERE r.status IN ${OPEN} AND i.owner = $1 AND i.status = 'running' AND i.xmin::text = ($2::bigint % 4294967296)::text
+      ORDER BY i.run_key, i.item_index`, [me, xid!.xid]);
+    return rows.map((row) => {
+      this.keys.set(row.run_id, Number(row.run_key));
+      return toItemRecord(row.run_id, row) as ClaimedItem;
+    });
   }
 
   /**

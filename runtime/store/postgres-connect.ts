@@ -27,6 +27,10 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 4, connectionTimeoutMillis: 5_000 });
   // An idle client whose server went away must not crash the process; the next query fails instead.
   pool.on('error', () => undefined);
+  // Nor a checked-out one (a commit's transaction, a sweep): pg-pool drops its own error
+  // listener while a client is out, and a server restart then emitted an unhandled 'error'
+  // that killed the process. The query in flight, if any, still fails and is retried.
+  pool.on('connect', (client) => { client.on('error', () => undefined); });
   const deadline = Date.now() + retryForMs;
   for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
     try {

@@ -37,6 +37,10 @@ const OPEN = `('pending', 'running', 'paused')`;
  */
 const ENDS = `$8 AND r.sealed AND r.status IN ${OPEN}
   AND r.items_success + d.success + r.items_failed + d.failed + r.items_cancelled + d.cancelled = r.items_total`;
+/** A transaction's id and the server's start then: what outcomeOf needs to tell whether it committed. */
+export interface Txid { xid: string; up: string }
+/** Selects a Txid, in the round trip of a BEGIN. */
+export const TXID = 'SELECT txid_current()::text AS xid, pg_postmaster_start_time()::text AS up';
 
 /**
  * Run state in PostgreSQL. A batch is one transaction on one pooled connection: item
@@ -82,7 +86,7 @@ export class PostgresStateStore implements AsyncStateStore {
 
   private async commitOnce(batch: StoreBatch): Promise<CommitReceipt> {
     const client = await this.pool.connect();
-    let xid: string | undefined;
+    let xid: Txid | undefined;
     let sentCommit = false;
     let failed: unknown;
     const writer = new BatchWriter(client, this);
@@ -91,15 +95,17 @@ export class PostgresStateStore implements AsyncStateStore {
       // One round trip (a simple query, so values are inlined: a uuid this process made, integer
       // keys): the transaction, the fence (the executor must still be alive; its row lock makes
       // a sweep wait for this commit, or this commit see the sweep), its id, and the lock of the
-      // batch's runs.
+      // batch's runs. A cluster's transaction may not sit idle longer than half a lease: a process
+      // paused mid-commit (SIGSTOP, a long GC) holds its executor's row, and the sweep that must
+      // declare it dead would wait for it; the server ends such a session instead.
       const id = this.executorId;
       const lock = await writer.lockStatement(batch.writes);
       const statements = ['BEGIN', ...(id ? [`UPDATE weft.executors SET heartbeat_at = now() WHERE id = '${id}' AND status = 'alive'`] : []),
-        'SELECT txid_current()::text AS xid', ...(lock ? [lock] : [])];
+        TXID, ...(lock ? [lock] : []), ...(id ? [this.idleLimit()] : [])];
       const results = await client.query(statements.join('; ')) as unknown as pg.QueryResult[];
       if (id && results[1].rowCount === 0) throw new FencedError(id);
-      xid = (results[id ? 2 : 1].rows[0] as { xid: string }).xid;
-      if (lock) writer.locked(results[results.length - 1].rows as Array<{ run_key: string; status: string }>);
+      xid = results[id ? 2 : 1].rows[0] as Txid;
+      if (lock) writer.locked(results[id ? 3 : 2].rows as Array<{ run_key: string; status: string }>);
       receipt = await writer.apply(batch.writes);
       if (id && batch.claim && batch.claim.max > 0) {
         const claimed = await this.cluster.claimOn(client, id, batch.claim, 'skip');
@@ -124,17 +130,33 @@ export class PostgresStateStore implements AsyncStateStore {
     }
   }
 
+  /** Half the lease (cluster.join sets it): longer idle in a transaction means this process is stalled. */
+  leaseTtlMs = 10_000;
+
+  /** The statement that bounds how long this transaction may wait on this process (see commitOnce). */
+  idleLimit(): string {
+    return `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(200, Math.floor(this.leaseTtlMs / 2))}`;
+  }
+
   private committed(writer: BatchWriter): void {
     for (const [runId, key] of writer.created) this.keys.set(runId, key);
     this.cluster.hintsOf(writer.hints);
   }
 
-  /** `committed`, `aborted`, or undefined once the server cannot tell (the transaction is too old). */
-  private async outcomeOf(xid: string): Promise<string | undefined> {
+  /**
+   * `committed`, `aborted`, or undefined once the server cannot tell (the transaction is too old).
+   * A server that restarted since the transaction began may have lost its xid (an xid is durable
+   * only once WAL naming it is flushed) and given it to another transaction since, whose status
+   * txid_status would report: then it counts as aborted. (Committed before the crash but never
+   * acknowledged is a window of microseconds; an xid reused after a crash is the common case,
+   * and taking it for committed lost the batch's results for good.)
+   */
+  async outcomeOf({ xid, up }: Txid): Promise<string | undefined> {
     const deadline = Date.now() + this.retryForMs;
     for (let delay = 50; ; delay = Math.min(delay * 2, 2_000)) {
       try {
-        const { rows } = await this.pool.query<{ s: string | null }>('SELECT txid_status($1::bigint) AS s', [xid]);
+        const { rows } = await this.pool.query<{ s: string | null }>(
+          'SELECT CASE WHEN pg_postmaster_start_time()::text = $2 THEN txid_status($1::bigint) ELSE \'aborted\' END AS s', [xid, up]);
         if (rows[0].s !== 'in progress') return rows[0].s ?? undefined;
       } catch (error) {
         if (!retriable(error) || Date.now() + delay > deadline) throw error;
@@ -270,10 +292,10 @@ export class PostgresStateStore implements AsyncStateStore {
  * Worth retrying: the connection was lost or refused, the server is restarting or shutting
  * down, too many connections, a deadlock or a serialization conflict.
  */
-function retriable(error: unknown): boolean {
+export function retriable(error: unknown): boolean {
   if (error instanceof FencedError || error instanceof StoreError) return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') return /^(08|57P0[123]|40P01|40001|53300|ECONNREFUSED|ECONNRESET|ENOENT|EPIPE|ETIMEDOUT)/.test(code);
+  if (typeof code === 'string') return /^(08|57P0[123]|25P03|40P01|40001|53300|ECONNREFUSED|ECONNRESET|ENOENT|EPIPE|ETIMEDOUT)/.test(code);
   return /connection (terminated|ended|error)|encountered a connection error|timeout exceeded when trying to connect|not queryable/i.test((error as Error)?.message ?? '');
 }
 
