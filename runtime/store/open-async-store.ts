@@ -2,7 +2,6 @@ import type { AsyncStore } from './async-state-store.js';
 import { toAsyncStore } from './async-state-adapter.js';
 import { openStore, type OpenStoreOptions } from './open-store.js';
 import type { PostgresConnectOptions } from './postgres-connect.js';
-import { PostgresStore } from './postgres-store.js';
 
 export interface OpenAsyncStoreOptions extends Omit<OpenStoreOptions, 'type'> {
   /** `sqlite` (default), `memory` (Stepflow's `inMemory`) or `postgres` (needs `url`). */
@@ -24,6 +23,8 @@ export async function openAsyncStore(options: OpenAsyncStoreOptions = {}): Promi
   const url = options.url ?? (isPostgresUrl(options.databaseUrl) ? options.databaseUrl : undefined);
   if (options.type === 'postgres' || (options.type === undefined && url)) {
     if (!url) throw new Error('stateStore type postgres needs url (postgres://user:password@host:5432/database)');
+    // Loaded only for PostgreSQL: the driver costs ~40 ms of every `weft run` on SQLite otherwise.
+    const { PostgresStore } = await import('./postgres-store.js');
     return PostgresStore.open(url, options.connect);
   }
   const { url: _url, connect: _connect, ...rest } = options;
