@@ -32,6 +32,8 @@ export interface ItemRunner {
   priorFor(run: ActiveRun, item: ItemRecord): Promise<ReadonlyMap<string, PriorStep> | undefined>;
   /** A claimed item stopped executing here (its result queued for commit, or abandoned): its slot is free. */
   itemSettled?(run: ActiveRun): void;
+  /** A claimed item is done with here: its result committed, or it was abandoned. */
+  itemReleased?(run: ActiveRun, itemIndex: number): void;
 }
 
 /**
@@ -164,17 +166,20 @@ export class ActiveRun {
       // per turn, not one turn per item). The run still ends only after the commit (remaining).
       this.inFlight--;
       this.settled();
-      if (!committed) { this.remaining--; this.pump(); return; }
+      const release = () => { if (this.claimed) this.runner.itemReleased?.(this, item.itemIndex); };
+      if (!committed) { this.remaining--; release(); this.pump(); return; }
       this.settling++;
       this.pump();
       committed.then(() => {
         this.settling--;
         this.remaining--;
+        release();
         this.pump();
-      }, (error: Error) => { this.settling--; this.runner.failRun(this, error); });
+      }, (error: Error) => { this.settling--; release(); this.runner.failRun(this, error); });
     }, (error: Error) => {
       this.inFlight--;
       this.settled();
+      if (this.claimed) this.runner.itemReleased?.(this, item.itemIndex);
       this.runner.failRun(this, error);
     });
   }

@@ -54,6 +54,12 @@ export class ClusterMember {
   private rejoining = false;
   /** Per run, the items this process holds (claimed, not yet finished here): its share of the run's window. */
   private readonly held = new Map<string, number>();
+  /** Every item claimed here and not yet committed or abandoned (`runId:itemIndex`): what reconcile keeps. */
+  private readonly inHand = new Set<string>();
+
+  /** A claimed item's result is committed (or it was abandoned): it is no longer in hand. */
+  released(runId: string, itemIndex: number): void { this.inHand.delete(`${runId}:${itemIndex}`); }
+
   /** A commit in flight claims for this process. */
   private inCommit = false;
 
@@ -89,6 +95,12 @@ export class ClusterMember {
   /** Declares dead executors dead now (their items back in the queue); resume does this before it claims. */
   async sweep(): Promise<void> {
     if (this.stopped) return;
+    if (this.store.takeSuspect()) {
+      // A commit's outcome was lost across a server restart and counted as aborted: if it had
+      // committed, items it claimed are held here by no one. They go back to the queue.
+      const n = await this.store.reconcile(this.inHand);
+      if (n > 0) log('warn', { executor: this.executorId, items: n }, `weft: ${n} item(s) claimed in a commit whose answer a PostgreSQL restart lost went back to the queue`);
+    }
     if (this.unsure) { this.unsure = false; return; }
     const dead = await this.store.sweep(this.settings.leaseTtlMs);
     if (dead.length > 0) {
@@ -122,6 +134,7 @@ export class ClusterMember {
       this.busy = 0;
       this.queued = [];
       this.held.clear();
+      this.inHand.clear();
       log('warn', { executor: executorId }, `weft: executor ${executorId} was declared dead while it was paused: its items run elsewhere; joining again`);
       await this.store.join({ ...this.info, capacity: this.settings.capacity }, this.settings.leaseTtlMs);
     } finally {
@@ -177,7 +190,10 @@ export class ClusterMember {
   }
 
   private async take(items: ClaimedItem[]): Promise<void> {
-    for (const item of items) this.held.set(item.runId, (this.held.get(item.runId) ?? 0) + 1);
+    for (const item of items) {
+      this.held.set(item.runId, (this.held.get(item.runId) ?? 0) + 1);
+      this.inHand.add(`${item.runId}:${item.itemIndex}`);
+    }
     this.queued.push(...items);
     await this.startQueued();
   }

@@ -300,6 +300,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
   executesAlone(runId: string): boolean { return !this.member && this.active.has(runId); }
 
   itemSettled(run: ActiveRun): void { this.member?.done(run.runId); }
+  itemReleased(run: ActiveRun, itemIndex: number): void { this.member?.released(run.runId, itemIndex); }
 
   /** A wait of a component (a sub-run, a human) frees its slot while it lasts, so nesting never starves the process. */
   private blocking<T>(caller: CallerContext | undefined, wait: () => Promise<T>): Promise<T> {

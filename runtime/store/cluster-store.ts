@@ -78,6 +78,13 @@ export interface ClusterStore {
   claim(request: ClaimRequest): Promise<ClaimedItem[]>;
   /** Gives items back, unexecuted, to the queue (this process cannot run them). */
   release(runId: string, itemIndexes: readonly number[]): Promise<void>;
+  /**
+   * True once after a commit's outcome was lost across a server restart (counted as aborted,
+   * it may have committed): then `reconcile` should run.
+   */
+  takeSuspect(): boolean;
+  /** Returns to the queue every item the store says this executor holds and `inHand` does not name (`runId:itemIndex`); returns how many. */
+  reconcile(inHand: ReadonlySet<string>): Promise<number>;
   /** Leaves cleanly: status `stopping`, every item held returned to the queue at once. */
   leave(): Promise<void>;
   listExecutors(): Promise<ExecutorRecord[]>;

@@ -191,15 +191,41 @@ export class PostgresCluster implements ClusterStore {
     });
   }
 
-  async release(runId: string, itemIndexes: readonly number[]): Promise<void> {
+  /** Set by the state store when a lost commit answer was counted as aborted across a restart. */
+  suspect = false;
+
+  takeSuspect(): boolean {
+    const was = this.suspect;
+    this.suspect = false;
+    return was;
+  }
+
+  async reconcile(inHand: ReadonlySet<string>): Promise<number> {
+    const me = this.executorId;
+    if (!me) return 0;
+    const { rows } = await this.pool.query<{ id: string; run_key: string; item_index: number }>(`
+      SELECT r.id, i.run_key, i.item_index FROM weft.items i JOIN weft.runs r USING (run_key)
+      WHERE r.status IN ${OPEN} AND i.owner = $1 AND i.status = 'running'`, [me]);
+    const stray = new Map<string, number[]>();
+    for (const row of rows) {
+      this.keys.set(row.id, Number(row.run_key));
+      if (inHand.has(`${row.id}:${row.item_index}`)) continue;
+      stray.set(row.id, [...(stray.get(row.id) ?? []), row.item_index]);
+    }
+    let n = 0;
+    for (const [runId, indexes] of stray) { await this.release(runId, indexes, false); n += indexes.length; }
+    return n;
+  }
+
+  async release(runId: string, itemIndexes: readonly number[], unclaim = true): Promise<void> {
     const key = this.keys.get(runId);
     if (key === undefined || itemIndexes.length === 0) return;
     await this.pool.query(`
       WITH old AS (SELECT item_index FROM weft.items WHERE run_key = $1 AND item_index = ANY($2::int[]) AND owner = $3 AND status = 'running' FOR UPDATE),
-      mv AS (UPDATE weft.items i SET status = 'pending', owner = NULL, attempt = attempt - 1 FROM old WHERE i.run_key = $1 AND i.item_index = old.item_index)
+      mv AS (UPDATE weft.items i SET status = 'pending', owner = NULL, attempt = attempt - $4 FROM old WHERE i.run_key = $1 AND i.item_index = old.item_index)
       UPDATE weft.runs SET items_running = items_running - (SELECT count(*) FROM old), items_pending = items_pending + (SELECT count(*) FROM old),
         claim_cursor = LEAST(claim_cursor, COALESCE((SELECT min(item_index) FROM old), claim_cursor))
-      WHERE run_key = $1`, [key, [...itemIndexes], this.executorId]);
+      WHERE run_key = $1`, [key, [...itemIndexes], this.executorId, unclaim ? 1 : 0]);
     this.queue('w');
   }
 

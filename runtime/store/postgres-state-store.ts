@@ -155,8 +155,11 @@ export class PostgresStateStore implements AsyncStateStore {
     const deadline = Date.now() + this.retryForMs;
     for (let delay = 50; ; delay = Math.min(delay * 2, 2_000)) {
       try {
-        const { rows } = await this.pool.query<{ s: string | null }>(
-          'SELECT CASE WHEN pg_postmaster_start_time()::text = $2 THEN txid_status($1::bigint) ELSE \'aborted\' END AS s', [xid, up]);
+        const { rows } = await this.pool.query<{ s: string | null; same: boolean }>(
+          'SELECT pg_postmaster_start_time()::text = $2 AS same, CASE WHEN pg_postmaster_start_time()::text = $2 THEN txid_status($1::bigint) ELSE \'aborted\' END AS s', [xid, up]);
+        // Counted as aborted across a restart, it may in fact have committed: what it claimed
+        // would then be held here unknown; the cluster reconciles (ClusterStore.reconcile).
+        if (!rows[0].same) this.cluster.suspect = true;
         if (rows[0].s !== 'in progress') return rows[0].s ?? undefined;
       } catch (error) {
         if (!retriable(error) || Date.now() + delay > deadline) throw error;
