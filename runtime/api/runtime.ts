@@ -136,23 +136,13 @@ export class Runtime {
     const unlog = logRunEvents(runs.events);
     try {
       await Promise.all(list.map((p) => p.init(runs)));
+      if (opts.startPlugins !== false) await runs.joinCluster(opts.role ?? 'embedded');
     } catch (error) {
       await Promise.allSettled(list.map((p) => p.close()));
       await store.close();
       unlog?.();
       await shutdownTracer(tracer);
       throw error;
-    }
-    if (opts.startPlugins !== false) {
-      try {
-        await runs.joinCluster(opts.role ?? 'embedded');
-      } catch (error) {
-        await Promise.allSettled(list.map((p) => p.close()));
-        await store.close();
-        unlog?.();
-        await shutdownTracer(tracer);
-        throw error;
-      }
     }
     const report = opts.resume === false || opts.startPlugins === false ? { resumed: [], held: [] }
       : await runs.resumeAll(typeof opts.resume === 'object' ? opts.resume.runId : undefined);

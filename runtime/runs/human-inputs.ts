@@ -85,14 +85,9 @@ export class HumanInputs {
     const waiter = this.waiters.get(keyOf(runId, itemIndex, stepId))?.[0];
     if (!waiter && this.runs.clustered) return this.sendToAnother(runId, itemIndex, stepId, value);
     if (!waiter) {
-      throw new ProtocolError(ErrorCodes.NotFound, `run ${runId}: item ${itemIndex} step "${stepId}" is not waiting for input`, { runId, itemIndex, stepId });
+      throw notWaiting(runId, itemIndex, stepId);
     }
-    if (waiter.validate && !waiter.validate(value)) {
-      const issues = validationIssues(waiter.validate.errors, 'value');
-      throw new ProtocolError(ErrorCodes.InvalidInputValue,
-        `input for item ${itemIndex} step "${stepId}" does not match its schema: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-        { issues });
-    }
+    if (waiter.validate) checkAnswer(waiter.validate, value, itemIndex, stepId);
     await this.stopWaiting(waiter, true, value);
     waiter.resolve(value);
   }
@@ -106,16 +101,9 @@ export class HumanInputs {
     await this.runs.flush();
     const step = (await this.runs.storeState.listSteps(runId, itemIndex)).find((s) => s.stepId === stepId);
     if (!step || step.state !== 'awaiting_input') {
-      throw new ProtocolError(ErrorCodes.NotFound, `run ${runId}: item ${itemIndex} step "${stepId}" is not waiting for input`, { runId, itemIndex, stepId });
+      throw notWaiting(runId, itemIndex, stepId);
     }
-    if (step.prompt?.schema !== undefined) {
-      const validate = compileUserSchema(step.prompt.schema);
-      if (!validate(value)) {
-        const issues = validationIssues(validate.errors, 'value');
-        throw new ProtocolError(ErrorCodes.InvalidInputValue,
-          `input for item ${itemIndex} step "${stepId}" does not match its schema: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
-      }
-    }
+    if (step.prompt?.schema !== undefined) checkAnswer(compileUserSchema(step.prompt.schema), value, itemIndex, stepId);
     // Calls of a step wait one after another: the one waiting now is the one after those answered.
     const n = step.answers?.length ?? 0;
     await this.runs.journal(runId, [{ op: 'answerStepInput', runId, itemIndex, stepId, n, value }]);
@@ -177,6 +165,18 @@ export class HumanInputs {
     if (waiting.length === 0) this.waiters.delete(key);
     return true;
   }
+}
+
+function notWaiting(runId: string, itemIndex: number, stepId: string): ProtocolError {
+  return new ProtocolError(ErrorCodes.NotFound, `run ${runId}: item ${itemIndex} step "${stepId}" is not waiting for input`, { runId, itemIndex, stepId });
+}
+
+/** A human's answer that breaks the step's schema is refused, naming every issue. */
+function checkAnswer(validate: Validate, value: unknown, itemIndex: number, stepId: string): void {
+  if (validate(value)) return;
+  const issues = validationIssues(validate.errors, 'value');
+  throw new ProtocolError(ErrorCodes.InvalidInputValue,
+    `input for item ${itemIndex} step "${stepId}" does not match its schema: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
 }
 
 const keyOf = (runId: string, itemIndex: number, stepId: string) => `${runId}\u0000${itemIndex}\u0000${stepId}`;

@@ -400,7 +400,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
       ...(p.maxConcurrency ? { maxConcurrency: p.maxConcurrency } : {}),
       ...(p.overrides ? { overrides: p.overrides } : {}),
       ...(p.variables ? { variables: p.variables } : {}),
-      ...(p.affinity ?? pinnedBy(flow, parentRun?.router ?? this.options.router) ? { affinity: 'creator' as const } : {}),
+      // Only a cluster pins (a store of one process runs everything where it was submitted).
+      ...(p.affinity ?? (this.member && pinnedBy(flow, parentRun?.router ?? this.options.router)) ? { affinity: 'creator' as const } : {}),
       ...this.configOf(parent),
     });
     const created = await this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
@@ -579,13 +580,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
   async resumeAll(only?: string): Promise<ResumeReport> {
     if (this.member) return this.resumeInCluster(only);
     const report: ResumeReport = { resumed: [], held: [] };
-    const chosen = new Set<string>();
-    // Oldest first: a parent is seen before its sub-runs.
-    for (const run of await this.state.listUnfinishedRuns()) {
-      if (only !== undefined) {
-        if (run.runId !== only && !(run.parentRunId !== undefined && chosen.has(run.parentRunId))) continue;
-        chosen.add(run.runId);
-      }
+    for (const run of await this.unfinishedRuns(only)) {
       if (this.active.has(run.runId)) continue;
       let router: PluginRouter;
       try {
@@ -635,12 +630,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
   private async resumeInCluster(only?: string): Promise<ResumeReport> {
     await this.member!.sweep().catch(() => undefined);
     const report: ResumeReport = { resumed: [], held: [] };
-    const chosen = new Set<string>();
-    for (const run of await this.state.listUnfinishedRuns()) {
-      if (only !== undefined) {
-        if (run.runId !== only && !(run.parentRunId !== undefined && chosen.has(run.parentRunId))) continue;
-        chosen.add(run.runId);
-      }
+    for (const run of await this.unfinishedRuns(only)) {
       try {
         const router = await this.routerOf(run);
         const missing = unroutableSteps((await this.flows.load(run.flowId, run.overrides)).flow, router);
@@ -653,6 +643,18 @@ export class RunManager implements RuntimeContext, ItemRunner {
     }
     this.member!.claimSoon();
     return report;
+  }
+
+  /** The store's unfinished runs, oldest first: all, or `only` and its sub-runs (a parent is seen before them). */
+  private async unfinishedRuns(only?: string): Promise<RunRecord[]> {
+    const runs = await this.state.listUnfinishedRuns();
+    if (only === undefined) return runs;
+    const chosen = new Set<string>();
+    return runs.filter((run) => {
+      if (run.runId !== only && !(run.parentRunId !== undefined && chosen.has(run.parentRunId))) return false;
+      chosen.add(run.runId);
+      return true;
+    });
   }
 
   /** The router a run executes with: this process's, unless the run was submitted with another config. */

@@ -5,11 +5,11 @@ import { flowError } from '../../protocol/index.js';
 import { StoreBatch } from './store-batch.js';
 import type { ClaimRequest, ClaimedItem, ClusterStore, ExecutorInfo, ExecutorRecord, StoreHint } from './cluster-store.js';
 import { isOwnerAlive } from './run-ownership.js';
-import { retriable, TXID, type CommitHints, type PostgresStateStore, type Txid } from './postgres-state-store.js';
+import { OPEN, retriable, TXID, type CommitHints, type PostgresStateStore, type Txid } from './postgres-state-store.js';
 import { named } from './named-query.js';
+import { inTransaction } from './in-transaction.js';
 import { toItemRecord, type Row } from './sqlite-rows.js';
 
-const OPEN = `('pending', 'running', 'paused')`;
 /** Runs looked at per claim: enough to fill a process from many small sub-runs at once. */
 const CLAIM_RUNS = 16;
 /** Hints are sent in one statement every few milliseconds, off the commit path (a NOTIFY inside a commit serializes commits). */
@@ -58,11 +58,7 @@ export class PostgresCluster implements ClusterStore {
     const { rows: local } = await this.pool.query<{ id: string; pid: number; process_start: string | null }>(
       "SELECT id, pid, process_start FROM weft.executors WHERE status = 'alive' AND host = $1 AND id IS DISTINCT FROM $2", [hostname(), me ?? null]);
     const gone = local.filter((e) => !isOwnerAlive({ id: e.id, pid: e.pid, host: hostname(), ...(e.process_start ? { started: e.process_start } : {}) })).map((e) => e.id);
-    const client = await this.pool.connect();
-    let dead: string[];
-    let unsealed: Array<{ id: string }> = [];
-    try {
-      await client.query('BEGIN');
+    const { dead, unsealed } = await inTransaction(this.pool, async (client) => {
       // A lease counts only once the server has been up for a whole TTL: after a restart of
       // PostgreSQL every executor gets one TTL to heartbeat again before it can be declared dead.
       const swept = await client.query<{ id: string }>(`
@@ -70,19 +66,13 @@ export class PostgresCluster implements ClusterStore {
         WHERE status = 'alive' AND id IS DISTINCT FROM $3 AND (id = ANY($1::text[])
           OR (heartbeat_at < now() - make_interval(secs => $2 / 1000.0) AND pg_postmaster_start_time() < now() - make_interval(secs => $2 / 1000.0)))
         RETURNING id`, [gone, ttlMs, me ?? null]);
-      dead = swept.rows.map((r) => r.id);
-      if (dead.length > 0) {
-        await requeueHeldBy(client, dead);
-        await client.query(`UPDATE weft.runs SET affinity = NULL WHERE affinity = ANY($1::text[]) AND status IN ${OPEN}`, [dead]);
-        ({ rows: unsealed } = await client.query<{ id: string }>(`SELECT id FROM weft.runs WHERE creator = ANY($1::text[]) AND NOT sealed AND status IN ${OPEN}`, [dead]));
-      }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      const ids = swept.rows.map((r) => r.id);
+      if (ids.length === 0) return { dead: ids, unsealed: [] };
+      await requeueHeldBy(client, ids);
+      await client.query(`UPDATE weft.runs SET affinity = NULL WHERE affinity = ANY($1::text[]) AND status IN ${OPEN}`, [ids]);
+      const { rows } = await client.query<{ id: string }>(`SELECT id FROM weft.runs WHERE creator = ANY($1::text[]) AND NOT sealed AND status IN ${OPEN}`, [ids]);
+      return { dead: ids, unsealed: rows };
+    });
     if (dead.length > 0) this.queue('w');
     // A run whose creator died before writing all its inputs never learnt its size: it ends failed.
     for (const { id } of unsealed) {
@@ -129,10 +119,7 @@ export class PostgresCluster implements ClusterStore {
       FROM weft.items i JOIN weft.runs r USING (run_key)
       WHERE r.status IN ${OPEN} AND i.owner = $1 AND i.status = 'running' AND i.xmin::text = ($2::bigint % 4294967296)::text
       ORDER BY i.run_key, i.item_index`, [me, xid!.xid]);
-    return rows.map((row) => {
-      this.keys.set(row.run_id, Number(row.run_key));
-      return toItemRecord(row.run_id, row) as ClaimedItem;
-    });
+    return this.claimedOf(rows);
   }
 
   /**
@@ -185,6 +172,11 @@ export class PostgresCluster implements ClusterStore {
       SELECT ru.id AS run_id, ru.run_key, u.item_index, 'running' AS status, u.input::text AS input_json, NULL AS result_json,
         NULL AS completed_at, NULL AS completion_seq, $1 AS owner, u.attempt
       FROM u JOIN ru USING (run_key) ORDER BY u.run_key, u.item_index`, [me, request.max, excluded, heldKeys, heldCounts]));
+    return this.claimedOf(rows);
+  }
+
+  /** Claimed rows as items; their runs' keys remembered (claims and releases name runs by key). */
+  private claimedOf(rows: Array<Row & { run_id: string; run_key: string }>): ClaimedItem[] {
     return rows.map((row) => {
       this.keys.set(row.run_id, Number(row.run_key));
       return toItemRecord(row.run_id, row) as ClaimedItem;
@@ -232,19 +224,11 @@ export class PostgresCluster implements ClusterStore {
   async leave(): Promise<void> {
     const me = this.executorId;
     if (!me) return;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       const { rowCount } = await client.query("UPDATE weft.executors SET status = 'stopping', ended_at = now() WHERE id = $1 AND status = 'alive'", [me]);
       // Declared dead meanwhile: its items were given back by whoever swept it.
       if (rowCount === 1) await requeueHeldBy(client, [me]);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     this.state.executorId = undefined;
     this.queue('w');
     await this.flushHints();

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { StoreError } from './store-error.js';
+import { inTransaction } from './in-transaction.js';
 
 export interface PostgresMigration { version: number; name: string; sql: string }
 
@@ -132,30 +133,29 @@ const MIGRATION_LOCK = 0x77656674;
  */
 export async function migratePostgres(pool: pg.Pool, location: string, migrations: readonly PostgresMigration[] = PG_MIGRATIONS): Promise<void> {
   const latest = migrations[migrations.length - 1].version;
-  const client = await pool.connect();
   try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await client.query('CREATE SCHEMA IF NOT EXISTS weft');
-    await client.query(`CREATE TABLE IF NOT EXISTS weft.schema_migrations (
-      version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const { rows } = await client.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM weft.schema_migrations');
-    const version = rows[0].v;
-    if (version > latest) {
-      throw new StoreError(location, 'newer_schema',
-        `has weft schema version ${version}, newer than this weft supports (${latest}); upgrade weft or point it at another database.`);
-    }
-    for (const m of migrations) {
-      if (m.version <= version) continue;
-      await client.query(m.sql);
-      await client.query('INSERT INTO weft.schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-    }
-    await client.query('COMMIT');
+    await inTransaction(pool, (client) => migrate(client, location, migrations, latest));
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
     if (error instanceof StoreError) throw error;
     throw new StoreError(location, 'open', `could not create or upgrade weft's schema: ${(error as Error).message}`, { cause: error });
-  } finally {
-    client.release();
+  }
+}
+
+/** The migrations not applied yet, in order, under the advisory lock (inside migratePostgres's transaction). */
+async function migrate(client: pg.PoolClient, location: string, migrations: readonly PostgresMigration[], latest: number): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+  await client.query('CREATE SCHEMA IF NOT EXISTS weft');
+  await client.query(`CREATE TABLE IF NOT EXISTS weft.schema_migrations (
+    version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  const { rows } = await client.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM weft.schema_migrations');
+  const version = rows[0].v;
+  if (version > latest) {
+    throw new StoreError(location, 'newer_schema',
+      `has weft schema version ${version}, newer than this weft supports (${latest}); upgrade weft or point it at another database.`);
+  }
+  for (const m of migrations) {
+    if (m.version <= version) continue;
+    await client.query(m.sql);
+    await client.query('INSERT INTO weft.schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
   }
 }

@@ -30,7 +30,8 @@ const ITEM_COLUMNS = `SELECT item_index, status, input::text AS input_json, resu
     completion_seq, owner, attempt FROM weft.items`;
 const STEP_COLUMNS = `SELECT item_index, step_id, attempt, state, result::text AS result_json, started_at,
     finished_at, prompt::text AS prompt_json, answers::text AS answers_json FROM weft.steps`;
-const OPEN = `('pending', 'running', 'paused')`;
+/** The open run and item states, as an SQL list. */
+export const OPEN = `('pending', 'running', 'paused')`;
 /**
  * In flushItems' run update ($8: a cluster): the run is sealed, open, and this change gives
  * its last item a result. Right of SET, columns are the values before the update.
@@ -402,13 +403,7 @@ class BatchWriter {
       WHERE run_key = ANY($1::bigint[]) AND sealed AND status IN ${OPEN}
         AND items_success + items_failed + items_cancelled = items_total
       RETURNING run_key, id, status`, [keys, at]);
-    for (const row of rows) {
-      const key = Number(row.run_key);
-      this.open.set(key, false);
-      this.hints.runs.add(row.id);
-      const event: RunEvent = { seq: 0, runId: row.id, type: 'run_completed', at, data: { status: row.status } };
-      this.completed.push({ event, slot: this.bufferEvent(key, event) });
-    }
+    for (const row of rows) this.endedHere(row, at);
   }
 
   /**
@@ -425,6 +420,15 @@ class BatchWriter {
       this.open.set(key, open);
     }
     return open ? key : undefined;
+  }
+
+  /** A run this batch ended because its last item has a result: closed here, told to others, run_completed queued. */
+  private endedHere(row: { run_key: string; id: string; status: string }, at: string): void {
+    const key = Number(row.run_key);
+    this.open.set(key, false);
+    this.hints.runs.add(row.id);
+    const event: RunEvent = { seq: 0, runId: row.id, type: 'run_completed', at, data: { status: row.status } };
+    this.completed.push({ event, slot: this.bufferEvent(key, event) });
   }
 
   private bufferEvent(key: number, e: Omit<RunEvent, 'seq'>): EventSlot {
@@ -645,11 +649,7 @@ class BatchWriter {
     for (const row of ran) {
       // Ended by this statement: terminal now, with this batch's end time (its writes came to an open run).
       if (row.completed_at !== at || !TERMINAL.has(row.status)) continue;
-      const key = Number(row.run_key);
-      this.open.set(key, false);
-      this.hints.runs.add(row.id);
-      const event: RunEvent = { seq: 0, runId: row.id, type: 'run_completed', at, data: { status: row.status } };
-      this.completed.push({ event, slot: this.bufferEvent(key, event) });
+      this.endedHere(row, at);
     }
     const rowCount = ran.length > 0 ? Number(ran[0].updated) : 0;
     if (rowCount !== count) {
