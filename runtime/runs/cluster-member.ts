@@ -15,7 +15,8 @@ export interface ClusterSettings {
 export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = { capacity: 64, leaseTtlMs: 10_000, heartbeatMs: 1_000, pollMs: 250 };
 
 /** What dispatch did not start: items of runs this process cannot execute (given back), and of runs that ended meanwhile. */
-export interface DispatchResult { refused: Array<{ runId: string; itemIndexes: number[]; reason: string }>; dropped: string[] }
+/** `transient`: not the run's fault (the store failed while reading it): it is not excluded. */
+export interface DispatchResult { refused: Array<{ runId: string; itemIndexes: number[]; reason: string; transient?: boolean }>; dropped: string[] }
 
 /** What the run manager does for the member: run claimed items, stop everything when fenced, react to hints. */
 export interface ClusterHost {
@@ -60,6 +61,8 @@ export class ClusterMember {
   /** A claimed item's result is committed (or it was abandoned): it is no longer in hand. */
   released(runId: string, itemIndex: number): void { this.inHand.delete(`${runId}:${itemIndex}`); }
 
+  /** Items may be held in the store that this process does not have (see sweep). */
+  private reconcileDue = false;
   /** A commit in flight claims for this process. */
   private inCommit = false;
 
@@ -77,6 +80,8 @@ export class ClusterMember {
     log('info', { executor: id, role: this.info.role, capacity: this.settings.capacity, leaseTtlMs: this.settings.leaseTtlMs },
       `weft: joined the cluster as executor ${id} (${this.info.role}, capacity ${this.settings.capacity})`);
     this.offHints = this.store.onHint((hint) => {
+      // After the server was out of reach, any answer lost meanwhile may have left items held here unknown.
+      if (hint.kind === 'reconnect') this.reconcileDue = true;
       if (hint.kind === 'work' || hint.kind === 'reconnect') this.claimSoon();
       this.host.hint(hint);
     });
@@ -95,11 +100,16 @@ export class ClusterMember {
   /** Declares dead executors dead now (their items back in the queue); resume does this before it claims. */
   async sweep(): Promise<void> {
     if (this.stopped) return;
-    if (this.store.takeSuspect()) {
-      // A commit's outcome was lost across a server restart and counted as aborted: if it had
-      // committed, items it claimed are held here by no one. They go back to the queue.
+    // A commit's outcome was lost across a server restart and counted as aborted (if it had
+    // committed, items it claimed are held here by no one), or items could not be given back:
+    // what the store says this executor holds and it does not have goes back to the queue. Due
+    // until a reconcile succeeds (the server may still be down at the next tick).
+    if (this.store.takeSuspect()) this.reconcileDue = true;
+    // Not while a claim is in flight: what it took is not in hand yet.
+    if (this.reconcileDue && !this.claiming && !this.inCommit) {
       const n = await this.store.reconcile(this.inHand);
-      if (n > 0) log('warn', { executor: this.executorId, items: n }, `weft: ${n} item(s) claimed in a commit whose answer a PostgreSQL restart lost went back to the queue`);
+      this.reconcileDue = false;
+      if (n > 0) log('warn', { executor: this.executorId, items: n }, `weft: ${n} item(s) this executor held without knowing (a lost answer, a failed give-back) went back to the queue`);
     }
     if (this.unsure) { this.unsure = false; return; }
     const dead = await this.store.sweep(this.settings.leaseTtlMs);
@@ -212,12 +222,16 @@ export class ClusterMember {
     const { refused, dropped } = await this.host.dispatch(batch);
     this.busy -= dropped.length;
     for (const runId of dropped) this.release1(runId);
-    for (const { runId, itemIndexes, reason } of refused) {
+    for (const { runId, itemIndexes, reason, transient } of refused) {
       this.busy -= itemIndexes.length;
       this.release1(runId, itemIndexes.length);
-      this.excluded.set(runId, Date.now() + 60_000);
-      log('warn', { runId }, `weft: run ${runId} cannot execute here (${reason}): its items are left to other processes`);
-      await this.store.release(runId, itemIndexes);
+      for (const i of itemIndexes) this.inHand.delete(`${runId}:${i}`);
+      if (!transient) {
+        this.excluded.set(runId, Date.now() + 60_000);
+        log('warn', { runId }, `weft: run ${runId} cannot execute here (${reason}): its items are left to other processes`);
+      }
+      // Not given back now (the store is failing): the next reconcile does it.
+      await this.store.release(runId, itemIndexes).catch(() => { this.reconcileDue = true; });
     }
     if (dropped.length > 0 || refused.length > 0) await this.startQueued();
   }

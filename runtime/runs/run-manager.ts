@@ -201,9 +201,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
     for (const [runId, list] of byRun) {
       let run = this.active.get(runId);
       if (!run || run.cancelled) {
-        const joined = await this.participate(runId).catch((error: Error) => ({ reason: error.message }));
+        const joined = await this.participate(runId).catch((error: Error) => ({ reason: error.message, transient: true }));
         if ('reason' in joined) {
-          refused.push({ runId, itemIndexes: list.map((i) => i.itemIndex), reason: joined.reason });
+          refused.push({ runId, itemIndexes: list.map((i) => i.itemIndex), reason: joined.reason, ...('transient' in joined ? { transient: true } : {}) });
           continue;
         }
         if (!joined.run) { for (const item of list) dropped.push(item.runId); continue; }

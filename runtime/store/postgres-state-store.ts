@@ -163,7 +163,10 @@ export class PostgresStateStore implements AsyncStateStore {
         if (!rows[0].same) this.cluster.suspect = true;
         if (rows[0].s !== 'in progress') return rows[0].s ?? undefined;
       } catch (error) {
-        if (!retriable(error) || Date.now() + delay > deadline) throw error;
+        if (!retriable(error) || Date.now() + delay > deadline) {
+          this.cluster.suspect = true; // unknown: what it claimed may be held here by no one
+          throw error;
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
