@@ -28,11 +28,13 @@ function withFormats(ajv: Ajv2020Type): Ajv2020Type {
 /**
  * One ajv instance for weft's own schemas (schemas/*.json): each validator is compiled
  * once, on first use, and reused. User schemas (component input/output, flow input)
- * go through `compileUserSchema`, cached by identity.
+ * go through `compileUserSchema`, cached by identity. Our schemas are not checked against
+ * the 2020-12 meta-schema here (compiling it cost every command ~20 ms at start): a test
+ * does that (test/protocol/schemas-valid.test.ts).
  */
 let ajv: Ajv2020Type | undefined;
 function instance(): Ajv2020Type {
-  if (!ajv) ajv = withFormats(new (ajvClass())({ allErrors: true, strict: false, allowUnionTypes: true }));
+  if (!ajv) ajv = withFormats(new (ajvClass())({ allErrors: true, strict: false, allowUnionTypes: true, validateSchema: false }));
   return ajv;
 }
 
