@@ -8,6 +8,7 @@ import type { RunOutputs } from './run-outputs.js';
 import type { RunTrace } from './run-trace.js';
 import type { PluginRouter } from '../plugins/plugin-router.js';
 import { StepCallCounter } from './step-call-counter.js';
+import { AbandonedItem } from './abandoned-item.js';
 
 /** Pending items are read from the store a page at a time: memory stays flat in the item count. */
 const PAGE = 256;
@@ -18,6 +19,12 @@ const PAGE = 256;
  * component server busy (the batch benchmark's window). `maxConcurrency` overrides it.
  */
 export const DEFAULT_MAX_CONCURRENCY = 64;
+
+/** One execution of an item here. */
+export interface ItemExecution {
+  /** Its claim rolled back (see ActiveRun.abandon): it writes nothing more. */
+  abandoned: boolean;
+}
 
 export interface ItemRunner {
   /** Executes one item to its result (journaling as it goes). */
@@ -72,6 +79,8 @@ export class ActiveRun {
   private readonly submits = new StepCallCounter();
   /** Per item, how many inputs/await each step attempt has made (each call gets its own answer). */
   readonly inputCalls = new StepCallCounter();
+  /** Per item executing here, its execution: marked when the claim that brought it is abandoned. */
+  private readonly executions = new Map<number, ItemExecution>();
   private buffer: ItemRecord[] = [];
   private exhausted = false;
   /** A page of pending items is being read. */
@@ -106,6 +115,19 @@ export class ActiveRun {
   add(items: readonly ItemRecord[]): void {
     this.resumeItems.push(...items);
     this.pump();
+  }
+
+  /** The item's current execution here (set when it starts). */
+  execution(itemIndex: number): ItemExecution | undefined { return this.executions.get(itemIndex); }
+
+  /**
+   * The claim that brought the item rolled back: its execution stops at its next journal
+   * write, writing nothing (the item is the queue's again). False if it is not executing here.
+   */
+  abandon(itemIndex: number): boolean {
+    const execution = this.executions.get(itemIndex);
+    if (execution) execution.abandoned = true;
+    return execution !== undefined;
   }
 
   /** The 0-based count of this runs/submit among those of one step attempt of one item. */
@@ -152,15 +174,20 @@ export class ActiveRun {
 
   private start(item: ItemRecord): void {
     this.inFlight++;
+    const execution: ItemExecution = { abandoned: false };
+    this.executions.set(item.itemIndex, execution);
+    const ended = () => { if (this.executions.get(item.itemIndex) === execution) this.executions.delete(item.itemIndex); };
+    const abandoned = (error?: unknown) => execution.abandoned || error instanceof AbandonedItem;
     // A fresh item starts at once (its first write joins this turn's commit); one with a journal reads it first.
     const needsPrior = (this.claimed ? (item.attempt ?? 1) > 1 : item.status !== 'pending') || this.record.forkOf;
     const result = needsPrior
       ? this.runner.priorFor(this, item).then((prior) => this.runner.runItem(this, item, prior))
       : this.runner.runItem(this, item, undefined);
     result.then((result) => {
+      ended();
       this.submits.forget(item.itemIndex);
       this.inputCalls.forget(item.itemIndex);
-      const committed = this.cancelled ? undefined : this.runner.finishItem(this, item.itemIndex, result);
+      const committed = this.cancelled || abandoned() ? undefined : this.runner.finishItem(this, item.itemIndex, result);
       // The item no longer executes once its result is queued: its slot goes to the next item
       // now, so that item's first journal write joins this result's group commit (one commit
       // per turn, not one turn per item). The run still ends only after the commit (remaining).
@@ -175,12 +202,17 @@ export class ActiveRun {
         this.remaining--;
         release();
         this.pump();
-      }, (error: Error) => { this.settling--; release(); this.runner.failRun(this, error); });
+      }, (error: Error) => {
+        this.settling--;
+        release();
+        if (abandoned(error)) this.pump(); else this.runner.failRun(this, error);
+      });
     }, (error: Error) => {
+      ended();
       this.inFlight--;
       this.settled();
       if (this.claimed) this.runner.itemReleased?.(this, item.itemIndex);
-      this.runner.failRun(this, error);
+      if (abandoned(error)) this.pump(); else this.runner.failRun(this, error);
     });
   }
 

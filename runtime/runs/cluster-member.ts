@@ -25,6 +25,8 @@ export interface ClusterHost {
    * writes join the commit being built); resolves with those it did not start.
    */
   dispatch(items: ClaimedItem[]): Promise<DispatchResult>;
+  /** A group commit is in flight or queued: it will claim in passing (see ClusterMember.claim). */
+  committing(): boolean;
   /** This executor was declared dead: every item it executes is abandoned, nothing more is written for them. */
   fenced(): void;
   hint(hint: StoreHint): void;
@@ -65,6 +67,8 @@ export class ClusterMember {
   private reconcileDue = false;
   /** A commit in flight claims for this process. */
   private inCommit = false;
+  /** A claim was asked for while a commit was coming, which claims in passing; asked again when commits go idle. */
+  private wanted = false;
 
   constructor(
     private readonly store: ClusterStore,
@@ -190,13 +194,37 @@ export class ClusterMember {
     const max = this.room();
     if (max === 0) return undefined;
     this.inCommit = true;
+    this.wanted = false;
     return { max, exclude: this.exclusions(), held: this.held };
   }
 
-  /** What a commit claimed (nothing when it failed). */
-  claimedInCommit(items: ClaimedItem[]): void {
+  /**
+   * What a commit claimed (nothing when it failed); settles once the items are dispatched
+   * (called inside the claiming transaction, their first writes join it).
+   */
+  claimedInCommit(items: ClaimedItem[]): Promise<void> {
     this.inCommit = false;
-    if (items.length > 0) void this.take(items).catch(() => undefined);
+    return items.length > 0 ? this.take(items).catch(() => undefined) : Promise.resolve();
+  }
+
+  /**
+   * Items handed over by a commit whose claim was then rolled back: those not dispatched yet
+   * are dropped here; answers the others (executing, or being dispatched), which the run
+   * manager stops.
+   */
+  abandon(items: ClaimedItem[]): ClaimedItem[] {
+    const keys = new Set(items.map((i) => `${i.runId}:${i.itemIndex}`));
+    const kept: ClaimedItem[] = [];
+    const dropped = new Set<string>();
+    for (const item of this.queued) {
+      const key = `${item.runId}:${item.itemIndex}`;
+      if (!keys.has(key)) { kept.push(item); continue; }
+      dropped.add(key);
+      this.release1(item.runId);
+      this.inHand.delete(key);
+    }
+    this.queued = kept;
+    return items.filter((i) => !dropped.has(`${i.runId}:${i.itemIndex}`));
   }
 
   private async take(items: ClaimedItem[]): Promise<void> {
@@ -230,15 +258,23 @@ export class ClusterMember {
         this.excluded.set(runId, Date.now() + 60_000);
         log('warn', { runId }, `weft: run ${runId} cannot execute here (${reason}): its items are left to other processes`);
       }
-      // Not given back now (the store is failing): the next reconcile does it.
-      await this.store.release(runId, itemIndexes).catch(() => { this.reconcileDue = true; });
+      // Not given back now (the store is failing): the next reconcile does it. Not awaited: a
+      // dispatch may run inside the transaction that claimed them, which holds their rows.
+      void this.store.release(runId, itemIndexes).catch(() => { this.reconcileDue = true; });
     }
     if (dropped.length > 0 || refused.length > 0) await this.startQueued();
   }
 
+  /** No commit is in flight or queued any more: a claim asked for meanwhile is made now. */
+  commitsIdle(): void {
+    if (this.wanted) { this.wanted = false; this.claimSoon(); }
+  }
+
   private async claim(): Promise<void> {
     try {
-      if (this.inCommit) return; // the commit in flight claims; its end asks again
+      // A commit in flight or coming claims in passing: a claim of its own beside it would wait
+      // for that commit's run locks and then see the run as it was (its window still full).
+      if (this.inCommit || this.host.committing()) { this.wanted = true; return; }
       const free = this.room();
       if (free === 0) return;
       const items = await this.store.claim({ max: free, exclude: this.exclusions(), held: this.held });

@@ -4,6 +4,7 @@ import { StoreBatch, type CommitReceipt, type StoreWrite } from '../store/store-
 import { StoreError } from '../store/store-error.js';
 import { FencedError, type ClaimRequest, type ClaimedItem } from '../store/cluster-store.js';
 import { metricsSink } from '../telemetry/metrics-sink.js';
+import { AbandonedItem } from './abandoned-item.js';
 import { deferred } from './deferred.js';
 import type { Deferred } from './deferred.js';
 
@@ -20,9 +21,37 @@ export interface CommitHooks {
    * How many pending items the commit should claim (a cluster); undefined or 0: none.
    */
   claimSize?(): ClaimRequest | undefined;
-  /** What the commit claimed (empty when it claimed nothing or failed). */
-  claimed?(items: ClaimedItem[]): void;
+  /**
+   * What the commit claimed (empty when it claimed nothing or failed). Called inside the
+   * claiming transaction when the store can start items there (`StoreBatch.started`): the
+   * promise settles once they are dispatched, and their first journal writes join that commit.
+   */
+  claimed?(items: ClaimedItem[]): void | Promise<void>;
+  /** Items handed to `claimed` whose claim did not commit after all: they must not execute here. */
+  abandoned?(items: ClaimedItem[]): void;
+  /** The last commit ended and nothing is queued. */
+  idle?(): void;
 }
+
+/** Writes waiting for one commit, with their waiters per run. */
+interface Group {
+  queue: QueuedWrites[];
+  /** Per run: settles when the queued writes commit and are synced (one promise per run and commit, shared by its writes). */
+  pending: Map<string, Deferred<void>>;
+  /** Per run: settles when the queued writes commit, before a shared fsync (see `committed`). */
+  pendingCommit: Map<string, Deferred<void>>;
+}
+const newGroup = (): Group => ({ queue: [], pending: new Map(), pendingCommit: new Map() });
+
+/** Items being started inside the transaction that claimed them: their writes, kept apart. */
+interface Absorbed extends Group { items: ClaimedItem[]; keys: Set<string> }
+
+/**
+ * How long a claiming transaction waits for its items to be dispatched. Items of a run new
+ * to this process are dispatched after reads of their own (its record, config and flow);
+ * they start after the commit instead of holding its locks.
+ */
+const DISPATCH_WAIT_MS = 5;
 
 /**
  * Writes of one run queued for a group commit. `applied` learns, once they are applied,
@@ -31,6 +60,8 @@ export interface CommitHooks {
  */
 export interface QueuedWrites {
   runId: string;
+  /** The item the writes are about, if one: writes of an item being claimed join the claiming commit. */
+  itemIndex?: number;
   writes: StoreWrite[];
   applied?: (seqs: number[], ended: Array<RunEvent | undefined>) => void;
   after?: () => void;
@@ -57,11 +88,10 @@ export interface QueuedWrites {
  *   resume by themselves once the cause is gone.
  */
 export class GroupCommit {
-  private queue: QueuedWrites[] = [];
-  /** Per run: settles when the queued writes commit and are synced (one promise per run and commit, shared by its writes). */
-  private pending = new Map<string, Deferred<void>>();
-  /** Per run: settles when the queued writes commit, before a shared fsync (see `committed`). */
-  private pendingCommit = new Map<string, Deferred<void>>();
+  /** What the next commit writes. */
+  private next: Group = newGroup();
+  /** While a commit's claimed items are being started in its transaction. */
+  private absorbing: Absorbed | undefined;
   private scheduled = false;
   private inFlight: Promise<void> | undefined;
   /** The shared fsync of the latest commit, while one may be running (see `durable`). */
@@ -77,37 +107,48 @@ export class GroupCommit {
 
   /** Queues writes for the next commit; the promise settles when that commit is durable. */
   write(queued: QueuedWrites): Promise<void> {
-    this.post(queued);
-    return waiter(this.pending, queued.runId).promise;
+    return waiter(this.enqueue(queued).pending, queued.runId).promise;
   }
 
   /** Queues writes; the promise settles once their commit survives a process kill (`after` still waits for durability). */
   committed(queued: QueuedWrites): Promise<void> {
-    this.post(queued);
-    return waiter(this.pendingCommit, queued.runId).promise;
+    return waiter(this.enqueue(queued).pendingCommit, queued.runId).promise;
   }
 
   /** Queues writes without waiting for them (they still commit in order with the rest). */
   post(queued: QueuedWrites): void {
-    this.queue.push(queued);
+    this.enqueue(queued);
+  }
+
+  /** The group the writes join: the claiming commit's for an item it is starting, else the next. */
+  private enqueue(queued: QueuedWrites): Group {
+    const a = this.absorbing;
+    if (a && queued.itemIndex !== undefined && a.keys.has(`${queued.runId}:${queued.itemIndex}`)) {
+      a.queue.push(queued);
+      return a;
+    }
+    this.next.queue.push(queued);
     this.schedule();
+    return this.next;
   }
 
   /** Commits everything queued now; settles once it is applied (before reads that must see it, and at close). Never rejects. */
   flush(): Promise<void> {
     this.scheduled = false;
     if (this.inFlight) return this.inFlight.then(() => this.flush());
-    if (this.queue.length === 0) return Promise.resolve();
-    const { queue, pending, pendingCommit } = this;
-    this.queue = [];
-    this.pending = new Map(); this.pendingCommit = new Map();
-    const p = this.commitGroup(queue, pending, pendingCommit).finally(() => {
+    if (this.next.queue.length === 0) return Promise.resolve();
+    const group = this.next;
+    this.next = newGroup();
+    const p = this.commitGroup(group).finally(() => {
       this.inFlight = undefined;
-      if (this.queue.length > 0) this.schedule();
+      if (this.next.queue.length > 0) this.schedule(); else this.hooks.idle?.();
     });
     this.inFlight = p;
     return p;
   }
+
+  /** A commit is in flight or writes are queued for one. */
+  get busy(): boolean { return this.inFlight !== undefined || this.next.queue.length > 0; }
 
   /** Settles when everything queued so far is durable (rejects if its fsync failed). */
   async durable(): Promise<void> {
@@ -115,7 +156,8 @@ export class GroupCommit {
     await this.lastSync;
   }
 
-  private async commitGroup(queue: QueuedWrites[], pending: Map<string, Deferred<void>>, pendingCommit: Map<string, Deferred<void>>): Promise<void> {
+  private async commitGroup(group: Group): Promise<void> {
+    const { queue, pending, pendingCommit } = group;
     // Commit latency (commit + the fsync covering it), only when metrics are served.
     const sink = metricsSink();
     const started = sink ? performance.now() : 0;
@@ -124,17 +166,32 @@ export class GroupCommit {
     let ended: RunEvent[] | undefined;
     const batch = batchOf(queue);
     const claim = this.hooks.claimSize?.();
-    if (claim && claim.max > 0) batch.claim = claim;
+    let absorbed: Absorbed | undefined;
+    if (claim && claim.max > 0) {
+      batch.claim = claim;
+      batch.started = async (items) => {
+        absorbed = await this.absorb(items);
+        return absorbed.queue.flatMap((q) => q.writes);
+      };
+    }
     let claimed: ClaimedItem[] = [];
     try {
       const receipt = await this.state.commit(batch);
+      if (absorbed && !receipt.claimed) { this.abandon(absorbed); absorbed = undefined; } // claimed by an attempt rolled back
+      if (absorbed) {
+        // Committed with the claim: its writes are the group's last (the receipt lists them after the others).
+        queue.push(...absorbed.queue);
+        join(pending, absorbed.pending);
+        join(pendingCommit, absorbed.pendingCommit);
+      }
       distribute(queue, receipt);
       if (receipt.synced) syncs.push(receipt.synced);
       ended = receipt.completed;
       claimed = receipt.claimed ?? [];
       this.storageFailure = undefined;
     } catch (error) {
-      if (batch.claim) this.hooks.claimed?.([]);
+      if (absorbed) this.abandon(absorbed);
+      else if (claim && claim.max > 0) void this.hooks.claimed?.([]);
       if (error instanceof FencedError) {
         // Not the data's fault nor the store's: no run fails, this process stops executing them.
         for (const map of [pending, pendingCommit]) for (const [, d] of map) d.reject(error);
@@ -153,7 +210,7 @@ export class GroupCommit {
       for (const [, d] of pending) d.resolve();
       for (const q of queue) if (q.after && !failed?.has(q.runId)) q.after();
       if (ended) this.hooks.runsEnded?.(ended);
-      if (batch.claim && !failed) this.hooks.claimed?.(claimed);
+      if (claim && claim.max > 0 && !absorbed && !failed) void this.hooks.claimed?.(claimed);
     };
     if (syncs.length === 0) { acknowledge(); return; }
     const synced = syncs.length === 1 ? syncs[0] : Promise.all(syncs).then(() => undefined);
@@ -162,6 +219,34 @@ export class GroupCommit {
       const failure = this.storageError(error, 'sync');
       this.reject(new Map([...pending.keys()].map((runId) => [runId, failure])), pending);
     }).finally(() => { if (this.lastSync === synced) this.lastSync = undefined; }).catch(() => undefined);
+  }
+
+  /**
+   * Starts a commit's claimed items while its transaction is open: what they queue meanwhile
+   * (their item_started and first step starts) is written by that transaction.
+   */
+  private async absorb(items: ClaimedItem[]): Promise<Absorbed> {
+    const absorbed: Absorbed = { ...newGroup(), items, keys: new Set(items.map((i) => `${i.runId}:${i.itemIndex}`)) };
+    this.absorbing = absorbed;
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.resolve(this.hooks.claimed?.(items)),
+        new Promise((resolve) => { timer = setTimeout(resolve, DISPATCH_WAIT_MS); }),
+      ]).finally(() => clearTimeout(timer));
+      // Dispatched items queue their first writes in the promise jobs that follow; one turn takes them all.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      this.absorbing = undefined;
+    }
+    return absorbed;
+  }
+
+  /** The claim of these started items did not commit: they stop, writing nothing. */
+  private abandon(absorbed: Absorbed): void {
+    const error = new AbandonedItem();
+    for (const map of [absorbed.pending, absorbed.pendingCommit]) for (const [, d] of map) d.reject(error);
+    this.hooks.abandoned?.(absorbed.items);
   }
 
   /** Records a failure of the store itself (until a commit succeeds again) and returns it. */
@@ -240,6 +325,15 @@ function distribute(queue: readonly QueuedWrites[], receipt: CommitReceipt): voi
     q.applied?.(receipt.seqs.slice(s, s + events), receipt.ended.slice(e, e + ends));
     s += events;
     e += ends;
+  }
+}
+
+/** `into` also settles what `from` waits for. */
+function join(into: Map<string, Deferred<void>>, from: Map<string, Deferred<void>>): void {
+  for (const [runId, d] of from) {
+    const existing = into.get(runId);
+    if (existing) existing.promise.then(() => d.resolve(), (error: Error) => d.reject(error));
+    else into.set(runId, d);
   }
 }
 

@@ -14,6 +14,7 @@ import type { LoadedFlow } from '../flow/load-flow.js';
 import type { PriorStep } from '../flow/item-execution.js';
 import { executeItem } from '../flow/item-executor.js';
 import { ActiveRun, type ItemRunner } from './active-run.js';
+import { AbandonedItem } from './abandoned-item.js';
 import { GroupCommit, type QueuedWrites } from './group-commit.js';
 import { OWN_START } from '../store/run-ownership.js';
 import { RunEventHub } from './run-events.js';
@@ -101,6 +102,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
   private readonly warnedInput = new WeakSet<ActiveRun>();
   private watching = false;
   private readonly store: AsyncStore;
+  /** Claimed items abandoned before their dispatch started them (see abandonClaims), until when it is remembered. */
+  private readonly abandonedClaims = new Map<string, number>();
   /** Set once this process executes items of a shared store (joinCluster). */
   private member: ClusterMember | undefined;
   /** Per run: local readers to wake when another process says the run has news (event streams). */
@@ -113,6 +116,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
       fenced: (error) => { void this.member?.fenced(error.executorId); },
       claimSize: () => this.member?.claimInCommit(),
       claimed: (items) => this.member?.claimedInCommit(items),
+      abandoned: (items) => this.abandonClaims(items),
+      idle: () => this.member?.commitsIdle(),
     });
     this.flows = new FlowCache(this.store.blobs, options.router);
     this.inputs = new HumanInputs(this);
@@ -209,9 +214,31 @@ export class RunManager implements RuntimeContext, ItemRunner {
         if (!joined.run) { for (const item of list) dropped.push(item.runId); continue; }
         run = joined.run;
       }
-      run.add(list);
+      // Abandoned while their run was being read (their claim rolled back): not started.
+      const live = this.abandonedClaims.size === 0 ? list : list.filter((item) => {
+        const key = `${item.runId}:${item.itemIndex}`;
+        if (!this.abandonedClaims.delete(key)) return true;
+        dropped.push(item.runId);
+        this.member?.released(item.runId, item.itemIndex);
+        return false;
+      });
+      run.add(live);
     }
     return { refused, dropped };
+  }
+
+  /**
+   * Claimed items whose claim did not commit after all (the commit that claimed them failed
+   * after they were handed over): the store has them pending again, so they must not execute
+   * here. Executing ones stop at their next journal write; those not dispatched yet are dropped.
+   */
+  private abandonClaims(items: ClaimedItem[]): void {
+    const now = Date.now();
+    for (const [key, until] of this.abandonedClaims) if (until < now) this.abandonedClaims.delete(key);
+    for (const item of this.member?.abandon(items) ?? []) {
+      // Not executing yet: its dispatch is still reading its run (at most a minute is remembered).
+      if (!this.active.get(item.runId)?.abandon(item.itemIndex)) this.abandonedClaims.set(`${item.runId}:${item.itemIndex}`, now + 60_000);
+    }
   }
 
   /**
@@ -262,6 +289,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
       this.stopLocally(run.runId);
     }
   }
+
+  /** A group commit is in flight or queued (it claims in passing). */
+  committing(): boolean { return this.commit.busy; }
 
   /** Another process says a run has news. */
   hint(hint: StoreHint): void {
@@ -406,7 +436,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     });
     const created = await this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
     if (!created.ended) this.start(record, loaded, options.trace ?? caller?.trace, parentRun?.trace?.traceId, parentRun?.router);
-    this.member?.claimedInCommit(created.claimed);
+    void this.member?.claimedInCommit(created.claimed);
     if (p.wait) return this.blocking(caller, () => this.waitAndGet(record.runId, p.timeoutSecs, true));
     // Answered once the run is started and that is committed: `running`, as the seed's diagram shows.
     await this.durable();
@@ -567,7 +597,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     });
     const created = await this.createRun(record, inputs);
     if (!created.ended) this.start(record, loaded, undefined, undefined, router);
-    this.member?.claimedInCommit(created.claimed);
+    void this.member?.claimedInCommit(created.claimed);
     return toRunStatus(record);
   }
 
@@ -803,7 +833,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       if (durable) await receipt.synced;
       return receipt;
     } catch (error) {
-      if (claim) this.member?.claimedInCommit([]);
+      if (claim) void this.member?.claimedInCommit([]);
       throw error;
     }
   }
@@ -872,6 +902,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
     const i = item.itemIndex;
     // A claimed item is running in the store already (the claim said so).
     const writes: StoreWrite[] = run.claimed ? [] : [{ op: 'setItemStatus', runId, itemIndex: i, status: 'running' }];
+    // Its claim may yet roll back (it is started inside the claiming transaction): see ActiveRun.abandon.
+    const execution = run.execution(i);
     this.commit.post(this.withEvent(runId, writes, 'item_started', { itemIndex: i }, now()));
     // When each step's current attempt started: a step's durationMs is its own time, not the item's.
     const stepStarts = new Map<string, number>();
@@ -894,6 +926,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
         stepStarted: (stepId, attempt) => {
           // Declared dead meanwhile (a cluster): the step must not start, its item is someone else's.
           if (run.stale) return Promise.reject(new Error(`run ${runId}: this executor was declared dead; item ${i} runs elsewhere`));
+          if (execution?.abandoned) return Promise.reject(new AbandonedItem());
           this.inputs.stepMoved(runId, i, stepId);
           const ms = Date.now();
           stepStarts.set(stepId, ms);
@@ -909,7 +942,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
         stepFinished: (stepId, attempt, result) => {
           // Abandoned by close() (or cancelled): a step that failed because it was aborted must
           // run again when the run resumes, so its failure is not journaled.
-          if ((run.cancelled && result.outcome === 'failed') || run.stale) return;
+          if ((run.cancelled && result.outcome === 'failed') || run.stale || execution?.abandoned) return;
           this.inputs.stepMoved(runId, i, stepId);
           run.outputs?.stepDone(i, stepId);
           const ms = Date.now();
@@ -992,6 +1025,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     writes.push({ op: 'appendEvent', event });
     return {
       runId, writes, event,
+      ...(fields.itemIndex !== undefined ? { itemIndex: fields.itemIndex } : {}),
       applied: (seqs) => { event.seq = seqs[0]; },
       // seq 0: the run had already ended, so the event was not written and is not told either.
       after: () => { if (event.seq !== 0) this.events.emit(event); },

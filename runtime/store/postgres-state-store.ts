@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { FlowResult } from '../../protocol/index.js';
 import type { AsyncStateStore } from './async-state-store.js';
-import { FencedError } from './cluster-store.js';
+import { FencedError, type ClaimedItem } from './cluster-store.js';
 import { PostgresCluster } from './postgres-cluster.js';
 import { named } from './named-query.js';
 import { mayTakeOver } from './run-ownership.js';
@@ -89,6 +89,7 @@ export class PostgresStateStore implements AsyncStateStore {
     const client = await this.pool.connect();
     let xid: Txid | undefined;
     let sentCommit = false;
+    let startedCalled = false;
     let failed: unknown;
     const writer = new BatchWriter(client, this);
     let receipt: CommitReceipt | undefined;
@@ -107,11 +108,20 @@ export class PostgresStateStore implements AsyncStateStore {
       if (id && results[1].rowCount === 0) throw new FencedError(id);
       xid = results[id ? 2 : 1].rows[0] as Txid;
       if (lock) writer.locked(results[id ? 3 : 2].rows as Array<{ run_key: string; status: string }>);
-      receipt = await writer.apply(batch.writes);
+      await writer.write(batch.writes);
+      let claimed: ClaimedItem[] = [];
       if (id && batch.claim && batch.claim.max > 0) {
-        const claimed = await this.cluster.claimOn(client, id, batch.claim, 'skip');
-        if (claimed.length > 0) receipt.claimed = claimed;
+        claimed = await this.cluster.claimOn(client, id, batch.claim, 'skip');
+        // The claimed items start now; their first step starts join this transaction (their
+        // runs' rows are locked by the claim), written with the batch's steps and events.
+        if (claimed.length > 0 && batch.started) {
+          const start = batch.started;
+          startedCalled = true;
+          await writer.write(await start(claimed));
+        }
       }
+      receipt = await writer.finish();
+      if (claimed.length > 0) receipt.claimed = claimed;
       sentCommit = true;
       await client.query('COMMIT');
       this.committed(writer);
@@ -123,6 +133,8 @@ export class PostgresStateStore implements AsyncStateStore {
         this.committed(writer);
         return receipt!;
       }
+      // Its claim was rolled back and the items it started are abandoned by the caller: a retry does not claim.
+      if (startedCalled) { batch.claim = undefined; batch.started = undefined; }
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
@@ -346,10 +358,15 @@ class BatchWriter {
     this.me = store.executorId;
   }
 
-  async apply(writes: readonly StoreWrite[]): Promise<CommitReceipt> {
-    for (const w of writes) await this.write(w);
+  /** Applies writes, buffering the step rows and events for `finish` (it may be called again before it). */
+  async write(writes: readonly StoreWrite[]): Promise<void> {
+    for (const w of writes) await this.writeOne(w);
     await this.flushItems();
     if (this.me) await this.completeRuns();
+  }
+
+  /** Writes the buffered step rows and events; the receipt covers every write so far, in order. */
+  async finish(): Promise<CommitReceipt> {
     await this.flushStepsAndEvents();
     for (const e of [...this.ended, ...this.completed]) if (e) e.event.seq = e.slot.flushed!;
     return {
@@ -457,7 +474,7 @@ class BatchWriter {
     return { event, slot: this.bufferEvent(key, event) };
   }
 
-  private async write(w: StoreWrite): Promise<void> {
+  private async writeOne(w: StoreWrite): Promise<void> {
     const q = (text: string, values: unknown[]) => this.client.query(text, values);
     switch (w.op) {
       case 'createRun': {

@@ -34,6 +34,14 @@ export class StoreBatch {
    * takes the next ones). Stores of one process ignore it.
    */
   claim?: ClaimRequest;
+  /**
+   * With `claim`: called inside the transaction once its claimed items are known, before it
+   * commits; the writes it answers (those items' first step starts) commit with the claim,
+   * so an item needs no commit of its own between its claim and its first request. Called
+   * for one attempt at most: a store that retries the batch after calling it retries it
+   * without `claim` and without this (the caller learns it from the receipt's `claimed`).
+   */
+  started?: (claimed: ClaimedItem[]) => Promise<StoreWrite[]>;
 
   get size(): number { return this.writes.length; }
 

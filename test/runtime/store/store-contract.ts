@@ -14,7 +14,7 @@ export interface StoreCapabilities {
   batchesRollBack?: boolean;
 }
 
-type Writes = { [K in Exclude<keyof StoreBatch, 'writes' | 'size' | 'claim' | 'appendEvent' | 'terminate'>]: (...args: Parameters<StoreBatch[K]>) => Promise<void> };
+type Writes = { [K in Exclude<keyof StoreBatch, 'writes' | 'size' | 'claim' | 'started' | 'appendEvent' | 'terminate'>]: (...args: Parameters<StoreBatch[K]>) => Promise<void> };
 type OneWriteStore = AsyncStateStore & Writes & {
   appendEvent(event: Omit<RunEvent, 'seq'>): Promise<number>;
   terminate(...args: Parameters<StoreBatch['terminate']>): Promise<RunEvent | undefined>;
