@@ -146,9 +146,18 @@ export class PostgresStateStore implements AsyncStateStore {
   /** Half the lease (cluster.join sets it): longer idle in a transaction means this process is stalled. */
   leaseTtlMs = 10_000;
 
-  /** The statement that bounds how long this transaction may wait on this process (see commitOnce). */
+  /**
+   * The settings of a cluster transaction: how long it may wait on this process (see
+   * commitOnce), and index scans. Its statements reach items by key (a commit's item changes
+   * by (run, index); claims walk a run's items in index order from its cursor and stop at their
+   * limit), but a run's items are newer than the table's statistics, which then promise a
+   * handful of rows: the planner chose to scan every item of the table, or bitmap-scan and sort
+   * every item from the cursor to the end of the run, once per commit. (Where no index serves a
+   * statement, PostgreSQL still scans: these settings only price scans out.)
+   */
   idleLimit(): string {
-    return `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(200, Math.floor(this.leaseTtlMs / 2))}`;
+    return `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(200, Math.floor(this.leaseTtlMs / 2))}; `
+      + 'SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off';
   }
 
   private committed(writer: BatchWriter): void {
@@ -642,17 +651,21 @@ class BatchWriter {
     const { rows: ran } = await this.client.query<{ run_key: string; id: string; status: string; completed_at: string | null; updated: string }>(named('weft-flush-items', `
       WITH c AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::json[], $5::text[], $6::int[])
                    AS c(run_key, item_index, status, result, completed_at, finish_order)),
-      old AS (SELECT i.run_key, i.item_index, i.status FROM weft.items i JOIN c USING (run_key, item_index)
-              WHERE $7::text IS NULL OR i.owner = $7 FOR UPDATE OF i),
-      d AS (SELECT c.run_key,
-              sum((c.status = 'pending')::int - (o.status = 'pending')::int) AS pending,
-              sum((c.status = 'running')::int - (o.status = 'running')::int) AS running,
-              sum((c.status = 'paused')::int - (o.status = 'paused')::int) AS paused,
-              sum((c.status = 'success')::int - (o.status = 'success')::int) AS success,
-              sum((c.status = 'failed')::int - (o.status = 'failed')::int) AS failed,
-              sum((c.status = 'cancelled')::int - (o.status = 'cancelled')::int) AS cancelled,
-              count(c.finish_order) AS finished
-            FROM c JOIN old o USING (run_key, item_index) GROUP BY c.run_key),
+      -- Each item by its key (LATERAL: an index lookup per item whatever the statistics say; a
+      -- join let the planner scan every item of the table this executor ever held, per commit),
+      -- with its new state beside the old, so nothing below joins the two again.
+      old AS (SELECT c.*, o.status AS was FROM c CROSS JOIN LATERAL (
+                SELECT i.status FROM weft.items i
+                WHERE i.run_key = c.run_key AND i.item_index = c.item_index AND ($7::text IS NULL OR i.owner = $7) FOR UPDATE) o),
+      d AS (SELECT run_key,
+              sum((status = 'pending')::int - (was = 'pending')::int) AS pending,
+              sum((status = 'running')::int - (was = 'running')::int) AS running,
+              sum((status = 'paused')::int - (was = 'paused')::int) AS paused,
+              sum((status = 'success')::int - (was = 'success')::int) AS success,
+              sum((status = 'failed')::int - (was = 'failed')::int) AS failed,
+              sum((status = 'cancelled')::int - (was = 'cancelled')::int) AS cancelled,
+              count(finish_order) AS finished
+            FROM old GROUP BY run_key),
       r AS (UPDATE weft.runs r SET items_pending = items_pending + d.pending, items_running = items_running + d.running,
               items_paused = items_paused + d.paused, items_success = items_success + d.success, items_failed = items_failed + d.failed,
               items_cancelled = items_cancelled + d.cancelled, next_completion = next_completion + d.finished,
@@ -660,9 +673,9 @@ class BatchWriter {
               completed_at = CASE WHEN ${ENDS} THEN $9 ELSE r.completed_at END
             FROM d WHERE r.run_key = d.run_key
             RETURNING r.run_key, r.id, r.status, r.completed_at, r.next_completion - d.finished AS base),
-      iu AS (UPDATE weft.items i SET status = c.status, result = c.result, completed_at = c.completed_at,
-              completion_seq = CASE WHEN c.finish_order IS NULL THEN NULL ELSE r.base + c.finish_order END
-            FROM c JOIN old USING (run_key, item_index) JOIN r USING (run_key) WHERE i.run_key = c.run_key AND i.item_index = c.item_index
+      iu AS (UPDATE weft.items i SET status = o.status, result = o.result, completed_at = o.completed_at,
+              completion_seq = CASE WHEN o.finish_order IS NULL THEN NULL ELSE r.base + o.finish_order END
+            FROM old o JOIN r USING (run_key) WHERE i.run_key = o.run_key AND i.item_index = o.item_index
             RETURNING 1)
       SELECT r.run_key, r.id, r.status, r.completed_at, (SELECT count(*) FROM iu) AS updated FROM r`,
     [keys, indexes, statuses, results, ats, finishOrder, this.me ?? null, this.me !== undefined, at]));
