@@ -27,6 +27,8 @@ export interface ClusterHost {
   dispatch(items: ClaimedItem[]): Promise<DispatchResult>;
   /** A group commit is in flight or queued: it will claim in passing (see ClusterMember.claim). */
   committing(): boolean;
+  /** Claims in a commit of its own, now (claimInCommit says how many; claimedInCommit gets them). */
+  commitClaim(): Promise<void>;
   /** This executor was declared dead: every item it executes is abandoned, nothing more is written for them. */
   fenced(): void;
   hint(hint: StoreHint): void;
@@ -190,7 +192,7 @@ export class ClusterMember {
    * a claim of its own is in flight (together they could exceed the capacity).
    */
   claimInCommit(): ClaimRequest | undefined {
-    if (this.claiming || this.inCommit) return undefined;
+    if (this.inCommit) return undefined;
     const max = this.room();
     if (max === 0) return undefined;
     this.inCommit = true;
@@ -275,13 +277,10 @@ export class ClusterMember {
       // A commit in flight or coming claims in passing: a claim of its own beside it would wait
       // for that commit's run locks and then see the run as it was (its window still full).
       if (this.inCommit || this.host.committing()) { this.wanted = true; return; }
-      const free = this.room();
-      if (free === 0) return;
-      const items = await this.store.claim({ max: free, exclude: this.exclusions(), held: this.held });
-      if (items.length === 0) return;
-      await this.take(items);
-      // A full claim may have left more behind.
-      if (items.length === free) this.again = true;
+      if (this.room() === 0) return;
+      // Every claim is made by a commit (one at a time, so they never exceed the capacity
+      // together): this one claims and nothing else, its items started in its transaction.
+      await this.host.commitClaim();
     } catch {
       // the store is unreachable: the poll tries again
     } finally {

@@ -137,6 +137,19 @@ export class GroupCommit {
     this.scheduled = false;
     if (this.inFlight) return this.inFlight.then(() => this.flush());
     if (this.next.queue.length === 0) return Promise.resolve();
+    return this.begin();
+  }
+
+  /**
+   * Claims now, in a commit of its own when none is in flight or queued (the hooks' claimSize
+   * says how many): an idle executor's claim, its items started in that transaction. When a
+   * commit is coming, it claims in passing.
+   */
+  claimNow(): Promise<void> {
+    return this.busy ? Promise.resolve() : this.begin();
+  }
+
+  private begin(): Promise<void> {
     const group = this.next;
     this.next = newGroup();
     const p = this.commitGroup(group).finally(() => {

@@ -293,6 +293,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
   /** A group commit is in flight or queued (it claims in passing). */
   committing(): boolean { return this.commit.busy; }
 
+  /** A commit that claims and writes nothing else (an idle executor's claim). */
+  commitClaim(): Promise<void> { return this.commit.claimNow(); }
+
   /** Another process says a run has news. */
   hint(hint: StoreHint): void {
     if (hint.kind === 'reconnect') {

@@ -69,13 +69,6 @@ export interface ClusterStore {
    * queue in the same transaction; returns the ids declared dead.
    */
   sweep(ttlMs: number): Promise<string[]>;
-  /**
-   * Takes pending items, deepest runs first (children before parents), never more of a run
-   * than its maxConcurrency allows across every executor, nor more than this executor's
-   * share of it (maxConcurrency over the executors that execute), so one process's own
-   * commits cannot keep a run's whole window to itself.
-   */
-  claim(request: ClaimRequest): Promise<ClaimedItem[]>;
   /** Gives items back, unexecuted, to the queue (this process cannot run them). */
   release(runId: string, itemIndexes: readonly number[]): Promise<void>;
   /**

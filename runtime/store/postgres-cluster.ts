@@ -5,14 +5,18 @@ import { flowError } from '../../protocol/index.js';
 import { StoreBatch } from './store-batch.js';
 import type { ClaimRequest, ClaimedItem, ClusterStore, ExecutorInfo, ExecutorRecord, StoreHint } from './cluster-store.js';
 import { isOwnerAlive } from './run-ownership.js';
-import { OPEN, retriable, TXID, type CommitHints, type PostgresStateStore, type Txid } from './postgres-state-store.js';
+import { OPEN, type CommitHints, type PostgresStateStore } from './postgres-state-store.js';
 import { named } from './named-query.js';
 import { inTransaction } from './in-transaction.js';
 import { toItemRecord, type Row } from './sqlite-rows.js';
 
 /** Runs looked at per claim: enough to fill a process from many small sub-runs at once. */
 const CLAIM_RUNS = 16;
-/** Hints are sent in one statement every few milliseconds, off the commit path (a NOTIFY inside a commit serializes commits). */
+/**
+ * Hints are sent off the commit path (a NOTIFY inside a commit serializes commits): at once
+ * when none was sent lately (a lone hint, such as a sub-run's end, is part of a round trip's
+ * latency), else coalesced into one statement per this many milliseconds.
+ */
 const NOTIFY_EVERY_MS = 5;
 const CHANNEL = 'weft';
 
@@ -25,7 +29,8 @@ const CHANNEL = 'weft';
 export class PostgresCluster implements ClusterStore {
   private readonly listeners = new Set<(hint: StoreHint) => void>();
   private queued = new Set<string>();
-  private notifying: NodeJS.Timeout | undefined;
+  private notifying: { cancel(): void } | undefined;
+  private lastNotify = -Infinity;
   private listener: pg.Client | undefined;
   private closed = false;
   /** The run key of each run id seen in claims (keys never change). */
@@ -83,49 +88,16 @@ export class PostgresCluster implements ClusterStore {
   }
 
   /**
-   * A claim on its own, in a transaction of its own, not autocommitted: a claim whose answer
-   * is lost (the server restarting at that moment) would leave its items running under this
-   * executor, which never learnt of them and, alive, is never swept: they would wait forever.
-   * The transaction's id comes first; if the COMMIT's answer is lost and it did commit, its
-   * items are the rows it wrote (their xmin).
-   */
-  async claim(request: ClaimRequest): Promise<ClaimedItem[]> {
-    const me = this.executorId;
-    if (!me || request.max <= 0) return [];
-    const client = await this.pool.connect();
-    let failed: unknown;
-    let xid: Txid | undefined;
-    let claimed: ClaimedItem[] | undefined;
-    try {
-      const begun = await client.query(`BEGIN; ${TXID}; ${this.state.idleLimit()}`) as unknown as pg.QueryResult[];
-      xid = begun[1].rows[0] as Txid;
-      const items = await this.claimOn(client, me, request, 'wait');
-      await client.query('COMMIT');
-      claimed = items;
-    } catch (error) {
-      failed = error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      if (!xid || !retriable(error)) throw error;
-    } finally {
-      client.release(failed !== undefined && retriable(failed) ? failed as Error : undefined);
-    }
-    if (claimed) return claimed;
-    // The answer was lost. Asked with the connection given back (the pool is small, heartbeats
-    // need one meanwhile); if the claim committed, its items are the rows it wrote last.
-    if (await this.state.outcomeOf(xid!) !== 'committed') throw failed;
-    const { rows } = await this.pool.query<Row & { run_id: string; run_key: string }>(`
-      SELECT r.id AS run_id, i.run_key, i.item_index, 'running' AS status, i.input::text AS input_json, NULL AS result_json,
-        NULL AS completed_at, NULL AS completion_seq, i.owner, i.attempt
-      FROM weft.items i JOIN weft.runs r USING (run_key)
-      WHERE r.status IN ${OPEN} AND i.owner = $1 AND i.status = 'running' AND i.xmin::text = ($2::bigint % 4294967296)::text
-      ORDER BY i.run_key, i.item_index`, [me, xid!.xid]);
-    return this.claimedOf(rows);
-  }
-
-  /**
-   * The claim statement, on its own (`wait`) or inside a commit of this executor (`skip`:
-   * there it must not wait for a run row another transaction holds, as it already holds
-   * the rows of the runs it writes, in key order; it claims from those and from free ones).
+   * The claim statement, inside a commit of this executor (its first statement fenced it and
+   * renewed its lease). `wait`: a claim-only commit, which holds no run row and waits for a
+   * commit to the same run (a few milliseconds) rather than skipping it; `skip`: a commit with
+   * writes, which already holds the rows of the runs it writes, in key order, and must not
+   * wait for another's: it claims from those and from free ones.
+   *
+   * It takes pending items, deepest runs first (children before parents), never more of a run
+   * than its maxConcurrency allows across every executor, nor more than this executor's share
+   * of it (maxConcurrency over the executors that execute), so one process's own commits
+   * cannot keep a run's whole window to itself.
    */
   async claimOn(client: pg.Pool | pg.PoolClient, me: string, request: ClaimRequest, locked: 'wait' | 'skip'): Promise<ClaimedItem[]> {
     const excluded = [...request.exclude].map((id) => this.keys.get(id)).filter((k): k is number => k !== undefined);
@@ -135,24 +107,18 @@ export class PostgresCluster implements ClusterStore {
       if (key !== undefined && n > 0) { heldKeys.push(key); heldCounts.push(n); }
     }
     // The deepest runs with pending items are chosen first (children before parents), then
-    // their rows are locked in key order, as commits lock them: a claim waits for a commit to
-    // the same run (a few milliseconds) rather than skipping it, and the two never deadlock.
+    // their rows are locked in key order, as commits lock them, so the two never deadlock.
     // The lock serializes the run's accounting: maxConcurrency holds across processes. Within
     // a run, items are scanned from its cursor, not from 0 (finished items are not read again).
-    // Inside a commit the lease was renewed by its first statement (the fence): a second update
-    // of the executor's row in the same transaction cost the claim about a millisecond.
-    const renew = locked === 'skip' ? 'SELECT $1::text AS id' : "UPDATE weft.executors SET heartbeat_at = now() WHERE id = $1 AND status = 'alive' RETURNING id";
     const { rows } = await client.query<Row & { run_id: string; run_key: string }>(named(`weft-claim-${locked}`, `
-      WITH hb AS (${renew}),
       -- A run's window is shared by the executors that execute (capacity > 0, lease fresh).
-      ex AS (SELECT GREATEST(1, count(*))::numeric AS n FROM weft.executors
+      WITH ex AS (SELECT GREATEST(1, count(*))::numeric AS n FROM weft.executors
              WHERE status = 'alive' AND capacity > 0 AND heartbeat_at > now() - interval '30 seconds'),
       held AS (SELECT * FROM unnest($4::bigint[], $5::int[]) AS h(run_key, n)),
       pick AS (SELECT run_key FROM weft.runs
             WHERE status IN ${OPEN} AND items_pending > 0
               AND (max_concurrency IS NULL OR items_running < max_concurrency)
               AND (affinity IS NULL OR affinity = $1) AND run_key <> ALL($3::bigint[])
-              AND EXISTS (SELECT 1 FROM hb)
             ORDER BY depth DESC, run_key LIMIT ${CLAIM_RUNS}),
       r AS (SELECT run_key, depth, claim_cursor, max_concurrency, items_running FROM weft.runs
             WHERE run_key IN (SELECT run_key FROM pick) AND status IN ${OPEN} AND items_pending > 0
@@ -278,13 +244,23 @@ export class PostgresCluster implements ClusterStore {
   private queue(payload: string): void {
     if (this.closed) return;
     this.queued.add(payload);
-    this.notifying ??= setTimeout(() => { void this.flushHints(); }, NOTIFY_EVERY_MS);
+    if (this.notifying) return;
+    const flush = () => { void this.flushHints(); };
+    const wait = this.lastNotify + NOTIFY_EVERY_MS - performance.now();
+    if (wait <= 0) {
+      const id = setImmediate(flush); // the hints of this turn together
+      this.notifying = { cancel: () => clearImmediate(id) };
+    } else {
+      const id = setTimeout(flush, wait);
+      this.notifying = { cancel: () => clearTimeout(id) };
+    }
   }
 
   private async flushHints(): Promise<void> {
-    if (this.notifying) clearTimeout(this.notifying);
+    this.notifying?.cancel();
     this.notifying = undefined;
     if (this.queued.size === 0) return;
+    this.lastNotify = performance.now();
     const payloads = [...this.queued];
     this.queued = new Set();
     // Lost hints cost only latency: every waiter also polls.

@@ -41,7 +41,7 @@ const ENDS = `$8 AND r.sealed AND r.status IN ${OPEN}
 /** A transaction's id and the server's start then: what outcomeOf needs to tell whether it committed. */
 export interface Txid { xid: string; up: string }
 /** Selects a Txid, in the round trip of a BEGIN. */
-export const TXID = 'SELECT txid_current()::text AS xid, pg_postmaster_start_time()::text AS up';
+const TXID = 'SELECT txid_current()::text AS xid, pg_postmaster_start_time()::text AS up';
 
 /**
  * Run state in PostgreSQL. A batch is one transaction on one pooled connection: item
@@ -72,7 +72,8 @@ export class PostgresStateStore implements AsyncStateStore {
    * not acknowledged is looked up by its transaction id, so it is never applied twice.
    */
   async commit(batch: StoreBatch): Promise<CommitReceipt> {
-    if (batch.size === 0) return { seqs: [], ended: [] };
+    // A claim-only batch is a commit too (an idle executor's claim, started in its transaction).
+    if (batch.size === 0 && !(batch.claim && batch.claim.max > 0 && this.executorId)) return { seqs: [], ended: [] };
     const deadline = Date.now() + this.retryForMs;
     for (let delay = 50; ; delay = Math.min(delay * 2, 2_000)) {
       try {
@@ -111,7 +112,7 @@ export class PostgresStateStore implements AsyncStateStore {
       await writer.write(batch.writes);
       let claimed: ClaimedItem[] = [];
       if (id && batch.claim && batch.claim.max > 0) {
-        claimed = await this.cluster.claimOn(client, id, batch.claim, 'skip');
+        claimed = await this.cluster.claimOn(client, id, batch.claim, batch.writes.length === 0 ? 'wait' : 'skip');
         // The claimed items start now; their first step starts join this transaction (their
         // runs' rows are locked by the claim), written with the batch's steps and events.
         if (claimed.length > 0 && batch.started) {

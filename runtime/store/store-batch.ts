@@ -30,8 +30,8 @@ export class StoreBatch {
   readonly writes: StoreWrite[] = [];
   /**
    * A shared store: also claim up to `max` pending items for this executor in the same
-   * transaction (no claim of its own in the steady state: the commit of finished items
-   * takes the next ones). Stores of one process ignore it.
+   * transaction (the commit of finished items takes the next ones; an idle executor commits
+   * a batch with nothing but its claim). Stores of one process ignore it.
    */
   claim?: ClaimRequest;
   /**
