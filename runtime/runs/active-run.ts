@@ -178,6 +178,7 @@ export class ActiveRun {
     this.executions.set(item.itemIndex, execution);
     const ended = () => { if (this.executions.get(item.itemIndex) === execution) this.executions.delete(item.itemIndex); };
     const abandoned = (error?: unknown) => execution.abandoned || error instanceof AbandonedItem;
+    const release = () => { if (this.claimed) this.runner.itemReleased?.(this, item.itemIndex); };
     // A fresh item starts at once (its first write joins this turn's commit); one with a journal reads it first.
     const needsPrior = (this.claimed ? (item.attempt ?? 1) > 1 : item.status !== 'pending') || this.record.forkOf;
     const result = needsPrior
@@ -193,7 +194,6 @@ export class ActiveRun {
       // per turn, not one turn per item). The run still ends only after the commit (remaining).
       this.inFlight--;
       this.settled();
-      const release = () => { if (this.claimed) this.runner.itemReleased?.(this, item.itemIndex); };
       if (!committed) { this.remaining--; release(); this.pump(); return; }
       this.settling++;
       this.pump();
@@ -211,7 +211,7 @@ export class ActiveRun {
       ended();
       this.inFlight--;
       this.settled();
-      if (this.claimed) this.runner.itemReleased?.(this, item.itemIndex);
+      release();
       if (abandoned(error)) this.pump(); else this.runner.failRun(this, error);
     });
   }

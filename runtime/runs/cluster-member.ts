@@ -1,4 +1,4 @@
-import type { ClaimRequest, ClaimedItem, ClusterStore, ExecutorInfo, StoreHint } from '../store/cluster-store.js';
+import { itemKey, type ClaimRequest, type ClaimedItem, type ClusterStore, type ExecutorInfo, type StoreHint } from '../store/cluster-store.js';
 import { log } from '../telemetry/logger.js';
 
 export interface ClusterSettings {
@@ -63,7 +63,7 @@ export class ClusterMember {
   private readonly inHand = new Set<string>();
 
   /** A claimed item's result is committed (or it was abandoned): it is no longer in hand. */
-  released(runId: string, itemIndex: number): void { this.inHand.delete(`${runId}:${itemIndex}`); }
+  released(runId: string, itemIndex: number): void { this.inHand.delete(itemKey(runId, itemIndex)); }
 
   /** Items may be held in the store that this process does not have (see sweep). */
   private reconcileDue = false;
@@ -188,8 +188,8 @@ export class ClusterMember {
 
   /**
    * The claim a commit of this process makes in passing (its finished items' slots are free
-   * once it commits): in the steady state no claim needs a transaction of its own. None while
-   * a claim of its own is in flight (together they could exceed the capacity).
+   * once it commits). None while another commit's claim is in flight (the creation of a run
+   * claims too): together they could exceed the capacity.
    */
   claimInCommit(): ClaimRequest | undefined {
     if (this.inCommit) return undefined;
@@ -215,24 +215,24 @@ export class ClusterMember {
    * manager stops.
    */
   abandon(items: ClaimedItem[]): ClaimedItem[] {
-    const keys = new Set(items.map((i) => `${i.runId}:${i.itemIndex}`));
+    const keys = new Set(items.map((i) => itemKey(i.runId, i.itemIndex)));
     const kept: ClaimedItem[] = [];
     const dropped = new Set<string>();
     for (const item of this.queued) {
-      const key = `${item.runId}:${item.itemIndex}`;
+      const key = itemKey(item.runId, item.itemIndex);
       if (!keys.has(key)) { kept.push(item); continue; }
       dropped.add(key);
       this.release1(item.runId);
       this.inHand.delete(key);
     }
     this.queued = kept;
-    return items.filter((i) => !dropped.has(`${i.runId}:${i.itemIndex}`));
+    return items.filter((i) => !dropped.has(itemKey(i.runId, i.itemIndex)));
   }
 
   private async take(items: ClaimedItem[]): Promise<void> {
     for (const item of items) {
       this.held.set(item.runId, (this.held.get(item.runId) ?? 0) + 1);
-      this.inHand.add(`${item.runId}:${item.itemIndex}`);
+      this.inHand.add(itemKey(item.runId, item.itemIndex));
     }
     this.queued.push(...items);
     await this.startQueued();
@@ -255,7 +255,7 @@ export class ClusterMember {
     for (const { runId, itemIndexes, reason, transient } of refused) {
       this.busy -= itemIndexes.length;
       this.release1(runId, itemIndexes.length);
-      for (const i of itemIndexes) this.inHand.delete(`${runId}:${i}`);
+      for (const i of itemIndexes) this.inHand.delete(itemKey(runId, i));
       if (!transient) {
         this.excluded.set(runId, Date.now() + 60_000);
         log('warn', { runId }, `weft: run ${runId} cannot execute here (${reason}): its items are left to other processes`);

@@ -2,7 +2,7 @@ import type { AsyncStateStore } from '../store/async-state-store.js';
 import type { RunEvent } from '../store/state-store.js';
 import { StoreBatch, type CommitReceipt, type StoreWrite } from '../store/store-batch.js';
 import { StoreError } from '../store/store-error.js';
-import { FencedError, type ClaimRequest, type ClaimedItem } from '../store/cluster-store.js';
+import { FencedError, itemKey, type ClaimRequest, type ClaimedItem } from '../store/cluster-store.js';
 import { metricsSink } from '../telemetry/metrics-sink.js';
 import { AbandonedItem } from './abandoned-item.js';
 import { deferred } from './deferred.js';
@@ -123,7 +123,7 @@ export class GroupCommit {
   /** The group the writes join: the claiming commit's for an item it is starting, else the next. */
   private enqueue(queued: QueuedWrites): Group {
     const a = this.absorbing;
-    if (a && queued.itemIndex !== undefined && a.keys.has(`${queued.runId}:${queued.itemIndex}`)) {
+    if (a && queued.itemIndex !== undefined && a.keys.has(itemKey(queued.runId, queued.itemIndex))) {
       a.queue.push(queued);
       return a;
     }
@@ -179,8 +179,9 @@ export class GroupCommit {
     let ended: RunEvent[] | undefined;
     const batch = batchOf(queue);
     const claim = this.hooks.claimSize?.();
+    const claims = claim !== undefined && claim.max > 0;
     let absorbed: Absorbed | undefined;
-    if (claim && claim.max > 0) {
+    if (claims) {
       batch.claim = claim;
       batch.started = async (items) => {
         absorbed = await this.absorb(items);
@@ -204,7 +205,7 @@ export class GroupCommit {
       this.storageFailure = undefined;
     } catch (error) {
       if (absorbed) this.abandon(absorbed);
-      else if (claim && claim.max > 0) void this.hooks.claimed?.([]);
+      else if (claims) void this.hooks.claimed?.([]);
       if (error instanceof FencedError) {
         // Not the data's fault nor the store's: no run fails, this process stops executing them.
         for (const map of [pending, pendingCommit]) for (const [, d] of map) d.reject(error);
@@ -223,7 +224,7 @@ export class GroupCommit {
       for (const [, d] of pending) d.resolve();
       for (const q of queue) if (q.after && !failed?.has(q.runId)) q.after();
       if (ended) this.hooks.runsEnded?.(ended);
-      if (claim && claim.max > 0 && !absorbed && !failed) void this.hooks.claimed?.(claimed);
+      if (claims && !absorbed && !failed) void this.hooks.claimed?.(claimed);
     };
     if (syncs.length === 0) { acknowledge(); return; }
     const synced = syncs.length === 1 ? syncs[0] : Promise.all(syncs).then(() => undefined);
@@ -239,7 +240,7 @@ export class GroupCommit {
    * (their item_started and first step starts) is written by that transaction.
    */
   private async absorb(items: ClaimedItem[]): Promise<Absorbed> {
-    const absorbed: Absorbed = { ...newGroup(), items, keys: new Set(items.map((i) => `${i.runId}:${i.itemIndex}`)) };
+    const absorbed: Absorbed = { ...newGroup(), items, keys: new Set(items.map((i) => itemKey(i.runId, i.itemIndex))) };
     this.absorbing = absorbed;
     try {
       let timer: NodeJS.Timeout | undefined;

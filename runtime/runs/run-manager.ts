@@ -32,7 +32,7 @@ import type { OutputLimits } from './run-outputs.js';
 import { endItemSpan, endRunTrace, startItemSpan, startRunTrace } from './run-trace.js';
 import type { TraceParent } from '../telemetry/span-ids.js';
 import { log } from '../telemetry/logger.js';
-import { clusterOf, type ClaimedItem, type StoreHint } from '../store/cluster-store.js';
+import { clusterOf, itemKey, type ClaimedItem, type StoreHint } from '../store/cluster-store.js';
 import { ClusterMember, DEFAULT_CLUSTER_SETTINGS, type ClusterSettings, type DispatchResult } from './cluster-member.js';
 
 export interface RunManagerOptions {
@@ -216,8 +216,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       }
       // Abandoned while their run was being read (their claim rolled back): not started.
       const live = this.abandonedClaims.size === 0 ? list : list.filter((item) => {
-        const key = `${item.runId}:${item.itemIndex}`;
-        if (!this.abandonedClaims.delete(key)) return true;
+        if (!this.abandonedClaims.delete(itemKey(item.runId, item.itemIndex))) return true;
         dropped.push(item.runId);
         this.member?.released(item.runId, item.itemIndex);
         return false;
@@ -237,7 +236,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     for (const [key, until] of this.abandonedClaims) if (until < now) this.abandonedClaims.delete(key);
     for (const item of this.member?.abandon(items) ?? []) {
       // Not executing yet: its dispatch is still reading its run (at most a minute is remembered).
-      if (!this.active.get(item.runId)?.abandon(item.itemIndex)) this.abandonedClaims.set(`${item.runId}:${item.itemIndex}`, now + 60_000);
+      if (!this.active.get(item.runId)?.abandon(item.itemIndex)) this.abandonedClaims.set(itemKey(item.runId, item.itemIndex), now + 60_000);
     }
   }
 

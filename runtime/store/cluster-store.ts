@@ -33,6 +33,11 @@ export interface ClaimRequest { max: number; exclude: ReadonlySet<string>; held:
 /** An item a claim took: running, held by this executor, its `attempt` counting every claim. */
 export interface ClaimedItem extends ItemRecord { attempt: number }
 
+/** One item of one run as a set key (`runId:itemIndex`): what an executor has in hand. */
+export function itemKey(runId: string, itemIndex: number): string {
+  return `${runId}:${itemIndex}`;
+}
+
 /**
  * Hints from other processes (PostgreSQL LISTEN/NOTIFY): never the data itself, only that
  * it is worth reading again. `reconnect`: hints may have been missed, re-read everything.
@@ -76,7 +81,7 @@ export interface ClusterStore {
    * it may have committed): then `reconcile` should run.
    */
   takeSuspect(): boolean;
-  /** Returns to the queue every item the store says this executor holds and `inHand` does not name (`runId:itemIndex`); returns how many. */
+  /** Returns to the queue every item the store says this executor holds and `inHand` does not name (`itemKey`s); returns how many. */
   reconcile(inHand: ReadonlySet<string>): Promise<number>;
   /** Leaves cleanly: status `stopping`, every item held returned to the queue at once. */
   leave(): Promise<void>;

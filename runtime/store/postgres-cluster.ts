@@ -3,7 +3,7 @@ import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { flowError } from '../../protocol/index.js';
 import { StoreBatch } from './store-batch.js';
-import type { ClaimRequest, ClaimedItem, ClusterStore, ExecutorInfo, ExecutorRecord, StoreHint } from './cluster-store.js';
+import { itemKey, type ClaimRequest, type ClaimedItem, type ClusterStore, type ExecutorInfo, type ExecutorRecord, type StoreHint } from './cluster-store.js';
 import { isOwnerAlive } from './run-ownership.js';
 import { OPEN, type CommitHints, type PostgresStateStore } from './postgres-state-store.js';
 import { named } from './named-query.js';
@@ -170,7 +170,7 @@ export class PostgresCluster implements ClusterStore {
     const stray = new Map<string, number[]>();
     for (const row of rows) {
       this.keys.set(row.id, Number(row.run_key));
-      if (inHand.has(`${row.id}:${row.item_index}`)) continue;
+      if (inHand.has(itemKey(row.id, row.item_index))) continue;
       stray.set(row.id, [...(stray.get(row.id) ?? []), row.item_index]);
     }
     let n = 0;

@@ -104,7 +104,7 @@ export class PostgresStateStore implements AsyncStateStore {
       const id = this.executorId;
       const lock = await writer.lockStatement(batch.writes);
       const statements = ['BEGIN', ...(id ? [`UPDATE weft.executors SET heartbeat_at = now() WHERE id = '${id}' AND status = 'alive'`] : []),
-        TXID, ...(lock ? [lock] : []), ...(id ? [this.idleLimit()] : [])];
+        TXID, ...(lock ? [lock] : []), ...(id ? [this.clusterSettings()] : [])];
       const results = await client.query(statements.join('; ')) as unknown as pg.QueryResult[];
       if (id && results[1].rowCount === 0) throw new FencedError(id);
       xid = results[id ? 2 : 1].rows[0] as Txid;
@@ -116,9 +116,8 @@ export class PostgresStateStore implements AsyncStateStore {
         // The claimed items start now; their first step starts join this transaction (their
         // runs' rows are locked by the claim), written with the batch's steps and events.
         if (claimed.length > 0 && batch.started) {
-          const start = batch.started;
           startedCalled = true;
-          await writer.write(await start(claimed));
+          await writer.write(await batch.started(claimed));
         }
       }
       receipt = await writer.finish();
@@ -156,7 +155,7 @@ export class PostgresStateStore implements AsyncStateStore {
    * every item from the cursor to the end of the run, once per commit. (Where no index serves a
    * statement, PostgreSQL still scans: these settings only price scans out.)
    */
-  idleLimit(): string {
+  clusterSettings(): string {
     return `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(200, Math.floor(this.leaseTtlMs / 2))}; `
       + 'SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off';
   }
