@@ -13,9 +13,10 @@ import { toItemRecord, type Row } from './sqlite-rows.js';
 /** Runs looked at per claim: enough to fill a process from many small sub-runs at once. */
 const CLAIM_RUNS = 16;
 /**
- * Hints are sent off the commit path (a NOTIFY inside a commit serializes commits): at once
- * when none was sent lately (a lone hint, such as a sub-run's end, is part of a round trip's
- * latency), else coalesced into one statement per this many milliseconds.
+ * Hints are sent off the commit path (a NOTIFY inside a commit serializes commits). New work,
+ * a run's end and a human's answer go at once (each is part of a round trip's latency: a
+ * sub-run's start, its end); event hints, which only wake stream readers, at once when none
+ * was sent lately, else coalesced into one statement per this many milliseconds.
  */
 const NOTIFY_EVERY_MS = 5;
 const CHANNEL = 'weft';
@@ -29,7 +30,7 @@ const CHANNEL = 'weft';
 export class PostgresCluster implements ClusterStore {
   private readonly listeners = new Set<(hint: StoreHint) => void>();
   private queued = new Set<string>();
-  private notifying: { cancel(): void } | undefined;
+  private notifying: { cancel(): void; delayed: boolean } | undefined;
   private lastNotify = -Infinity;
   private listener: pg.Client | undefined;
   private closed = false;
@@ -148,6 +149,7 @@ export class PostgresCluster implements ClusterStore {
   private claimedOf(rows: Array<Row & { run_id: string; run_key: string }>): ClaimedItem[] {
     return rows.map((row) => {
       this.keys.set(row.run_id, Number(row.run_key));
+      this.state.rememberKey(row.run_id, Number(row.run_key));
       return toItemRecord(row.run_id, row) as ClaimedItem;
     });
   }
@@ -244,15 +246,17 @@ export class PostgresCluster implements ClusterStore {
   private queue(payload: string): void {
     if (this.closed) return;
     this.queued.add(payload);
-    if (this.notifying) return;
+    const urgent = !payload.startsWith('e:');
+    if (this.notifying && !(urgent && this.notifying.delayed)) return;
+    this.notifying?.cancel();
     const flush = () => { void this.flushHints(); };
-    const wait = this.lastNotify + NOTIFY_EVERY_MS - performance.now();
+    const wait = urgent ? 0 : this.lastNotify + NOTIFY_EVERY_MS - performance.now();
     if (wait <= 0) {
       const id = setImmediate(flush); // the hints of this turn together
-      this.notifying = { cancel: () => clearImmediate(id) };
+      this.notifying = { cancel: () => clearImmediate(id), delayed: false };
     } else {
       const id = setTimeout(flush, wait);
-      this.notifying = { cancel: () => clearTimeout(id) };
+      this.notifying = { cancel: () => clearTimeout(id), delayed: true };
     }
   }
 

@@ -113,6 +113,7 @@ export class PostgresStateStore implements AsyncStateStore {
       let claimed: ClaimedItem[] = [];
       if (id && batch.claim && batch.claim.max > 0) {
         claimed = await this.cluster.claimOn(client, id, batch.claim, batch.writes.length === 0 ? 'wait' : 'skip');
+        writer.claimedOpen(claimed);
         // The claimed items start now; their first step starts join this transaction (their
         // runs' rows are locked by the claim), written with the batch's steps and events.
         if (claimed.length > 0 && batch.started) {
@@ -192,6 +193,12 @@ export class PostgresStateStore implements AsyncStateStore {
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
+
+  /** A run's key learnt elsewhere (a claim returns its runs' keys). */
+  rememberKey(runId: string, key: number): void { this.keys.set(runId, key); }
+
+  /** A run's key if this process knows it already. */
+  cachedKey(runId: string): number | undefined { return this.keys.get(runId); }
 
   /** The run key of `runId`, from the cache or the database; undefined when no such run. */
   async keyOf(runId: string, client: pg.Pool | Client = this.pool, created?: Map<string, number>): Promise<number | undefined> {
@@ -362,6 +369,12 @@ class BatchWriter {
   private readonly mayEnd = new Set<number>();
   /** Runs this batch ended because their last item finished. */
   private readonly completed: Array<{ event: RunEvent; slot: EventSlot }> = [];
+  /** Runs whose creation this batch completes (their run_created is in it): created sealed. */
+  private readonly sealing = new Set<string>();
+  /** Per run created here, the items added to it here. */
+  private readonly addedHere = new Map<number, number>();
+  /** Runs some of whose items get a result in this batch. */
+  private readonly resultsHere = new Set<number>();
 
   constructor(private readonly client: Client, private readonly store: PostgresStateStore) {
     this.me = store.executorId;
@@ -369,6 +382,7 @@ class BatchWriter {
 
   /** Applies writes, buffering the step rows and events for `finish` (it may be called again before it). */
   async write(writes: readonly StoreWrite[]): Promise<void> {
+    for (const w of writes) if (w.op === 'appendEvent' && w.event.type === 'run_created') this.sealing.add(w.event.runId);
     for (const w of writes) await this.writeOne(w);
     await this.flushItems();
     if (this.me) await this.completeRuns();
@@ -398,10 +412,13 @@ class BatchWriter {
    */
   async lockStatement(writes: readonly StoreWrite[]): Promise<string | undefined> {
     const ids = new Set<string>();
+    const creates = new Set<string>();
     for (const w of writes) {
-      if (w.op === 'createRun') continue;
-      ids.add(w.op === 'appendEvent' ? w.event.runId : w.runId);
+      if (w.op === 'createRun') creates.add(w.run.runId);
+      else ids.add(w.op === 'appendEvent' ? w.event.runId : w.runId);
     }
+    // A run this batch creates has no row yet: not looked up (its creation locks nothing).
+    for (const id of creates) ids.delete(id);
     const keys: number[] = [];
     for (const id of ids) {
       const key = await this.store.keyOf(id, this.client, this.created);
@@ -411,6 +428,16 @@ class BatchWriter {
     }
     if (keys.length === 0) return undefined;
     return `SELECT run_key, status FROM weft.runs WHERE run_key IN (${keys.join(', ')}) ORDER BY run_key FOR UPDATE`;
+  }
+
+  /** The runs of claimed items are open, and locked by the claim: their writes need not read them again. */
+  claimedOpen(items: readonly ClaimedItem[]): void {
+    for (const item of items) {
+      const key = this.store.cachedKey(item.runId);
+      if (key === undefined || this.open.has(key)) continue;
+      this.ids.set(key, item.runId);
+      this.open.set(key, true);
+    }
   }
 
   /** What lockStatement read: which runs are open. */
@@ -424,7 +451,8 @@ class BatchWriter {
    * failed, else success; `run_completed` follows their other events.
    */
   private async completeRuns(): Promise<void> {
-    const keys = [...this.mayEnd].filter((k) => this.open.get(k) !== false);
+    // A run created here with items, none of which got a result here, still has them all to do.
+    const keys = [...this.mayEnd].filter((k) => this.open.get(k) !== false && !((this.addedHere.get(k) ?? 0) > 0 && !this.resultsHere.has(k)));
     if (keys.length === 0) return;
     const at = new Date().toISOString();
     const { rows } = await this.client.query<{ run_key: string; id: string; status: string }>(`
@@ -498,7 +526,7 @@ class BatchWriter {
             r.parentRunId ?? null, r.parentItemIndex ?? null, r.parentStepId ?? null, r.subflowKey ?? null, r.rootRunId, r.depth,
             r.maxConcurrency ?? null, r.forkOf?.runId ?? null, r.forkOf?.fromStep ?? null, r.configId ?? null, r.workingDirectory ?? null,
             // In a cluster a run is sealed by its run_created event: until then no last item may end it.
-            this.me ?? null, r.affinity === 'creator' ? this.me ?? null : null, this.me === undefined]);
+            this.me ?? null, r.affinity === 'creator' ? this.me ?? null : null, this.me === undefined || this.sealing.has(r.runId)]);
           key = Number(rows[0].run_key);
         } catch (error) {
           if ((error as { code?: string }).code === '23505') throw new Error(`run ${r.runId} already exists`, { cause: error });
@@ -509,6 +537,7 @@ class BatchWriter {
         }
         // Cached by the store only once the batch commits (a rolled-back run has no key).
         this.created.set(r.runId, key);
+        this.addedHere.set(key, 0);
         this.ids.set(key, r.runId);
         this.open.set(key, !TERMINAL.has(r.status));
         return;
@@ -517,14 +546,17 @@ class BatchWriter {
         const key = await this.key(w.runId);
         await this.flushItems();
         try {
-          await q(`INSERT INTO weft.items (run_key, item_index, status, input)
-            SELECT $1, $2 + n - 1, 'pending', input FROM unnest($3::json[]) WITH ORDINALITY AS t(input, n)`,
-          [key, w.startIndex, w.inputs.map((i) => JSON.stringify(i) ?? 'null')]);
+          // The items and the run's counters in one statement (a data-modifying WITH always runs).
+          await q(`WITH i AS (INSERT INTO weft.items (run_key, item_index, status, input)
+              SELECT $1, $2 + n - 1, 'pending', input FROM unnest($3::json[]) WITH ORDINALITY AS t(input, n))
+            UPDATE weft.runs SET items_total = items_total + $4, items_pending = items_pending + $4 WHERE run_key = $1`,
+          [key, w.startIndex, w.inputs.map((i) => JSON.stringify(i) ?? 'null'), w.inputs.length]);
         } catch (error) {
           if ((error as { code?: string }).code === '23505') throw new Error(`an item of ${w.startIndex}..${w.startIndex + w.inputs.length - 1} of run ${w.runId} already exists`, { cause: error });
           throw error;
         }
-        await q('UPDATE weft.runs SET items_total = items_total + $1, items_pending = items_pending + $1 WHERE run_key = $2', [w.inputs.length, key]);
+        const here = this.addedHere.get(key);
+        if (here !== undefined) this.addedHere.set(key, here + w.inputs.length);
         this.hints.work = true;
         return;
       }
@@ -552,12 +584,14 @@ class BatchWriter {
       }
       case 'finishItem': {
         const key = await this.openKey(w.runId);
+        if (key !== undefined) this.resultsHere.add(key);
         if (key !== undefined) this.changeItem(key, w.itemIndex, { status: w.result.outcome === 'success' ? 'success' : 'failed', result: w.result, at: w.completedAt, finished: true });
         return;
       }
       case 'cancelItems': {
         const key = await this.openKey(w.runId);
         if (key === undefined) return;
+        this.resultsHere.add(key);
         await this.flushItems();
         return this.cancelItems(key, w.completedAt);
       }
@@ -602,7 +636,7 @@ class BatchWriter {
         this.eventSlots.push(key === undefined ? { key: -1, index: -1 } : this.bufferEvent(key, w.event));
         if (key !== undefined && this.me && w.event.type === 'run_created') {
           // Its creation is complete (run_created comes with the last inputs): from now on its last item ends it.
-          await q('UPDATE weft.runs SET sealed = true WHERE run_key = $1', [key]);
+          if (!this.addedHere.has(key)) await q('UPDATE weft.runs SET sealed = true WHERE run_key = $1', [key]);
           this.mayEnd.add(key);
         }
         return;
