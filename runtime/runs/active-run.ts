@@ -74,6 +74,8 @@ export class ActiveRun {
   outputs: RunOutputs | undefined;
   /** Continued from an earlier process: chunks may already be persisted (their indexes continue). */
   resumed = false;
+  /** This process has submitted sub-runs under it (ended elsewhere, it cancels those still open). */
+  createdSubRuns = false;
   private cursor = 0;
   /** Per item, how many runs/submit each step attempt has made (implicit subflowKeys). */
   private readonly submits = new StepCallCounter();

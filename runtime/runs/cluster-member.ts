@@ -27,6 +27,8 @@ export interface ClusterHost {
   dispatch(items: ClaimedItem[]): Promise<DispatchResult>;
   /** A group commit is in flight or queued: it will claim in passing (see ClusterMember.claim). */
   committing(): boolean;
+  /** A group commit is queued and not begun: it claims for the slots free when it begins. */
+  commitComing(): boolean;
   /** Claims in a commit of its own, now (claimInCommit says how many; claimedInCommit gets them). */
   commitClaim(): Promise<void>;
   /** This executor was declared dead: every item it executes is abandoned, nothing more is written for them. */
@@ -161,7 +163,8 @@ export class ClusterMember {
 
   /** Asks for work soon (coalesced: one claim in flight, one more queued at most). */
   claimSoon(): void {
-    if (this.stopped) return;
+    // A commit not begun yet claims for what is free when it begins (a result's slot, a hint's work).
+    if (this.stopped || this.host.commitComing()) return;
     if (this.claiming) { this.again = true; return; }
     this.claiming = true;
     setImmediate(() => { void this.claim(); });
@@ -192,7 +195,8 @@ export class ClusterMember {
    * claims too): together they could exceed the capacity.
    */
   claimInCommit(): ClaimRequest | undefined {
-    if (this.inCommit) return undefined;
+    // Asked again once commits are idle: this commit may be what a request was left to.
+    if (this.inCommit) { this.wanted = true; return undefined; }
     const max = this.room();
     if (max === 0) return undefined;
     this.inCommit = true;
@@ -274,8 +278,11 @@ export class ClusterMember {
 
   private async claim(): Promise<void> {
     try {
-      // A commit in flight or coming claims in passing: a claim of its own beside it would wait
-      // for that commit's run locks and then see the run as it was (its window still full).
+      // A commit not begun yet claims for what is free when it begins: nothing to ask for.
+      if (this.host.commitComing()) return;
+      // A commit in flight claims in passing: a claim of its own beside it would wait for that
+      // commit's run locks and then see the run as it was (its window still full). Its claim
+      // may precede what this request is for (a hint's new work): asked again once it is done.
       if (this.inCommit || this.host.committing()) { this.wanted = true; return; }
       if (this.room() === 0) return;
       // Every claim is made by a commit (one at a time, so they never exceed the capacity

@@ -163,6 +163,9 @@ export class GroupCommit {
   /** A commit is in flight or writes are queued for one. */
   get busy(): boolean { return this.inFlight !== undefined || this.next.queue.length > 0; }
 
+  /** Writes are queued for a commit that has not begun (it asks `claimSize` when it does). */
+  get coming(): boolean { return this.next.queue.length > 0; }
+
   /** Settles when everything queued so far is durable (rejects if its fsync failed). */
   async durable(): Promise<void> {
     await this.flush();

@@ -89,7 +89,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
   readonly events = new RunEventHub();
   readonly owner: RunOwner = { id: uuidv7(), pid: process.pid, host: hostname(), ...(OWN_START ? { started: OWN_START } : {}) };
   private readonly active = new Map<string, ActiveRun>();
-  private readonly completions = new Map<string, Deferred<void>>();
+  /** Per run waited for: its waiters (told the terminal record when it was read), and the poll while it is executed elsewhere. */
+  private readonly completions = new Map<string, { done: Deferred<RunRecord | undefined>; poll?: NodeJS.Timeout }>();
   private readonly commit: GroupCommit;
   private readonly flows: FlowCache;
   private readonly inputs: HumanInputs;
@@ -155,17 +156,20 @@ export class RunManager implements RuntimeContext, ItemRunner {
    * sub-runs this process created under it that the other process could not see yet, and
    * tell local listeners its end.
    */
-  private async endedElsewhere(runId: string): Promise<void> {
-    if (!this.active.has(runId)) return;
+  private async endedElsewhere(runId: string, record?: RunRecord): Promise<void> {
+    const run = this.active.get(runId);
+    if (!run) return;
     this.stopLocally(runId);
-    for (const child of await this.state.listRuns({ parentRunId: runId })) {
-      if (!isTerminal(child.status)) this.cancel(child.runId).catch(logWriteFailure(child.runId));
+    if (run.createdSubRuns) {
+      for (const child of await this.state.listRuns({ parentRunId: runId })) {
+        if (!isTerminal(child.status)) this.cancel(child.runId).catch(logWriteFailure(child.runId));
+      }
     }
     if (this.events.hasListeners(runId)) {
       const ended = (await this.state.listEvents(runId)).findLast((e) => e.type === 'run_completed');
       if (ended) this.events.emit(ended);
     }
-    this.resolveCompletion(runId);
+    this.resolveCompletion(runId, record);
   }
 
   private get state() { return this.store.state; }
@@ -247,6 +251,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
    * is gone ends failed.
    */
   private async participate(runId: string): Promise<{ run?: ActiveRun } | { reason: string }> {
+    // Read beside the run's record: the claiming transaction may be waiting for this dispatch.
+    const outputs = this.recoverOutputs(runId);
+    outputs.catch(() => undefined);
     const record = await this.state.getRun(runId);
     if (!record || isTerminal(record.status)) return {};
     let router: PluginRouter;
@@ -267,7 +274,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     const existing = this.active.get(runId);
     if (existing && !existing.cancelled) return { run: existing };
     const run = this.launch(record, loaded.loaded, [], { resumed: true, router, claimed: true });
-    run.outputs ??= await this.recoverOutputs(runId);
+    run.outputs ??= await outputs;
     log('info', { runId, executor: this.executorId }, `run ${runId}: executing its items here too (executor ${this.executorId})`);
     return { run };
   }
@@ -292,6 +299,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
   /** A group commit is in flight or queued (it claims in passing). */
   committing(): boolean { return this.commit.busy; }
 
+  /** A group commit is queued and not begun (it claims for the slots then free). */
+  commitComing(): boolean { return this.commit.coming; }
+
   /** A commit that claims and writes nothing else (an idle executor's claim). */
   commitClaim(): Promise<void> { return this.commit.claimNow(); }
 
@@ -315,8 +325,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
     if (!this.completions.has(runId) && !this.active.has(runId)) return;
     void this.state.getRun(runId).then(async (run) => {
       if (run && !isTerminal(run.status)) return;
-      if (this.active.has(runId)) await this.endedElsewhere(runId);
-      this.resolveCompletion(runId);
+      if (this.active.has(runId)) await this.endedElsewhere(runId, run);
+      this.resolveCompletion(runId, run);
     }, () => undefined);
   }
 
@@ -393,18 +403,24 @@ export class RunManager implements RuntimeContext, ItemRunner {
         : 'runs/submit: several executions are in flight on this component server and the call names none of them; send observability (run_id, item_index, step_id) as received in components/execute');
     }
     await this.commit.flush(); // a cancel in progress has its terminal status committed first
-    const parent = caller?.runId ? await this.state.getRun(caller.runId) : undefined;
+    // The calling run's record: its depth, root and config never change, and whether it has
+    // ended is read again by the creation (createRun), after every other await of this call.
+    const parent = caller?.runId ? this.active.get(caller.runId)?.record ?? await this.state.getRun(caller.runId) : undefined;
     if (parent && (isTerminal(parent.status) || this.active.get(parent.runId)?.cancelled)) {
       throw new ProtocolError(ErrorCodes.InvalidParams,
         `runs/submit: the calling run ${parent.runId} is ${isTerminal(parent.status) ? parent.status : 'being cancelled'}: no sub-run may start under it`, { runId: parent.runId });
     }
     // Without a subflowKey, the n-th submit of this step gets an implicit one, so a step
     // re-run after a crash re-attaches its sub-runs instead of starting duplicates.
+    const implicitKey = !p.subflowKey;
     if (parent && !p.subflowKey && caller?.itemIndex !== undefined && caller.stepId) {
       const n = this.active.get(parent.runId)?.nextSubmit(caller.itemIndex, caller.stepId, caller.attempt ?? 0);
       if (n !== undefined) p.subflowKey = `implicit:${caller.itemIndex}:${caller.stepId}:${n}`;
     }
-    if (parent && p.subflowKey) {
+    // A step's first attempt has no earlier execution whose sub-runs an implicit key could name
+    // (an attempt is journaled before its request is sent): nothing to look up.
+    const firstAttempt = implicitKey && caller?.attempt === 1;
+    if (parent && p.subflowKey && !firstAttempt) {
       const existing = await this.state.findSubRun(parent.runId, p.subflowKey);
       // Re-attach (crash recovery, repeated calls) unless that sub-run failed or was
       // cancelled: then the caller is retrying, and re-attaching would only repeat the failure.
@@ -436,6 +452,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       ...(p.affinity ?? (this.member && pinnedBy(flow, parentRun?.router ?? this.options.router)) ? { affinity: 'creator' as const } : {}),
       ...this.configOf(parent),
     });
+    if (parentRun) parentRun.createdSubRuns = true;
     const created = await this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
     if (!created.ended) this.start(record, loaded, options.trace ?? caller?.trace, parentRun?.trace?.traceId, parentRun?.router);
     void this.member?.claimedInCommit(created.claimed);
@@ -467,46 +484,56 @@ export class RunManager implements RuntimeContext, ItemRunner {
     return (await this.state.listItems(runId, { fromIndex, limit, statuses: FINISHED_ITEMS })).map(toItemResult);
   }
 
-  /** Resolves when the run is terminal, or after `ms` (undefined: no limit). */
-  async waitForRun(runId: string, ms?: number): Promise<void> {
+  /**
+   * Resolves when the run is terminal, or after `ms` (undefined: no limit); with its terminal
+   * record when that was read on the way.
+   */
+  async waitForRun(runId: string, ms?: number): Promise<RunRecord | undefined> {
     await this.commit.flush();
-    const run = await this.state.getRun(runId);
-    if (!run) throw unknownRun(runId);
-    if (isTerminal(run.status)) return;
-    await withTimeout(this.completion(runId), ms);
+    // A run executing here is told its end by whatever ends it (here, or a hint or check of another process's end).
+    if (!this.active.has(runId)) {
+      const run = await this.state.getRun(runId);
+      if (!run) throw unknownRun(runId);
+      if (isTerminal(run.status)) return run;
+    }
+    return withTimeout(this.completion(runId), ms);
   }
 
   private async waitAndGet(runId: string, timeoutSecs: number | undefined, withResults: boolean): Promise<RunStatus> {
-    await this.waitForRun(runId, timeoutMs(timeoutSecs));
+    const ended = await this.waitForRun(runId, timeoutMs(timeoutSecs));
     await this.durable();
-    const run = (await this.state.getRun(runId))!;
+    const run = ended ?? (await this.state.getRun(runId))!;
     return toRunStatus(run, withResults ? await this.state.listResults(runId, 'byIndex') : undefined);
   }
 
   /** A run's completion: in-process runs resolve directly; runs of another process are polled. */
-  private completion(runId: string): Promise<void> {
-    let d = this.completions.get(runId);
-    if (d) return d.promise;
-    d = deferred<void>();
-    this.completions.set(runId, d);
+  private completion(runId: string): Promise<RunRecord | undefined> {
+    const known = this.completions.get(runId);
+    if (known) return known.done.promise;
+    const waiting: { done: Deferred<RunRecord | undefined>; poll?: NodeJS.Timeout } = { done: deferred() };
+    this.completions.set(runId, waiting);
     if (this.member || !this.active.has(runId)) {
       // Executed elsewhere, or (a cluster) its last item may finish elsewhere: hints wake it early.
       let reading = false;
-      const poll = setInterval(() => {
+      waiting.poll = setInterval(() => {
         if (reading) return;
         reading = true;
         this.state.getRun(runId).then((run) => {
-          if (!run || isTerminal(run.status)) { clearInterval(poll); this.resolveCompletion(runId); }
+          if (!run || isTerminal(run.status)) this.resolveCompletion(runId, run);
         }, () => undefined).finally(() => { reading = false; });
       }, POLL_MS);
-      poll.unref();
+      waiting.poll.unref();
     }
-    return d.promise;
+    return waiting.done.promise;
   }
 
-  private resolveCompletion(runId: string): void {
-    const d = this.completions.get(runId);
-    if (d) { this.completions.delete(runId); d.resolve(); }
+  /** The run has ended: its waiters go on (with its terminal record, when it was read). */
+  private resolveCompletion(runId: string, record?: RunRecord): void {
+    const waiting = this.completions.get(runId);
+    if (!waiting) return;
+    this.completions.delete(runId);
+    clearInterval(waiting.poll);
+    waiting.done.resolve(record && isTerminal(record.status) ? record : undefined);
   }
 
   async listRuns(filter?: ListRunsFilter): Promise<RunStatus[]> {
@@ -773,6 +800,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     let total = 0;
     let chunk: unknown[] = [];
     let claimed = false;
+    let chunked = false;
     const addChunk = (): void => {
       writes.push({ op: 'addItems', runId, startIndex: total, inputs: chunk });
       total += chunk.length;
@@ -785,6 +813,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
           addChunk();
           await this.commitNow(writes, false);
           writes = [];
+          chunked = true;
           // In a cluster no process owns a run (its items are claimed one by one).
           if (!claimed) claimed = this.member ? true : await this.state.claimRun(runId, this.owner);
         }
@@ -806,6 +835,13 @@ export class RunManager implements RuntimeContext, ItemRunner {
       data: { subRunId: runId },
     } : undefined;
     if (subRun) writes.push({ op: 'appendEvent', event: subRun });
+    // Created in one batch, a run with items is created running (launch then writes no status
+    // commit of its own): its run_status event comes right after run_created, as it would.
+    const running: RunEvent | undefined = !chunked && total > 0 ? { seq: 0, runId, type: 'run_status', at, data: { status: 'running' } } : undefined;
+    if (running) {
+      record.status = 'running';
+      writes.push({ op: 'appendEvent', event: running });
+    }
     // A cluster: the batch that completes the run also claims its first items (for this
     // process's free slots), started once the run's local state exists (the caller's start()).
     const receipt = await this.commitNow(writes, true, this.member?.claimInCommit());
@@ -816,6 +852,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     this.events.emit(created);
     // Live listeners of the parent are told too, not only a replay (seq 0: the parent had ended).
     if (subRun && (subRun.seq = seqs[1]) !== 0) this.events.emit(subRun);
+    if (running) { running.seq = seqs[subRun ? 2 : 1]; this.events.emit(running); }
     // A cluster's run ends in the commit of its last result: here when its items were all done
     // before its creation was (another process ran them), or it has none.
     for (const ended of receipt.completed ?? []) this.endedByStore(ended);
@@ -855,6 +892,8 @@ export class RunManager implements RuntimeContext, ItemRunner {
     trace: { parentSpan?: TraceParent; parentTraceId?: string; resumed?: boolean; router?: PluginRouter; claimed?: boolean } = {}): ActiveRun {
     // In a cluster every run is executed through claims, the creator's included.
     const claimed = trace.claimed ?? this.member !== undefined;
+    // Launched for items a commit claimed: that commit claimed for every slot free then.
+    const fromClaim = trace.claimed === true;
     const run = new ActiveRun(record, loaded, this, interrupted, claimed);
     run.router = trace.router ?? this.options.router;
     this.active.set(record.runId, run);
@@ -874,7 +913,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       this.setStatus(run, 'running').catch(() => undefined);
     }
     run.pump();
-    if (claimed) this.member?.claimSoon();
+    if (claimed && !fromClaim) this.member?.claimSoon();
     return run;
   }
 

@@ -37,3 +37,52 @@ describe.skipIf(!postgresAvailable)('claims in a cluster (PostgreSQL)', () => {
     }
   }, 30_000);
 });
+
+describe.skipIf(!postgresAvailable)('the commits of a run executed by another process (PostgreSQL)', () => {
+  it('a 1-item run costs its creator one commit (created running) and its executor two (the claim that starts it, its result)', async () => {
+    const url = await shared!.database();
+    const open = (role: string, capacity: number) => Runtime.open({
+      store: url, role, resume: false,
+      config: {
+        workingDirectory: process.cwd(),
+        plugins: { builtin: { type: 'builtin' } },
+        routes: { '/builtin/{*component}': [{ plugin: 'builtin' }] },
+        // No poll during the test: every claim comes from a hint or a commit.
+        cluster: { capacity, pollSecs: 60 },
+      },
+    });
+    const a = await open('creator', 0);
+    const b = await open('executor', 8);
+    /** Counts the commits a runtime's store makes (every write and claim of a process is one). */
+    const counted = (rt: Runtime) => {
+      const state = rt.store.state;
+      const commit = state.commit.bind(state);
+      const counter = { n: 0 };
+      state.commit = (batch) => { counter.n++; return commit(batch); };
+      return counter;
+    };
+    try {
+      const flowId = await a.putFlow({
+        schema: 'https://stepflow.org/schemas/v1/flow.json', name: 'one',
+        steps: [{ id: 'm', component: '/builtin/create_messages', input: { user_prompt: { $input: '$.q' } } }],
+        output: { $step: 'm' },
+      });
+      // A first run: B reads the flow and the config, once.
+      expect((await (await a.submit(flowId, [{ q: 'warm' }])).wait()).status).toBe('success');
+      const onA = counted(a);
+      const onB = counted(b);
+      const runs = 5;
+      for (let r = 0; r < runs; r++) {
+        const run = await a.submit(flowId, [{ q: `q${r}` }]);
+        const status = await run.wait();
+        expect(status.status).toBe('success');
+        expect((await a.store.state.getItem(run.id, 0))?.owner).toBe(b.executorId);
+      }
+      expect(onA.n).toBe(runs);
+      expect(onB.n).toBe(2 * runs);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  }, 30_000);
+});
