@@ -19,6 +19,7 @@ import { GroupCommit, type QueuedWrites } from './group-commit.js';
 import { OWN_START } from '../store/run-ownership.js';
 import { RunEventHub } from './run-events.js';
 import { toItemResult, toRunStatus } from './run-status.js';
+import { ParentRunEnded } from '../store/parent-run-ended.js';
 import { deferred, withTimeout, type Deferred } from './deferred.js';
 import { isoAt, isoNow } from './iso-now.js';
 import { newRunRecord } from './new-run-record.js';
@@ -70,6 +71,10 @@ export interface ForkOptions { fromStep: string; overrides?: unknown; inputs?: u
 
 const now = isoNow;
 const POLL_MS = 100;
+
+/** Why a wait for a run's end went on: its terminal record if read on the way; `hinted`: another process said it ended. */
+interface Woken { record?: RunRecord; hinted?: boolean }
+
 /** Run creation writes a huge batch's inputs this many per store batch: memory stays flat. */
 const CREATE_CHUNK = 1000;
 /** Events read per page when a resumed run's streamed output is recovered. */
@@ -90,7 +95,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
   readonly owner: RunOwner = { id: uuidv7(), pid: process.pid, host: hostname(), ...(OWN_START ? { started: OWN_START } : {}) };
   private readonly active = new Map<string, ActiveRun>();
   /** Per run waited for: its waiters (told the terminal record when it was read), and the poll while it is executed elsewhere. */
-  private readonly completions = new Map<string, { done: Deferred<RunRecord | undefined>; poll?: NodeJS.Timeout }>();
+  private readonly completions = new Map<string, { done: Deferred<Woken>; poll?: NodeJS.Timeout }>();
   private readonly commit: GroupCommit;
   private readonly flows: FlowCache;
   private readonly inputs: HumanInputs;
@@ -315,7 +320,12 @@ export class RunManager implements RuntimeContext, ItemRunner {
     }
     if (hint.kind === 'work') return;
     const { runId } = hint;
-    if (hint.kind === 'run') this.checkEnded(runId);
+    if (hint.kind === 'run') {
+      // Its waiters read it at once (each read beside its results); one executing here is
+      // checked after their reads have gone out.
+      this.resolveCompletion(runId, undefined, true);
+      setImmediate(() => this.checkEnded(runId));
+    }
     if (hint.kind === 'input') void this.inputs.checkStored(runId).catch(() => undefined);
     for (const wake of [...this.watchers.get(runId) ?? []]) wake();
   }
@@ -425,7 +435,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
       // Re-attach (crash recovery, repeated calls) unless that sub-run failed or was
       // cancelled: then the caller is retrying, and re-attaching would only repeat the failure.
       if (existing && existing.status !== 'failed' && existing.status !== 'cancelled') {
-        return p.wait ? this.blocking(caller, () => this.waitAndGet(existing.runId, p.timeoutSecs, true)) : toRunStatus(existing);
+        return p.wait ? this.blocking(caller, () => this.waitAndGet(existing.runId, timeoutMs(p.timeoutSecs), 'byIndex')) : toRunStatus(existing);
       }
     }
     const depth = parent ? parent.depth + 1 : 0;
@@ -456,7 +466,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     const created = await this.createRun(record, p.inputs, parent ? { parentRunId: parent.runId, itemIndex: caller?.itemIndex, stepId: caller?.stepId } : undefined);
     if (!created.ended) this.start(record, loaded, options.trace ?? caller?.trace, parentRun?.trace?.traceId, parentRun?.router);
     void this.member?.claimedInCommit(created.claimed);
-    if (p.wait) return this.blocking(caller, () => this.waitAndGet(record.runId, p.timeoutSecs, true));
+    if (p.wait) return this.blocking(caller, () => this.waitAndGet(record.runId, timeoutMs(p.timeoutSecs), 'byIndex'));
     // Answered once the run is started and that is committed: `running`, as the seed's diagram shows.
     await this.durable();
     return toRunStatus((await this.state.getRun(record.runId))!);
@@ -468,10 +478,10 @@ export class RunManager implements RuntimeContext, ItemRunner {
     const order = normalizeOrder(params.resultOrder);
     const timeout = timeoutMs(params.timeoutSecs);
     if (!(await this.state.getRun(params.runId))) throw unknownRun(params.runId);
-    if (params.wait) await this.waitForRun(params.runId, timeout);
+    if (params.wait) return this.waitAndGet(params.runId, timeout, params.includeResults ? order : undefined);
     await this.durable();
-    const run = (await this.state.getRun(params.runId))!;
-    return toRunStatus(run, params.includeResults ? await this.state.listResults(run.runId, order) : undefined);
+    const [run, results] = await Promise.all([this.state.getRun(params.runId), params.includeResults ? this.state.listResults(params.runId, order) : undefined]);
+    return toRunStatus(run!, results);
   }
 
   /**
@@ -485,32 +495,41 @@ export class RunManager implements RuntimeContext, ItemRunner {
   }
 
   /**
-   * Resolves when the run is terminal, or after `ms` (undefined: no limit); with its terminal
-   * record when that was read on the way.
+   * Resolves when the run may have ended (undefined after `ms`; no `ms`: no limit): with its
+   * terminal record when that was read on the way. A hint of its end wakes it unread.
    */
-  async waitForRun(runId: string, ms?: number): Promise<RunRecord | undefined> {
+  async waitForRun(runId: string, ms?: number): Promise<Woken | undefined> {
     await this.commit.flush();
     // A run executing here is told its end by whatever ends it (here, or a hint or check of another process's end).
     if (!this.active.has(runId)) {
       const run = await this.state.getRun(runId);
       if (!run) throw unknownRun(runId);
-      if (isTerminal(run.status)) return run;
+      if (isTerminal(run.status)) return { record: run };
     }
     return withTimeout(this.completion(runId), ms);
   }
 
-  private async waitAndGet(runId: string, timeoutSecs: number | undefined, withResults: boolean): Promise<RunStatus> {
-    const ended = await this.waitForRun(runId, timeoutMs(timeoutSecs));
-    await this.durable();
-    const run = ended ?? (await this.state.getRun(runId))!;
-    return toRunStatus(run, withResults ? await this.state.listResults(runId, 'byIndex') : undefined);
+  /** The run's status once it has ended, or when `ms` have passed; with its results in `order`, if given. */
+  private async waitAndGet(runId: string, ms: number | undefined, order?: 'byIndex' | 'byCompletion'): Promise<RunStatus> {
+    const until = ms === undefined ? undefined : Date.now() + ms;
+    for (;;) {
+      const woken = await this.waitForRun(runId, until === undefined ? undefined : Math.max(0, until - Date.now()));
+      await this.durable();
+      // A terminal run changes no more: its record and its results are read together.
+      const [run, results] = await Promise.all([
+        woken?.record ?? this.state.getRun(runId),
+        order ? this.state.listResults(runId, order) : undefined,
+      ]);
+      // Woken by a hint, not ended (a hint read before this process could see the end): waits again.
+      if (!woken?.hinted || isTerminal(run!.status)) return toRunStatus(run!, results);
+    }
   }
 
   /** A run's completion: in-process runs resolve directly; runs of another process are polled. */
-  private completion(runId: string): Promise<RunRecord | undefined> {
+  private completion(runId: string): Promise<Woken> {
     const known = this.completions.get(runId);
     if (known) return known.done.promise;
-    const waiting: { done: Deferred<RunRecord | undefined>; poll?: NodeJS.Timeout } = { done: deferred() };
+    const waiting: { done: Deferred<Woken>; poll?: NodeJS.Timeout } = { done: deferred() };
     this.completions.set(runId, waiting);
     if (this.member || !this.active.has(runId)) {
       // Executed elsewhere, or (a cluster) its last item may finish elsewhere: hints wake it early.
@@ -527,13 +546,17 @@ export class RunManager implements RuntimeContext, ItemRunner {
     return waiting.done.promise;
   }
 
-  /** The run has ended: its waiters go on (with its terminal record, when it was read). */
-  private resolveCompletion(runId: string, record?: RunRecord): void {
+  /**
+   * The run has ended (or, `hinted`, another process says so): its waiters go on, with its
+   * terminal record when it was read. Ended here without its end recorded (the store failing),
+   * they answer what the store has.
+   */
+  private resolveCompletion(runId: string, record?: RunRecord, hinted = false): void {
     const waiting = this.completions.get(runId);
     if (!waiting) return;
     this.completions.delete(runId);
     clearInterval(waiting.poll);
-    waiting.done.resolve(record && isTerminal(record.status) ? record : undefined);
+    waiting.done.resolve(record && isTerminal(record.status) ? { record } : hinted ? { hinted } : {});
   }
 
   async listRuns(filter?: ListRunsFilter): Promise<RunStatus[]> {
@@ -786,14 +809,21 @@ export class RunManager implements RuntimeContext, ItemRunner {
    */
   private async createRun(record: RunRecord, inputs: Iterable<unknown>, parent?: { parentRunId: string; itemIndex?: number; stepId?: string }): Promise<{ ended: boolean; claimed: ClaimedItem[] }> {
     await this.commit.flush();
-    // A sub-run under a run that has ended is refused. A cancel another process commits after this
-    // check lists the sub-run when it cancels the children, or this process sees its run ended
-    // and cancels the sub-runs it created (endedElsewhere).
-    const parentNow = parent ? await this.state.getRun(parent.parentRunId) : undefined;
-    if (parentNow && isTerminal(parentNow.status)) {
+    try {
+      return await this.writeRun(record, inputs, parent);
+    } catch (error) {
+      // The store refuses a sub-run under a run that has ended (checked in the creating
+      // transaction). A cancel another process commits after it lists the sub-run when it
+      // cancels the children, or this process sees its run ended and cancels the sub-runs it
+      // created (endedElsewhere).
+      if (!(error instanceof ParentRunEnded)) throw error;
       throw new ProtocolError(ErrorCodes.InvalidParams,
-        `runs/submit: the calling run ${parentNow.runId} is ${parentNow.status}: no sub-run may start under it`, { runId: parentNow.runId });
+        `runs/submit: the calling run ${error.parentRunId} is ${error.status}: no sub-run may start under it`, { runId: error.parentRunId });
     }
+  }
+
+  /** createRun's batches. */
+  private async writeRun(record: RunRecord, inputs: Iterable<unknown>, parent?: { parentRunId: string; itemIndex?: number; stepId?: string }): Promise<{ ended: boolean; claimed: ClaimedItem[] }> {
     const { runId } = record;
     const at = record.createdAt;
     let writes: StoreWrite[] = [{ op: 'createRun', run: record }];

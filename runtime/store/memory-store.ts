@@ -2,6 +2,7 @@ import { normalizeBlobId } from '../../protocol/index.js';
 import type { BlobId, BlobType, FlowError, FlowResult, RunState } from '../../protocol/index.js';
 import type { BlobStore, FlowSummary, StoredBlob } from './blob-store.js';
 import { prepareBlob } from './blob-values.js';
+import { ParentRunEnded } from './parent-run-ended.js';
 import { mayTakeOver } from './run-ownership.js';
 import type {
   ItemCounts, ItemRecord, ItemState, ListRunsFilter, OpenRunState, RunEvent, RunOwner, RunRecord, StateStore, StepRecord, Store,
@@ -114,6 +115,8 @@ export class MemoryStore implements BlobStore, StateStore, Store {
 
   createRun(run: RunRecord): void {
     if (this.runs.has(run.runId)) throw new Error(`run ${run.runId} already exists`);
+    const parent = run.parentRunId === undefined ? undefined : this.runs.get(run.parentRunId)?.record;
+    if (parent && !UNFINISHED.has(parent.status)) throw new ParentRunEnded(parent.runId, parent.status);
     // Counters start at zero whatever the record says: addItems and the item methods keep them.
     const record: RunRecord = { ...copy(run), items: zeroCounts() };
     const entry: MemoryRun = { record, items: [], completions: [], steps: new Map(), events: [], lastEventSeq: 0 };

@@ -4,6 +4,7 @@ import type { AsyncStateStore } from './async-state-store.js';
 import { FencedError, type ClaimedItem } from './cluster-store.js';
 import { PostgresCluster } from './postgres-cluster.js';
 import { named } from './named-query.js';
+import { ParentRunEnded } from './parent-run-ended.js';
 import { mayTakeOver } from './run-ownership.js';
 import { StoreError } from './store-error.js';
 import type { ItemRecord, ItemState, ListRunsFilter, RunEvent, RunOwner, RunRecord, StepRecord } from './state-store.js';
@@ -516,6 +517,11 @@ class BatchWriter {
     switch (w.op) {
       case 'createRun': {
         const r = w.run;
+        // Its parent's row is locked by this batch (its sub_run_created event): a cancel is before or after.
+        if (r.parentRunId !== undefined && await this.store.keyOf(r.parentRunId, this.client, this.created) !== undefined && await this.openKey(r.parentRunId) === undefined) {
+          const { rows } = await q('SELECT status FROM weft.runs WHERE id = $1', [r.parentRunId]);
+          throw new ParentRunEnded(r.parentRunId, rows[0].status as string);
+        }
         let key: number;
         try {
           const { rows } = await q(`INSERT INTO weft.runs (id, flow_id, flow_name, flow_label, status, created_at, completed_at, error,

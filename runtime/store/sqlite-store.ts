@@ -6,6 +6,7 @@ import { normalizeBlobId } from '../../protocol/index.js';
 import type { BlobId, BlobType, FlowError, FlowResult } from '../../protocol/index.js';
 import type { BlobStore, FlowSummary, StoredBlob } from './blob-store.js';
 import { prepareBlob } from './blob-values.js';
+import { ParentRunEnded } from './parent-run-ended.js';
 import { mayTakeOver } from './run-ownership.js';
 import { checkStoreFile, migrate } from './sqlite-migrations.js';
 import { RowStatements, toItemRecord, toRunEvent, toRunRecord, toStepRecord } from './sqlite-rows.js';
@@ -378,6 +379,9 @@ export class SqliteStore implements BlobStore, StateStore, Store {
 
   createRun(run: RunRecord): void {
     this.transaction(() => {
+      const parentKey = run.parentRunId === undefined ? undefined : this.s.runKey.get(run.parentRunId);
+      const parentStatus = parentKey === undefined ? undefined : this.s.runStatus.get(parentKey) as string;
+      if (parentStatus !== undefined && FINISHED.has(parentStatus)) throw new ParentRunEnded(run.parentRunId!, parentStatus);
       try {
         this.s.insertRun.run({
           id: run.runId, flow_id: run.flowId, flow_name: run.flowName ?? null, flow_label: run.flowLabel ?? null,

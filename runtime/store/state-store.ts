@@ -132,7 +132,10 @@ export interface StateStore {
   synced(): Promise<void> | undefined;
 
   // runs
-  /** Throws if the id exists. `run.items` is ignored: counters start at zero and follow the item methods. */
+  /**
+   * Throws if the id exists, and ParentRunEnded if the run's parent has ended. `run.items` is
+   * ignored: counters start at zero and follow the item methods.
+   */
   createRun(run: RunRecord): void;
   /** Appends item inputs (status pending) starting at `startIndex`; callers may chunk huge batches. */
   addItems(runId: string, startIndex: number, inputs: readonly unknown[]): void;

@@ -7,6 +7,7 @@ import { blobIdOf, failure, success } from '../../../protocol/index.js';
 import type { BlobId } from '../../../protocol/index.js';
 import type { AsyncStateStore, AsyncStore } from '../../../runtime/store/async-state-store.js';
 import type { ListRunsFilter, RunEvent, RunOwner, RunRecord } from '../../../runtime/store/state-store.js';
+import { ParentRunEnded } from '../../../runtime/store/parent-run-ended.js';
 import { StoreBatch } from '../../../runtime/store/store-batch.js';
 
 export interface StoreCapabilities {
@@ -194,6 +195,19 @@ export function describeStore(name: string, open: () => Promise<AsyncStore>, _ca
         expect((await st.findSubRun('parent', 'item-3/step-a'))?.runId).toBe('sub');
         expect(await st.findSubRun('parent', 'other')).toBeUndefined();
         expect(await st.findSubRun('sub', 'item-3/step-a')).toBeUndefined();
+      });
+
+      it('refuses a sub-run whose parent has ended, in the creating transaction, and creates nothing of it', async () => {
+        await st.createRun(runRecord('open'));
+        await st.createRun(runRecord('ended'));
+        await st.terminate('ended', 'cancelled', '2024-01-02T00:00:00.000Z');
+        await st.createRun(runRecord('child-of-open', { parentRunId: 'open', rootRunId: 'open', depth: 1 }));
+        const refused = await commit((b) => b.createRun(runRecord('child-of-ended', { parentRunId: 'ended', rootRunId: 'ended', depth: 1 }))
+          .addItems('child-of-ended', 0, [{ i: 0 }])).catch((error: unknown) => error);
+        expect(refused).toBeInstanceOf(ParentRunEnded);
+        expect(refused).toMatchObject({ parentRunId: 'ended', status: 'cancelled' });
+        expect(await st.getRun('child-of-ended')).toBeUndefined();
+        expect((await st.getRun('child-of-open'))?.parentRunId).toBe('open');
       });
 
       it('finds the newest sub-run when a retry reused the key', async () => {
