@@ -34,6 +34,8 @@ const P = {
   // cluster: 1 weft worker, then 2 (then 1 again), the submitter executing nothing.
   cluster: ['--n', Q ? 3000 : 10000, '--runs', Q ? 1 : 3, '--warmup', Q ? 1000 : 2000],
   clusterCpu: ['--flow', 'cpu', '--n', Q ? 1000 : 4000, '--runs', Q ? 1 : 3, '--warmup', Q ? 200 : 500],
+  // The same with 5 ms of CPU per item: the component's work dwarfs weft's and PostgreSQL's (~0.4 ms per item).
+  clusterCpu5: ['--flow', 'cpu', '--ms', 5, '--n', Q ? 600 : 2000, '--runs', Q ? 1 : 3, '--warmup', Q ? 100 : 200],
   cpu: ['--n', Q ? 600 : 3000, '--runs', Q ? 1 : 3, '--warmup', Q ? 100 : 300],
   three: ['--n', Q ? 5000 : N, '--runs', Q ? 1 : 3, '--warmup', Q ? 2000 : 2000],
   latency: ['--n', 2000, '--warmup', Q ? 100 : 200],
@@ -170,6 +172,11 @@ if (want('cluster')) {
     row('cluster_items_per_s_cpu', cpu.itemsPerS2, 'items/s', cpu.itemsPerS1, '1 weft worker (capacity 64), the same run', '≥ 1.6×', 'higher',
       `~1 ms of CPU per item in the component server; 2 workers of capacity 32, items each: ${cpu.two.shares.join(' + ')}; `
       + `one process with 2 component instances instead of 1, same store: ${(inst[1] / inst[0]).toFixed(2)}× (${inst.join(' → ')} items/s)`);
+    const cpu5 = weft('cluster', [...P.clusterCpu5, '--capacity2', 32, ...url]);
+    const inst5 = [1, 2].map((k) => weft('batch', ['--flow', 'cpu', '--store', 'postgres', ...url, '--instances', k, '--window', 64, ...P.clusterCpu5.slice(2)]).itemsPerS);
+    row('cluster_items_per_s_cpu_5ms', cpu5.itemsPerS2, 'items/s', cpu5.itemsPerS1, '1 weft worker (capacity 64), the same run', '≥ 1.6×', 'higher',
+      `5 ms of CPU per item in the component server; 2 workers of capacity 32, items each: ${cpu5.two.shares.join(' + ')}; `
+      + `one process with 2 component instances instead of 1, same store: ${(inst5[1] / inst5[0]).toFixed(2)}× (${inst5.join(' → ')} items/s)`);
     if (!Q) {
       const mono = weft('cluster', [...P.clusterCpu, ...url]);
       row('cluster_items_per_s_cpu_capacity_64', mono.itemsPerS2, 'items/s', mono.itemsPerS1, '1 weft worker (capacity 64), the same run', null, 'higher',

@@ -1,17 +1,18 @@
 // Figures 1, 2, 3, 4, 8: items/s of a batch run through a flow on the bench component server.
 //   node --expose-gc figures/batch.mjs --flow one|chain|fanout|cpu --store memory|sqlite|sqlite-normal|postgres [--url postgres://…]
-//        [--n 20000] [--window 64] [--bytes 0] [--instances 1] [--runs 3] [--warmup 5000]
+//        [--n 20000] [--window 64] [--bytes 0] [--instances 1] [--runs 3] [--warmup 5000] [--ms 0]
+// --ms: the CPU milliseconds /bench/cpu spins per item (default 1, the server's).
 // Prints one JSON line: median items/s of the runs and their min/max.
 import { isDeepStrictEqual } from 'node:util';
 import { args, benchConfig, emit, flows, measureRuns, openRuntime } from '../lib/common.mjs';
 
-const opt = args({ flow: 'one', store: 'memory', url: process.env.WEFT_DATABASE_URL ?? '', n: 20000, window: 64, bytes: 0, instances: 1, runs: 3, warmup: 5000 });
+const opt = args({ flow: 'one', store: 'memory', url: process.env.WEFT_DATABASE_URL ?? '', n: 20000, window: 64, bytes: 0, instances: 1, runs: 3, warmup: 5000, ms: 0 });
 const fx = await openRuntime(opt.store, benchConfig({ instances: opt.instances }), opt.url);
 try {
   const flow = opt.flow === 'chain' ? flows.chain() : opt.flow === 'fanout' ? flows.fanout() : flows.one(opt.flow === 'cpu' ? '/bench/cpu' : '/bench/echo');
   const flowId = await fx.rt.putFlow(flow);
   const pad = opt.bytes > 0 ? 'x'.repeat(Math.max(0, opt.bytes - 100)) : undefined;
-  const makeInputs = (n) => Array.from({ length: n }, (_, i) => (pad === undefined ? { i } : { i, pad }));
+  const makeInputs = (n) => Array.from({ length: n }, (_, i) => (pad !== undefined ? { i, pad } : opt.ms ? { i, ms: opt.ms } : { i }));
   const expected = (i) => (opt.flow === 'chain' ? { n: 2, c: 'system' } : opt.flow === 'fanout' ? { i, n: 12 } : opt.flow === 'cpu' ? { i, spins: true } : pad === undefined ? { i } : { i, pad });
   const check = async (runId) => {
     for (const i of [0, opt.n >> 1, opt.n - 1]) {

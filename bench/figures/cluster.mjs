@@ -7,7 +7,8 @@
 // --window is the run's maxConcurrency, --capacity each worker's. --capacity2: the capacity of
 // each of the 2 workers (default --capacity: the first worker stays, one more joins); another
 // value replaces the first worker by 2 fresh ones, e.g. 2 × 32 against 1 × 64: the same slots.
-// --flow one: /bench/echo (no-op); cpu: /bench/cpu (~1 ms of CPU in the component server).
+// --flow one: /bench/echo (no-op); cpu: /bench/cpu (~1 ms of CPU in the component server, or
+// --ms of it per item).
 // Without --url (or WEFT_DATABASE_URL) a throwaway server is started (lib/postgres.mjs); the
 // figure uses a database of its own on it. Prints one JSON line.
 import { isDeepStrictEqual } from 'node:util';
@@ -16,7 +17,7 @@ import { clusterSettings, freshDatabase, startWorker } from '../lib/cluster.mjs'
 import { args, benchConfig, emit, flows, measureRuns, median, openRuntime } from '../lib/common.mjs';
 import { benchPostgres } from '../lib/postgres.mjs';
 
-const opt = args({ url: process.env.WEFT_DATABASE_URL ?? '', flow: 'one', n: 10000, runs: 3, warmup: 2000, window: 64, capacity: 64, capacity2: 0 });
+const opt = args({ url: process.env.WEFT_DATABASE_URL ?? '', flow: 'one', n: 10000, runs: 3, warmup: 2000, window: 64, capacity: 64, capacity2: 0, ms: 0 });
 opt.capacity2 ||= opt.capacity;
 const server = opt.url ? { url: opt.url, stop: async () => {} } : await benchPostgres();
 if (!server.url) throw new Error(server.reason);
@@ -29,7 +30,7 @@ const workers = [];
 try {
   const cpu = opt.flow === 'cpu';
   const flowId = await fx.rt.putFlow(flows.one(cpu ? '/bench/cpu' : '/bench/echo'));
-  const makeInputs = (n) => Array.from({ length: n }, (_, i) => ({ i }));
+  const makeInputs = (n) => Array.from({ length: n }, (_, i) => (opt.ms ? { i, ms: opt.ms } : { i }));
   let shares = [];
   const check = async (runId) => {
     for (const i of [0, opt.n >> 1, opt.n - 1]) {

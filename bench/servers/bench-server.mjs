@@ -2,7 +2,7 @@
 //   /echo       any                      returns its input (the trivial component of figures 1, 2, 6, 8)
 //   /inc        {i, n?}                   returns {i, n: n + 1} (steps of the 3-step chain and fan-out)
 //   /join       {a, b}                    returns {i: a.i, n: a.n + b.n} (the fan-in step)
-//   /cpu        {i}                       spins ~1 ms of CPU, then returns {i} (figure 4)
+//   /cpu        {i, ms?}                  spins ms (default 1) of CPU, then returns {i} (figure 4)
 //   /submit_loop {flow_id, n, gate?}      calls runs/submit wait:true on a 1-item flow n times (after
 //                                         a warm-up) and returns the latency of each call in µs (figure 5);
 //                                         with `gate` (a file), once it exists; `where`: each sub-run's
@@ -24,7 +24,7 @@ createServer()
   .component('inc', {}, async (input) => ({ i: input.i, n: (input.n ?? 0) + 1 }))
   .component('join', {}, async (input) => ({ i: input.a.i, n: input.a.n + input.b.n }))
   .component('cpu', {}, async (input) => {
-    const end = performance.now() + CPU_MS;
+    const end = performance.now() + (input.ms ?? CPU_MS);
     let x = 0;
     while (performance.now() < end) x++;
     return { i: input.i, spins: x > 0 };
