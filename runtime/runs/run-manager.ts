@@ -414,7 +414,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     }
     await this.commit.flush(); // a cancel in progress has its terminal status committed first
     // The calling run's record: its depth, root and config never change, and whether it has
-    // ended is read again by the creation (createRun), after every other await of this call.
+    // ended the store checks again in the creating transaction (createRun).
     const parent = caller?.runId ? this.active.get(caller.runId)?.record ?? await this.state.getRun(caller.runId) : undefined;
     if (parent && (isTerminal(parent.status) || this.active.get(parent.runId)?.cancelled)) {
       throw new ProtocolError(ErrorCodes.InvalidParams,
