@@ -195,10 +195,10 @@ export class ClusterMember {
    * claims too): together they could exceed the capacity.
    */
   claimInCommit(): ClaimRequest | undefined {
-    // Asked again once commits are idle: this commit may be what a request was left to.
-    if (this.inCommit) { this.wanted = true; return undefined; }
     const max = this.room();
     if (max === 0) return undefined;
+    // Asked again once commits are idle: this commit may be what a request was left to.
+    if (this.inCommit) { this.wanted = true; return undefined; }
     this.inCommit = true;
     this.wanted = false;
     return { max, exclude: this.exclusions(), held: this.held };

@@ -822,7 +822,7 @@ export class RunManager implements RuntimeContext, ItemRunner {
     }
   }
 
-  /** createRun's batches. */
+  /** The batches that write a new run (createRun turns the store's refusal of an ended parent into the caller's error). */
   private async writeRun(record: RunRecord, inputs: Iterable<unknown>, parent?: { parentRunId: string; itemIndex?: number; stepId?: string }): Promise<{ ended: boolean; claimed: ClaimedItem[] }> {
     const { runId } = record;
     const at = record.createdAt;

@@ -453,7 +453,8 @@ class BatchWriter {
    */
   private async completeRuns(): Promise<void> {
     // A run created here with items, none of which got a result here, still has them all to do.
-    const keys = [...this.mayEnd].filter((k) => this.open.get(k) !== false && !((this.addedHere.get(k) ?? 0) > 0 && !this.resultsHere.has(k)));
+    const allToDo = (k: number) => (this.addedHere.get(k) ?? 0) > 0 && !this.resultsHere.has(k);
+    const keys = [...this.mayEnd].filter((k) => this.open.get(k) !== false && !allToDo(k));
     if (keys.length === 0) return;
     const at = new Date().toISOString();
     const { rows } = await this.client.query<{ run_key: string; id: string; status: string }>(`
@@ -478,6 +479,18 @@ class BatchWriter {
       this.open.set(key, open);
     }
     return open ? key : undefined;
+  }
+
+  /**
+   * Throws ParentRunEnded if the parent of a run being created has ended. Its row is locked by
+   * this batch (by the lock statement, as its sub_run_created event is in the batch, or here):
+   * a cancel commits before this batch or waits for it. An unknown parent is not checked.
+   */
+  private async refuseIfEnded(parentRunId: string): Promise<void> {
+    if (await this.store.keyOf(parentRunId, this.client, this.created) === undefined) return;
+    if (await this.openKey(parentRunId) !== undefined) return;
+    const { rows } = await this.client.query<{ status: string }>('SELECT status FROM weft.runs WHERE id = $1', [parentRunId]);
+    throw new ParentRunEnded(parentRunId, rows[0].status);
   }
 
   /** A run this batch ended because its last item has a result: closed here, told to others, run_completed queued. */
@@ -517,11 +530,7 @@ class BatchWriter {
     switch (w.op) {
       case 'createRun': {
         const r = w.run;
-        // Its parent's row is locked by this batch (its sub_run_created event): a cancel is before or after.
-        if (r.parentRunId !== undefined && await this.store.keyOf(r.parentRunId, this.client, this.created) !== undefined && await this.openKey(r.parentRunId) === undefined) {
-          const { rows } = await q('SELECT status FROM weft.runs WHERE id = $1', [r.parentRunId]);
-          throw new ParentRunEnded(r.parentRunId, rows[0].status as string);
-        }
+        if (r.parentRunId !== undefined) await this.refuseIfEnded(r.parentRunId);
         let key: number;
         try {
           const { rows } = await q(`INSERT INTO weft.runs (id, flow_id, flow_name, flow_label, status, created_at, completed_at, error,
