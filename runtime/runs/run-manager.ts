@@ -480,8 +480,13 @@ export class RunManager implements RuntimeContext, ItemRunner {
     if (!(await this.state.getRun(params.runId))) throw unknownRun(params.runId);
     if (params.wait) return this.waitAndGet(params.runId, timeout, params.includeResults ? order : undefined);
     await this.durable();
-    const [run, results] = await Promise.all([this.state.getRun(params.runId), params.includeResults ? this.state.listResults(params.runId, order) : undefined]);
-    return toRunStatus(run!, results);
+    return toRunStatus(...await this.readWithResults(params.runId, params.includeResults ? order : undefined));
+  }
+
+  /** A run's record (`known`, if read already) and its results in `order`, read together. */
+  private async readWithResults(runId: string, order?: 'byIndex' | 'byCompletion', known?: RunRecord): Promise<[RunRecord, ItemRecord[] | undefined]> {
+    const [run, results] = await Promise.all([known ?? this.state.getRun(runId), order ? this.state.listResults(runId, order) : undefined]);
+    return [run!, results];
   }
 
   /**
@@ -516,12 +521,9 @@ export class RunManager implements RuntimeContext, ItemRunner {
       const woken = await this.waitForRun(runId, until === undefined ? undefined : Math.max(0, until - Date.now()));
       await this.durable();
       // A terminal run changes no more: its record and its results are read together.
-      const [run, results] = await Promise.all([
-        woken?.record ?? this.state.getRun(runId),
-        order ? this.state.listResults(runId, order) : undefined,
-      ]);
+      const [run, results] = await this.readWithResults(runId, order, woken?.record);
       // Woken by a hint, not ended (a hint read before this process could see the end): waits again.
-      if (!woken?.hinted || isTerminal(run!.status)) return toRunStatus(run!, results);
+      if (!woken?.hinted || isTerminal(run.status)) return toRunStatus(run, results);
     }
   }
 

@@ -34,8 +34,6 @@ export class PostgresCluster implements ClusterStore {
   private lastNotify = -Infinity;
   private listener: pg.Client | undefined;
   private closed = false;
-  /** The run key of each run id seen in claims (keys never change). */
-  private readonly keys = new Map<string, number>();
 
   constructor(private readonly pool: pg.Pool, private readonly state: PostgresStateStore, private readonly location: string) {}
 
@@ -101,10 +99,10 @@ export class PostgresCluster implements ClusterStore {
    * cannot keep a run's whole window to itself.
    */
   async claimOn(client: pg.Pool | pg.PoolClient, me: string, request: ClaimRequest, locked: 'wait' | 'skip'): Promise<ClaimedItem[]> {
-    const excluded = [...request.exclude].map((id) => this.keys.get(id)).filter((k): k is number => k !== undefined);
+    const excluded = [...request.exclude].map((id) => this.state.cachedKey(id)).filter((k): k is number => k !== undefined);
     const heldKeys: number[] = []; const heldCounts: number[] = [];
     for (const [id, n] of request.held) {
-      const key = this.keys.get(id);
+      const key = this.state.cachedKey(id);
       if (key !== undefined && n > 0) { heldKeys.push(key); heldCounts.push(n); }
     }
     // The deepest runs with pending items are chosen first (children before parents), then
@@ -148,7 +146,6 @@ export class PostgresCluster implements ClusterStore {
   /** Claimed rows as items; their runs' keys remembered (claims and releases name runs by key). */
   private claimedOf(rows: Array<Row & { run_id: string; run_key: string }>): ClaimedItem[] {
     return rows.map((row) => {
-      this.keys.set(row.run_id, Number(row.run_key));
       this.state.rememberKey(row.run_id, Number(row.run_key));
       return toItemRecord(row.run_id, row) as ClaimedItem;
     });
@@ -171,7 +168,7 @@ export class PostgresCluster implements ClusterStore {
       WHERE r.status IN ${OPEN} AND i.owner = $1 AND i.status = 'running'`, [me]);
     const stray = new Map<string, number[]>();
     for (const row of rows) {
-      this.keys.set(row.id, Number(row.run_key));
+      this.state.rememberKey(row.id, Number(row.run_key));
       if (inHand.has(itemKey(row.id, row.item_index))) continue;
       stray.set(row.id, [...(stray.get(row.id) ?? []), row.item_index]);
     }
@@ -181,7 +178,7 @@ export class PostgresCluster implements ClusterStore {
   }
 
   async release(runId: string, itemIndexes: readonly number[], unclaim = true): Promise<void> {
-    const key = this.keys.get(runId);
+    const key = this.state.cachedKey(runId);
     if (key === undefined || itemIndexes.length === 0) return;
     await this.pool.query(`
       WITH old AS (SELECT item_index FROM weft.items WHERE run_key = $1 AND item_index = ANY($2::int[]) AND owner = $3 AND status = 'running' FOR UPDATE),
